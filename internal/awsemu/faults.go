@@ -1,0 +1,50 @@
+package awsemu
+
+import (
+	"strings"
+	"time"
+)
+
+// Fault is an injected misbehaviour for a service or an operation. Rates are
+// probabilities in [0, 1], drawn from the emulator's seeded generator.
+type Fault struct {
+	// ThrottleRate answers with the protocol's real throttling error.
+	ThrottleRate float64 `json:"throttle_rate"`
+	// ServerErrorRate answers with the service's 5xx error.
+	ServerErrorRate float64 `json:"server_error_rate"`
+	// ResetRate closes the connection without a response.
+	ResetRate float64 `json:"reset_rate"`
+	// Latency is added before every matching request is handled.
+	Latency time.Duration `json:"latency"`
+}
+
+// SetFault installs f for key: "*" (every request), a service ("ssm") or an
+// operation ("ssm.SendCommand"). The most specific key wins.
+func (e *Emulator) SetFault(key string, f Fault) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults[strings.TrimSpace(key)] = f
+}
+
+// ClearFaults removes every fault.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = map[string]Fault{}
+}
+
+// SetDelays changes the realism knobs at run time. A negative value leaves that
+// knob unchanged.
+func (e *Emulator) SetDelays(registration, iamPropagation, invocationVisibility time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if registration >= 0 {
+		e.opts.RegistrationDelay = registration
+	}
+	if iamPropagation >= 0 {
+		e.opts.IAMPropagationDelay = iamPropagation
+	}
+	if invocationVisibility >= 0 {
+		e.opts.InvocationVisibilityDelay = invocationVisibility
+	}
+}

@@ -1,0 +1,4 @@
+package awsemu
+
+// STUB — replaced by the STS implementation.
+var stsOps = map[string]queryHandler{}
