@@ -143,10 +143,10 @@ func (e *Emulator) newInstanceLocked(platform, state string, tags map[string]str
 	id := "i-" + randHex(17)
 	inst := &Instance{
 		ID: id, Tags: map[string]string{}, State: state, Platform: platform,
-		PrivateIP:    fmt.Sprintf("10.0.%d.%d", (n/250)%250, n%250+2),
-		ImageID:      "ami-0abcdef1234567890",
-		InstanceType: "t3.micro",
-		LaunchedAt:   now,
+		PrivateIP:      fmt.Sprintf("10.0.%d.%d", (n/250)%250, n%250+2),
+		ImageID:        "ami-0abcdef1234567890",
+		InstanceType:   "t3.micro",
+		LaunchedAt:     now,
 		AgentInstalled: true,
 	}
 	inst.ComputerName = fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", (n/250)%250, n%250+2)

@@ -1,0 +1,104 @@
+// Package acctest holds what the acceptance tests share: provider factories, the
+// Terraform CLI location and an emulator per test.
+package acctest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/provider"
+)
+
+// ProviderName is the provider's local name in test configurations.
+const ProviderName = "ssm"
+
+// ProtoV6ProviderFactories serves the provider in-process to the Terraform CLI.
+var ProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	ProviderName: providerserver.NewProtocol6WithError(provider.New("test")()),
+}
+
+func init() {
+	// Terraform must not phone home from tests (there is no network in CI).
+	_ = os.Setenv("CHECKPOINT_DISABLE", "1")
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		if p := repoTerraform(); p != "" {
+			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", p)
+		}
+	}
+}
+
+// repoTerraform finds bin/terraform at the module root (installed by `make terraform`).
+func repoTerraform() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "bin", "terraform")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// PreCheck fails the test early when the Terraform CLI is missing, with the fix.
+func PreCheck(t testing.TB) {
+	t.Helper()
+	p := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if p == "" {
+		t.Fatal("TF_ACC_TERRAFORM_PATH is not set and bin/terraform is missing: run `make terraform` (or `make testacc`)")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Terraform CLI at TF_ACC_TERRAFORM_PATH: %v (run `make terraform`)", err)
+	}
+}
+
+// NewEmulator starts an emulator for one test on a random loopback port.
+func NewEmulator(t testing.TB, opts awsemu.Options) *awsemu.Emulator {
+	t.Helper()
+	e, err := awsemu.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// ProviderConfig is a provider block pointing every service at the emulator with
+// its default keys.
+func ProviderConfig(e *awsemu.Emulator) string {
+	o := e.Options()
+	return fmt.Sprintf(`
+provider "ssm" {
+  region     = %[2]q
+  access_key = %[3]q
+  secret_key = %[4]q
+
+  endpoints {
+    ec2  = %[1]q
+    iam  = %[1]q
+    logs = %[1]q
+    s3   = %[1]q
+    ssm  = %[1]q
+    sts  = %[1]q
+  }
+}
+`, e.URL(), o.Region, o.AccessKey, o.SecretKey)
+}

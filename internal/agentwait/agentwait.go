@@ -1,0 +1,363 @@
+// Package agentwait waits until SSM agents report Online, following every page and
+// backing off between polls, fails fast on instances that can never come online,
+// and explains each instance that did not make it (the migration guide's
+// checklist). It has no Terraform types.
+package agentwait
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// SSMAPI is the part of the SSM client the waiter uses.
+type SSMAPI interface {
+	DescribeInstanceInformation(ctx context.Context, in *ssm.DescribeInstanceInformationInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstanceInformationOutput, error)
+}
+
+// EC2API is the part of the EC2 client used for fail-fast checks and diagnosis.
+type EC2API interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+// IAMAPI is the part of the IAM client used to diagnose instance roles.
+type IAMAPI interface {
+	GetInstanceProfile(ctx context.Context, in *iam.GetInstanceProfileInput, optFns ...func(*iam.Options)) (*iam.GetInstanceProfileOutput, error)
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
+	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, optFns ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
+}
+
+// Clients are the SDK clients the waiter needs.
+type Clients struct {
+	SSM SSMAPI
+	EC2 EC2API
+	IAM IAMAPI
+}
+
+// Spec selects the instances and says how long to wait.
+type Spec struct {
+	// InstanceIDs lists instances to wait for.
+	InstanceIDs []string
+	// Tags selects instances carrying all of these tags. With InstanceIDs too, only
+	// listed instances that also carry the tags count.
+	Tags map[string]string
+	// MinCount is how many selected instances must be Online. 0 means all listed
+	// ids, or 1 when only Tags select.
+	MinCount int
+	// Timeout bounds the wait (0: DefaultTimeout).
+	Timeout time.Duration
+	// Poll schedule: the first interval, growth factor and cap (zero: defaults).
+	MinInterval, MaxInterval time.Duration
+	Backoff                  float64
+	// FailFastEvery is how many polls pass between checks for instances that can
+	// never come online (0: 4).
+	FailFastEvery int
+	// Progress, when set, is told after each poll how many are online.
+	Progress func(online, want int)
+}
+
+// Defaults.
+const (
+	DefaultTimeout     = 10 * time.Minute
+	DefaultMinInterval = 250 * time.Millisecond
+	DefaultMaxInterval = 5 * time.Second
+	DefaultBackoff     = 1.5
+	// ids per DescribeInstanceInformation call: the page size cap (AWS-API.md §4).
+	idsPerCall = 50
+)
+
+// Agent is what DescribeInstanceInformation reports of an online agent.
+type Agent struct {
+	InstanceID      string
+	PingStatus      string
+	AgentVersion    string
+	IsLatestVersion bool
+	PlatformType    string
+	PlatformName    string
+	PlatformVersion string
+	ComputerName    string
+	IPAddress       string
+	ResourceType    string
+	LastPingAt      time.Time
+}
+
+// Result lists the online agents, sorted by instance id.
+type Result struct {
+	Online []Agent
+	// Polls is how many poll cycles ran; Calls how many DescribeInstanceInformation
+	// calls they made.
+	Polls, Calls int
+}
+
+// TimeoutError is returned when not enough agents came online in time; it
+// carries one diagnosis per missing instance.
+type TimeoutError struct {
+	Online, Want int
+	Timeout      time.Duration
+	Missing      []Diagnosis
+}
+
+func (e *TimeoutError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of the required %d SSM agents are Online after %s.", e.Online, e.Want, e.Timeout)
+	if len(e.Missing) > 0 {
+		b.WriteString(" Instances not online:")
+		for _, d := range e.Missing {
+			b.WriteString("\n  - " + d.String())
+		}
+	}
+	return b.String()
+}
+
+// NeverOnlineError is returned as soon as too many selected instances are in a
+// state they cannot come online from (terminated, shutting-down).
+type NeverOnlineError struct {
+	Want, Possible int
+	Dead           []Diagnosis
+}
+
+func (e *NeverOnlineError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "only %d of the selected instances can still come online, but %d must:", e.Possible, e.Want)
+	for _, d := range e.Dead {
+		b.WriteString("\n  - " + d.String())
+	}
+	return b.String()
+}
+
+// Wait polls until spec.MinCount selected agents are Online.
+func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
+	if len(spec.InstanceIDs) == 0 && len(spec.Tags) == 0 {
+		return nil, errors.New("select instances with instance ids or tags")
+	}
+	ids := dedupe(spec.InstanceIDs)
+	want := spec.MinCount
+	if want <= 0 {
+		want = len(ids)
+		if want == 0 {
+			want = 1
+		}
+	}
+	if len(ids) > 0 && want > len(ids) {
+		return nil, fmt.Errorf("min_count %d is more than the %d listed instances", want, len(ids))
+	}
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	interval, maxInterval, factor := spec.MinInterval, spec.MaxInterval, spec.Backoff
+	if interval <= 0 {
+		interval = DefaultMinInterval
+	}
+	if maxInterval <= 0 {
+		maxInterval = DefaultMaxInterval
+	}
+	if factor < 1 {
+		factor = DefaultBackoff
+	}
+	failFastEvery := spec.FailFastEvery
+	if failFastEvery <= 0 {
+		failFastEvery = 4
+	}
+
+	deadline := time.Now().Add(timeout)
+	res := &Result{}
+	var last map[string]Agent
+	for {
+		agents, calls, err := poll(ctx, c.SSM, ids, spec.Tags)
+		res.Polls++
+		res.Calls += calls
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			return res, fmt.Errorf("listing SSM agents (DescribeInstanceInformation): %w", err)
+		}
+		last = agents
+		online := onlineOf(agents)
+		if spec.Progress != nil {
+			spec.Progress(len(online), want)
+		}
+		if len(online) >= want {
+			res.Online = online
+			return res, nil
+		}
+		// Fail fast: instances that can never come online.
+		if len(ids) > 0 && c.EC2 != nil && (res.Polls == 1 || res.Polls%failFastEvery == 0) {
+			if dead := deadInstances(ctx, c.EC2, missingIDs(ids, agents)); len(ids)-len(dead) < want {
+				return res, &NeverOnlineError{Want: want, Possible: len(ids) - len(dead), Dead: dead}
+			}
+		}
+		if !time.Now().Add(interval).Before(deadline) {
+			if wait := time.Until(deadline); wait > 0 {
+				if err := sleep(ctx, wait); err != nil {
+					return res, err
+				}
+				if agents, calls, err := poll(ctx, c.SSM, ids, spec.Tags); err == nil {
+					res.Calls += calls
+					res.Polls++
+					last = agents
+					if online := onlineOf(agents); len(online) >= want {
+						res.Online = online
+						return res, nil
+					}
+				}
+			}
+			online := onlineOf(last)
+			res.Online = online
+			terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout}
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			candidates := ids
+			if len(candidates) == 0 && c.EC2 != nil {
+				candidates = tagCandidates(dctx, c.EC2, spec.Tags)
+			}
+			terr.Missing = Diagnose(dctx, c, missingIDs(candidates, last), last)
+			return res, terr
+		}
+		if err := sleep(ctx, interval); err != nil {
+			return res, err
+		}
+		interval = time.Duration(float64(interval) * factor)
+		if interval > maxInterval {
+			interval = maxInterval
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// poll lists the selected agents: ids in chunks of 50 (one call each, plus any
+// further pages), or the tag filter's pages. Empty pages with a NextToken are
+// followed (AWS-API.md §4).
+func poll(ctx context.Context, api SSMAPI, ids []string, tags map[string]string) (map[string]Agent, int, error) {
+	out := map[string]Agent{}
+	calls := 0
+	list := func(filters []ssmtypes.InstanceInformationStringFilter) error {
+		p := ssm.NewDescribeInstanceInformationPaginator(api, &ssm.DescribeInstanceInformationInput{
+			Filters:    filters,
+			MaxResults: aws.Int32(idsPerCall),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			calls++
+			if err != nil {
+				return err
+			}
+			for _, ii := range page.InstanceInformationList {
+				a := agentOf(ii)
+				out[a.InstanceID] = a
+			}
+		}
+		return nil
+	}
+	if len(tags) > 0 {
+		var filters []ssmtypes.InstanceInformationStringFilter
+		for _, k := range sortedKeys(tags) {
+			filters = append(filters, ssmtypes.InstanceInformationStringFilter{Key: aws.String("tag:" + k), Values: []string{tags[k]}})
+		}
+		if err := list(filters); err != nil {
+			return nil, calls, err
+		}
+		if len(ids) > 0 {
+			keep := map[string]bool{}
+			for _, id := range ids {
+				keep[id] = true
+			}
+			for id := range out {
+				if !keep[id] {
+					delete(out, id)
+				}
+			}
+		}
+		return out, calls, nil
+	}
+	for start := 0; start < len(ids); start += idsPerCall {
+		end := min(start+idsPerCall, len(ids))
+		err := list([]ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: ids[start:end]}})
+		if err != nil {
+			return nil, calls, err
+		}
+	}
+	return out, calls, nil
+}
+
+func agentOf(ii ssmtypes.InstanceInformation) Agent {
+	return Agent{
+		InstanceID:      aws.ToString(ii.InstanceId),
+		PingStatus:      string(ii.PingStatus),
+		AgentVersion:    aws.ToString(ii.AgentVersion),
+		IsLatestVersion: aws.ToBool(ii.IsLatestVersion),
+		PlatformType:    string(ii.PlatformType),
+		PlatformName:    aws.ToString(ii.PlatformName),
+		PlatformVersion: aws.ToString(ii.PlatformVersion),
+		ComputerName:    aws.ToString(ii.ComputerName),
+		IPAddress:       aws.ToString(ii.IPAddress),
+		ResourceType:    string(ii.ResourceType),
+		LastPingAt:      aws.ToTime(ii.LastPingDateTime),
+	}
+}
+
+func onlineOf(agents map[string]Agent) []Agent {
+	var out []Agent
+	for _, a := range agents {
+		if a.PingStatus == string(ssmtypes.PingStatusOnline) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].InstanceID < out[j].InstanceID })
+	return out
+}
+
+func missingIDs(ids []string, agents map[string]Agent) []string {
+	var out []string
+	for _, id := range ids {
+		if a, ok := agents[id]; !ok || a.PingStatus != string(ssmtypes.PingStatusOnline) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func dedupe(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

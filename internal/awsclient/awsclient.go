@@ -1,0 +1,233 @@
+// Package awsclient builds the AWS SDK configuration and service clients the
+// provider shares between resources, from plain Go settings (no Terraform types).
+// Building makes no network call: credentials and assumed roles resolve lazily on
+// the first API request.
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+)
+
+// Services whose endpoints can be overridden, in the provider's `endpoints` block.
+var Services = []string{"ec2", "iam", "logs", "s3", "ssm", "sts"}
+
+// AssumeRole configures a role to assume with the base credentials.
+type AssumeRole struct {
+	RoleARN     string
+	SessionName string
+	ExternalID  string
+	Duration    time.Duration
+}
+
+// Settings are the provider's AWS settings. Empty values fall back to the SDK's
+// environment variables and shared files, like the AWS CLI and hashicorp/aws.
+type Settings struct {
+	Region                 string
+	Profile                string
+	SharedConfigFiles      []string
+	SharedCredentialsFiles []string
+	AccessKey              string
+	SecretKey              string
+	Token                  string
+	AssumeRole             *AssumeRole
+	// Endpoints maps a service name (see Services) to a base URL.
+	Endpoints map[string]string
+	// MaxRetries is the number of retries after the first attempt (nil: default).
+	MaxRetries *int
+	// RetryMode is "standard" or "adaptive" ("" : default).
+	RetryMode      string
+	S3UsePathStyle bool
+	// UserAgent is appended to the SDK's user agent, e.g. "terraform-provider-ssm/1.2.3".
+	UserAgent []UserAgentProduct
+	// RequestLogger, when set, records every API call attempt (metadata only).
+	RequestLogger RequestLogger
+}
+
+// UserAgentProduct is one name/version pair of the user agent.
+type UserAgentProduct struct{ Name, Version string }
+
+// Defaults applied when Settings leave retries unset: adaptive mode absorbs
+// throttling on the polling-heavy Run Command APIs (AWS-API.md §7).
+const (
+	DefaultMaxRetries = 25
+	DefaultRetryMode  = "adaptive"
+	maxBackoff        = 20 * time.Second
+)
+
+// Clients are the service clients shared by all resources.
+type Clients struct {
+	Config    aws.Config
+	Region    string
+	Partition string
+	EC2       *ec2.Client
+	IAM       *iam.Client
+	Logs      *cloudwatchlogs.Client
+	S3        *s3.Client
+	SSM       *ssm.Client
+	STS       *sts.Client
+}
+
+// New builds the clients. It reads environment variables and shared files but
+// makes no network call.
+func New(ctx context.Context, s Settings, logger logging.Logger) (*Clients, error) {
+	var opts []func(*config.LoadOptions) error
+	if s.Region != "" {
+		opts = append(opts, config.WithRegion(s.Region))
+	}
+	if s.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(s.Profile))
+	}
+	if len(s.SharedConfigFiles) > 0 {
+		opts = append(opts, config.WithSharedConfigFiles(expandHome(s.SharedConfigFiles)))
+	}
+	if len(s.SharedCredentialsFiles) > 0 {
+		opts = append(opts, config.WithSharedCredentialsFiles(expandHome(s.SharedCredentialsFiles)))
+	}
+	if s.AccessKey != "" || s.SecretKey != "" {
+		if s.AccessKey == "" || s.SecretKey == "" {
+			return nil, fmt.Errorf("access_key and secret_key must be set together")
+		}
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, s.Token)))
+	}
+	mode := s.RetryMode
+	if mode == "" {
+		mode = DefaultRetryMode
+	}
+	retryMode, err := aws.ParseRetryMode(mode)
+	if err != nil {
+		return nil, fmt.Errorf("retry_mode: %w", err)
+	}
+	attempts := DefaultMaxRetries + 1
+	if s.MaxRetries != nil {
+		if *s.MaxRetries < 0 {
+			return nil, fmt.Errorf("max_retries must not be negative, got %d", *s.MaxRetries)
+		}
+		attempts = *s.MaxRetries + 1
+	}
+	opts = append(opts, config.WithRetryer(func() aws.Retryer { return newRetryer(retryMode, attempts) }))
+	if logger != nil {
+		opts = append(opts, config.WithLogger(logger))
+	}
+	opts = append(opts, config.WithAPIOptions(apiOptions(s.UserAgent, s.RequestLogger)))
+
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("no AWS region: set the provider's region argument or the AWS_REGION environment variable")
+	}
+	for svc := range s.Endpoints {
+		if !knownService(svc) {
+			return nil, fmt.Errorf("endpoints: unknown service %q (known: %s)", svc, strings.Join(Services, ", "))
+		}
+	}
+	endpoint := func(svc string) *string {
+		if u := s.Endpoints[svc]; u != "" {
+			return aws.String(u)
+		}
+		return nil // the SDK resolves AWS_ENDPOINT_URL(_<SERVICE>) and the default
+	}
+
+	if ar := s.AssumeRole; ar != nil && ar.RoleARN != "" {
+		stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+			if ep := endpoint("sts"); ep != nil {
+				o.BaseEndpoint = ep
+			}
+		})
+		prov := stscreds.NewAssumeRoleProvider(stsClient, ar.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = ar.SessionName
+			if o.RoleSessionName == "" {
+				o.RoleSessionName = fmt.Sprintf("terraform-provider-ssm-%d", time.Now().UnixNano())
+			}
+			if ar.ExternalID != "" {
+				o.ExternalID = aws.String(ar.ExternalID)
+			}
+			if ar.Duration > 0 {
+				o.Duration = ar.Duration
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(prov)
+	}
+
+	c := &Clients{Config: cfg, Region: cfg.Region, Partition: PartitionForRegion(cfg.Region)}
+	c.EC2 = ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = orDefault(endpoint("ec2"), o.BaseEndpoint) })
+	c.IAM = iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = orDefault(endpoint("iam"), o.BaseEndpoint) })
+	c.Logs = cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
+		o.BaseEndpoint = orDefault(endpoint("logs"), o.BaseEndpoint)
+	})
+	c.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = orDefault(endpoint("s3"), o.BaseEndpoint)
+		o.UsePathStyle = o.UsePathStyle || s.S3UsePathStyle
+	})
+	c.SSM = ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = orDefault(endpoint("ssm"), o.BaseEndpoint) })
+	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = orDefault(endpoint("sts"), o.BaseEndpoint) })
+	return c, nil
+}
+
+func orDefault(v, def *string) *string {
+	if v != nil {
+		return v
+	}
+	return def
+}
+
+func knownService(s string) bool {
+	for _, k := range Services {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// newRetryer is the SDK's standard or adaptive retryer with our attempt count and
+// backoff cap.
+func newRetryer(mode aws.RetryMode, attempts int) aws.Retryer {
+	std := func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.MaxBackoff = maxBackoff
+	}
+	if mode == aws.RetryModeAdaptive {
+		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+			o.StandardOptions = append(o.StandardOptions, std)
+		})
+	}
+	return retry.NewStandard(std)
+}
+
+// PartitionForRegion returns the AWS partition of a region ("aws", "aws-cn",
+// "aws-us-gov", ...), for building ARNs.
+func PartitionForRegion(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	case strings.HasPrefix(region, "eu-isoe-"):
+		return "aws-iso-e"
+	case strings.HasPrefix(region, "us-isof-"):
+		return "aws-iso-f"
+	}
+	return "aws"
+}

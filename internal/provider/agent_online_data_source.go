@@ -1,0 +1,224 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+)
+
+var (
+	_ datasource.DataSourceWithConfigure        = (*agentOnlineDataSource)(nil)
+	_ datasource.DataSourceWithConfigValidators = (*agentOnlineDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig   = (*agentOnlineDataSource)(nil)
+)
+
+// instanceIDPattern is SendCommand's InstanceIds pattern (AWS-API.md §1).
+var instanceIDPattern = regexp.MustCompile(`^(i-(\w{8}|\w{17})|mi-\w{17})$`)
+
+const defaultAgentOnlineTimeout = agentwait.DefaultTimeout
+
+func newAgentOnlineDataSource() datasource.DataSource { return &agentOnlineDataSource{} }
+
+type agentOnlineDataSource struct{ data *ProviderData }
+
+type agentOnlineModel struct {
+	InstanceIDs       types.List           `tfsdk:"instance_ids"`
+	Tags              types.Map            `tfsdk:"tags"`
+	MinCount          types.Int64          `tfsdk:"min_count"`
+	Timeout           timetypes.GoDuration `tfsdk:"timeout"`
+	OnlineInstanceIDs types.List           `tfsdk:"online_instance_ids"`
+	Instances         types.Map            `tfsdk:"instances"`
+}
+
+var agentAttrTypes = map[string]attr.Type{
+	"ping_status":       types.StringType,
+	"agent_version":     types.StringType,
+	"is_latest_version": types.BoolType,
+	"platform_type":     types.StringType,
+	"platform_name":     types.StringType,
+	"platform_version":  types.StringType,
+	"computer_name":     types.StringType,
+	"ip_address":        types.StringType,
+	"resource_type":     types.StringType,
+	"last_ping_at":      timetypes.RFC3339Type{},
+}
+
+func (d *agentOnlineDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_agent_online"
+}
+
+func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Waits until the SSM agents of instances report `Online`, then returns them. Use it as a gate " +
+			"(`depends_on`, or its `online_instance_ids` as the targets of `ssm_command_run`) between giving instances an identity " +
+			"and running commands on them. It polls `DescribeInstanceInformation` with back-off (at most one call per 50 instances " +
+			"per poll), fails at once when selected instances are terminated or shutting down, and on timeout explains each " +
+			"instance that is not online, in the order of the SSM troubleshooting checklist: does it exist and run, has it an " +
+			"instance profile, does the profile's role allow the agent, was the agent seen.\n\n" +
+			"When its arguments are known at plan time it waits during plan; when they come from resources created in the same " +
+			"apply, it waits during apply.",
+		Attributes: map[string]schema.Attribute{
+			"instance_ids": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Instances to wait for, such as `i-0123456789abcdef0`. With `tags` too, only listed instances carrying the tags count.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
+				},
+			},
+			"tags": schema.MapAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Select instances carrying all of these tags (the SSM `tag:<key>` filter).",
+				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+			},
+			"min_count": schema.Int64Attribute{
+				Optional:            true,
+				MarkdownDescription: "How many selected agents must be `Online`. Defaults to all listed `instance_ids`, or 1 when only `tags` select.",
+				Validators:          []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"timeout": schema.StringAttribute{
+				CustomType:          timetypes.GoDurationType{},
+				Optional:            true,
+				MarkdownDescription: fmt.Sprintf("How long to wait, as a Go duration such as `90s` or `15m`. Defaults to `%s`.", shortDuration(defaultAgentOnlineTimeout)),
+				Validators:          []validator.String{durationBetween(time.Second, 24*time.Hour)},
+			},
+			"online_instance_ids": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Computed:            true,
+				MarkdownDescription: "Ids of the selected instances whose agents are `Online`, sorted.",
+			},
+			"instances": schema.MapNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Online agents by instance id, as `DescribeInstanceInformation` reports them.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"ping_status":       str("`Online`."),
+					"agent_version":     str("Version of the SSM agent."),
+					"is_latest_version": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the agent is the latest version."},
+					"platform_type":     str("`Linux`, `Windows` or `MacOS`."),
+					"platform_name":     str("Operating system name, such as `Amazon Linux`."),
+					"platform_version":  str("Operating system version."),
+					"computer_name":     str("Host name."),
+					"ip_address":        str("IP address the agent reports."),
+					"resource_type":     str("`EC2Instance` or `ManagedInstance`."),
+					"last_ping_at":      schema.StringAttribute{CustomType: timetypes.RFC3339Type{}, Computed: true, MarkdownDescription: "When the agent last pinged, RFC 3339."},
+				}},
+			},
+		},
+	}
+}
+
+func (d *agentOnlineDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return []datasource.ConfigValidator{
+		datasourcevalidator.AtLeastOneOf(path.MatchRoot("instance_ids"), path.MatchRoot("tags")),
+	}
+}
+
+func (d *agentOnlineDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	var m agentOnlineModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || m.MinCount.IsNull() || m.MinCount.IsUnknown() || m.InstanceIDs.IsNull() || m.InstanceIDs.IsUnknown() {
+		return
+	}
+	if n := int64(len(m.InstanceIDs.Elements())); m.MinCount.ValueInt64() > n {
+		resp.Diagnostics.AddAttributeError(path.Root("min_count"), "min_count exceeds the listed instances",
+			fmt.Sprintf("min_count is %d but instance_ids lists only %d instances, so the wait could never succeed. Lower min_count or list more instances.", m.MinCount.ValueInt64(), n))
+	}
+}
+
+func (d *agentOnlineDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m agentOnlineModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || d.data == nil {
+		return
+	}
+	spec := agentwait.Spec{Timeout: defaultAgentOnlineTimeout}
+	resp.Diagnostics.Append(m.InstanceIDs.ElementsAs(ctx, &spec.InstanceIDs, false)...)
+	if !m.Tags.IsNull() {
+		resp.Diagnostics.Append(m.Tags.ElementsAs(ctx, &spec.Tags, false)...)
+	}
+	if !m.MinCount.IsNull() {
+		spec.MinCount = int(m.MinCount.ValueInt64())
+	}
+	if !m.Timeout.IsNull() {
+		t, diags := m.Timeout.ValueGoDuration()
+		resp.Diagnostics.Append(diags...)
+		spec.Timeout = t
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	spec.Progress = func(online, want int) {
+		tflog.Info(ctx, fmt.Sprintf("%d/%d SSM agents online", online, want), map[string]any{"online": online, "want": want})
+	}
+	res, err := agentwait.Wait(ctx, agentwait.Clients{SSM: d.data.SSM, EC2: d.data.EC2, IAM: d.data.IAM}, spec)
+	if err != nil {
+		var te *agentwait.TimeoutError
+		var ne *agentwait.NeverOnlineError
+		switch {
+		case errors.As(err, &te):
+			resp.Diagnostics.AddError("Waiting for SSM agents timed out", err.Error())
+		case errors.As(err, &ne):
+			resp.Diagnostics.AddError("SSM agents can never come online", err.Error()+
+				"\n\nSelect running instances, or lower min_count.")
+		default:
+			resp.Diagnostics.AddError("Waiting for SSM agents failed", err.Error())
+		}
+		return
+	}
+	ids := make([]attr.Value, 0, len(res.Online))
+	instances := make(map[string]attr.Value, len(res.Online))
+	for _, a := range res.Online {
+		ids = append(ids, types.StringValue(a.InstanceID))
+		obj, diags := types.ObjectValue(agentAttrTypes, map[string]attr.Value{
+			"ping_status":       types.StringValue(a.PingStatus),
+			"agent_version":     types.StringValue(a.AgentVersion),
+			"is_latest_version": types.BoolValue(a.IsLatestVersion),
+			"platform_type":     types.StringValue(a.PlatformType),
+			"platform_name":     types.StringValue(a.PlatformName),
+			"platform_version":  types.StringValue(a.PlatformVersion),
+			"computer_name":     types.StringValue(a.ComputerName),
+			"ip_address":        types.StringValue(a.IPAddress),
+			"resource_type":     types.StringValue(a.ResourceType),
+			"last_ping_at":      timetypes.NewRFC3339TimeValue(a.LastPingAt.UTC()),
+		})
+		resp.Diagnostics.Append(diags...)
+		instances[a.InstanceID] = obj
+	}
+	var diags = resp.Diagnostics
+	m.OnlineInstanceIDs, diags = types.ListValue(types.StringType, ids)
+	resp.Diagnostics.Append(diags...)
+	m.Instances, diags = types.MapValue(types.ObjectType{AttrTypes: agentAttrTypes}, instances)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
