@@ -1,29 +1,169 @@
 package provider_test
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	ssmprovider "github.com/terraform-ssm/terraform-provider-ssm/internal/provider"
 )
 
-func TestAccProvider_validation(t *testing.T) {
+// gateConfig is a data source whose inputs are unknown until apply, so the
+// provider is configured and validated during plan without reading anything.
+const gateConfig = `
+resource "terraform_data" "id" {
+  input = "i-0123456789abcdef0"
+}
+
+data "ssm_agent_online" "gate" {
+  instance_ids = [terraform_data.id.output]
+  timeout      = "5s"
+}
+`
+
+func TestProviderSchema_descriptions(t *testing.T) {
+	p := ssmprovider.New("test")()
+	var resp provider.SchemaResponse
+	p.Schema(context.Background(), provider.SchemaRequest{}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatal(resp.Diagnostics)
+	}
+	var check func(prefix string, attrs map[string]schema.Attribute, blocks map[string]schema.Block)
+	check = func(prefix string, attrs map[string]schema.Attribute, blocks map[string]schema.Block) {
+		for name, a := range attrs {
+			if a.GetMarkdownDescription() == "" {
+				t.Errorf("provider attribute %s%s has no description", prefix, name)
+			}
+		}
+		for name, b := range blocks {
+			if b.GetMarkdownDescription() == "" {
+				t.Errorf("provider block %s%s has no description", prefix, name)
+			}
+			lb, ok := b.(schema.ListNestedBlock)
+			if !ok {
+				t.Fatalf("block %s is %T", name, b)
+			}
+			check(prefix+name+".", lb.NestedObject.Attributes, lb.NestedObject.Blocks)
+		}
+	}
+	check("", resp.Schema.Attributes, resp.Schema.Blocks)
+	want := []string{"region", "profile", "shared_config_files", "shared_credentials_files", "access_key", "secret_key", "token", "max_retries", "retry_mode"}
+	for _, name := range want {
+		if _, ok := resp.Schema.Attributes[name]; !ok {
+			t.Errorf("provider schema lacks %s", name)
+		}
+	}
+	for _, name := range []string{"assume_role", "endpoints", "default_tags"} {
+		if _, ok := resp.Schema.Blocks[name]; !ok {
+			t.Errorf("provider schema lacks block %s", name)
+		}
+	}
+}
+
+func TestAccProvider_configValidation(t *testing.T) {
+	cases := []struct {
+		name, provider string
+		want           *regexp.Regexp
+	}{
+		{"malformed role_arn", `assume_role { role_arn = "arn:aws:iam::123:user/bob" }`, regexp.MustCompile(`(?s)Invalid role ARN.*account id "123" is not 12 digits`)},
+		{"role_arn not an ARN", `assume_role { role_arn = "deployer" }`, regexp.MustCompile(`Invalid role ARN`)},
+		{"access_key without secret_key", `access_key = "AKIAEXAMPLE"`, regexp.MustCompile(`(?s)Invalid Attribute Combination.*secret_key`)},
+		{"secret_key without access_key", `secret_key = "s3cr3t"`, regexp.MustCompile(`(?s)Invalid Attribute Combination.*access_key`)},
+		{"relative endpoint", `endpoints { ssm = "localhost:4566" }`, regexp.MustCompile(`(?s)Invalid endpoint URL.*"localhost:4566" is not an absolute http\(s\) URL`)},
+		{"ftp endpoint", `endpoints { iam = "ftp://example.com" }`, regexp.MustCompile(`Invalid endpoint URL`)},
+		{"unknown retry_mode", `retry_mode = "legacy"`, regexp.MustCompile(`(?s)retry_mode.*value must be one of`)},
+		{"negative max_retries", `max_retries = -1`, regexp.MustCompile(`(?s)max_retries.*must be at least 0`)},
+		{"assume_role duration too long", `assume_role {
+  role_arn = "arn:aws:iam::123456789012:role/deployer"
+  duration = "24h"
+}`, regexp.MustCompile(`(?s)Duration out of range.*between 15m0s and 12h0m0s`)},
+		{"unparsable assume_role duration", `assume_role {
+  role_arn = "arn:aws:iam::123456789012:role/deployer"
+  duration = "an hour"
+}`, regexp.MustCompile(`(?s)Invalid Time Duration String Value`)},
+		{"bad region", `region = "US East"`, regexp.MustCompile(`(?s)region.*must be an AWS region name`)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.ParallelTest(t, resource.TestCase{
+				PreCheck:                 func() { acctest.PreCheck(t) },
+				ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      providerBlock(tc.provider) + gateConfig,
+					PlanOnly:    true,
+					ExpectError: tc.want,
+				}},
+			})
+		})
+	}
+}
+
+// providerBlock is a provider block with a region unless body sets its own.
+func providerBlock(body string) string {
+	if strings.Contains(body, "region") {
+		return fmt.Sprintf("provider \"ssm\" {\n  %s\n}\n", body)
+	}
+	return fmt.Sprintf("provider \"ssm\" {\n  region = \"us-east-1\"\n  %s\n}\n", body)
+}
+
+// TestAccProvider_noNetworkDuringPlan proves that validating and planning a
+// configuration makes no AWS call: every endpoint (STS for assume_role included)
+// points at a listener that records requests.
+func TestAccProvider_noNetworkDuringPlan(t *testing.T) {
+	var hits atomic.Int64
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "unexpected call", http.StatusTeapot)
+	}))
+	defer rec.Close()
+	cfg := fmt.Sprintf(`
+provider "ssm" {
+  region     = "eu-west-1"
+  access_key = "AKIAEXAMPLE"
+  secret_key = "example"
+
+  assume_role {
+    role_arn     = "arn:aws:iam::123456789012:role/deployer"
+    session_name = "plan-only"
+    duration     = "1h"
+  }
+
+  endpoints {
+    ec2  = %[1]q
+    iam  = %[1]q
+    logs = %[1]q
+    s3   = %[1]q
+    ssm  = %[1]q
+    sts  = %[1]q
+  }
+  max_retries = 0
+  retry_mode  = "standard"
+
+  default_tags {
+    tags = { Team = "platform" }
+  }
+}
+`, rec.URL) + gateConfig
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: `
-provider "ssm" {
-  region = "us-east-1"
-  assume_role {
-    role_arn = "not-an-arn"
-  }
-}
-`,
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(`Invalid role ARN`),
+			Config:             cfg,
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
 		}},
 	})
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("validate and plan made %d requests to AWS endpoints, want 0", n)
+	}
 }
