@@ -606,9 +606,6 @@ func (c *ssmCommand) status() (string, string) {
 	if c.cancelRequested {
 		return "Cancelled", detCancelled
 	}
-	if c.errorsExceeded {
-		return "Failed", detFailed
-	}
 	// Undeliverable, InvalidPlatform and AccessDenied do not count; if all are, Failed.
 	byDetail := map[string]int{}
 	counted := 0
@@ -633,6 +630,8 @@ func (c *ssmCommand) status() (string, string) {
 		return "Failed", detFailed
 	case byDetail[detCancelled] == counted:
 		return "Cancelled", detCancelled
+	case c.errorsExceeded:
+		return "Failed", detFailed
 	}
 	// GUESS: a mix within MaxErrors is "Incomplete"; the Status enum has no such
 	// value, so the status is Failed.
