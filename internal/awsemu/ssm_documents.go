@@ -80,7 +80,7 @@ func builtinScriptDoc(action, desc string) string {
 		"schemaVersion": "1.2",
 		"description":   desc,
 		"parameters": map[string]any{
-			"commands": map[string]any{"type": "StringList", "description": "(Required) Specify a shell script or a command to run.", "minItems": 1, "displayType": "textarea"},
+			"commands":         map[string]any{"type": "StringList", "description": "(Required) Specify a shell script or a command to run.", "minItems": 1, "displayType": "textarea"},
 			"workingDirectory": map[string]any{"type": "String", "default": "", "description": "(Optional) The path to the working directory on your instance.", "maxChars": 4096},
 			"executionTimeout": map[string]any{"type": "String", "default": "3600", "description": "(Optional) The time in seconds for a command to complete before it is considered to have failed. Default is 3600 (1 hour). Maximum is 172800 (48 hours).", "allowedPattern": execTimeoutPattern},
 		},
