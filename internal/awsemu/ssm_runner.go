@@ -1,0 +1,391 @@
+package awsemu
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The runner. Each command has a dispatcher goroutine that hands invocations to
+// worker goroutines under the MaxConcurrency ramp (1, then doubling up to
+// MaxConcurrency) and stops handing them out once errors exceed MaxErrors. A worker
+// waits for the agent to be Online (until the delivery deadline), then for a slot
+// of e.procSem (the host-wide process bound), then runs the steps as real
+// processes in their own process group. Every state change happens under e.mu;
+// nothing waits while holding it.
+
+// startCommandLocked starts the dispatcher of a new command.
+func (e *Emulator) startCommandLocked(c *ssmCommand) {
+	if c.noInstances || e.ssm.closed {
+		c.done = true
+		return
+	}
+	s := e.ssm
+	e.wg.Add(1)
+	go e.dispatch(s, c)
+}
+
+func (e *Emulator) dispatch(s *ssmState, c *ssmCommand) {
+	defer e.wg.Done()
+	for {
+		e.mu.Lock()
+		if s.closed {
+			e.mu.Unlock()
+			return
+		}
+		now := time.Now()
+		pastDeadline := !now.Before(c.deadline)
+		allTerminal := true
+		for _, inv := range c.invs {
+			if inv.dispatched || inv.terminal() {
+				if !inv.terminal() {
+					allTerminal = false
+				}
+				continue
+			}
+			switch {
+			case c.cancelRequested:
+				e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, now)
+			case c.errorsExceeded:
+				// The documented pair: StatusDetails Terminated; the status enum has
+				// no such value, so Status is Cancelled (GUESS on the Status).
+				e.finishInvocationLocked(inv, "Cancelled", detTerminated, -1, now)
+			case pastDeadline:
+				e.finishInvocationLocked(inv, "TimedOut", detDeliveryTimedOut, -1, now)
+			case c.running < c.limit:
+				inv.dispatched = true
+				c.running++
+				e.wg.Add(1)
+				go e.work(s, inv)
+				allTerminal = false
+			default:
+				allTerminal = false
+			}
+		}
+		if allTerminal {
+			c.done = true
+			e.mu.Unlock()
+			return
+		}
+		wait := time.Until(c.deadline)
+		e.mu.Unlock()
+		if wait < time.Millisecond {
+			wait = 50 * time.Millisecond // only dispatched ones are left
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-c.wake:
+		case <-s.stopCh:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// finishInvocationLocked makes an invocation terminal and updates its command.
+func (e *Emulator) finishInvocationLocked(inv *ssmInvocation, status, details string, code int, now time.Time) {
+	if inv.terminal() {
+		return
+	}
+	c := inv.cmd
+	inv.Status, inv.Details, inv.ResponseCode = status, details, code
+	if inv.end.IsZero() {
+		inv.end = now
+	}
+	if inv.dispatched {
+		c.running--
+		if c.limit < c.maxConc {
+			c.limit = min(c.limit*2, c.maxConc)
+		}
+	}
+	if details == detFailed || details == detExecutionTimedOut {
+		c.errCount++
+		if c.errCount > c.maxErr {
+			c.errorsExceeded = true
+		}
+	}
+	if !inv.start.IsZero() {
+		e.uploadOutputLocked(inv)
+	}
+	c.poke()
+}
+
+func pluginDir(id string) string { return strings.ReplaceAll(id, ":", "") }
+
+func s3KeyJoin(parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p = strings.Trim(p, "/"); p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return path.Join(keep...)
+}
+
+// uploadOutputLocked writes the full output to S3 and CloudWatch Logs as the agent
+// does. GUESS: the URL uses the regional path-style host form.
+func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
+	c := inv.cmd
+	if len(c.steps) == 0 {
+		return
+	}
+	st := c.steps[0]
+	if c.S3Bucket != "" {
+		base := s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action), pluginDir(st.ID))
+		urlBase := fmt.Sprintf("https://s3.%s.amazonaws.com/%s/", e.opts.Region, c.S3Bucket)
+		if err := e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", inv.stdout); err == nil {
+			inv.stdoutURL = urlBase + base + "/stdout"
+		}
+		if err := e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", inv.stderr); err == nil {
+			inv.stderrURL = urlBase + base + "/stderr"
+		}
+	}
+	if c.CW != nil && c.CW.CloudWatchOutputEnabled {
+		group := c.CW.CloudWatchLogGroupName
+		if group == "" {
+			group = "/aws/ssm/" + c.DocName
+		}
+		stream := c.ID + "/" + inv.InstanceID + "/" + strings.ReplaceAll(st.Name, ":", "-")
+		if len(inv.stdout) > 0 {
+			e.logsPutLocked(group, stream+"/stdout", string(inv.stdout))
+		}
+		if len(inv.stderr) > 0 {
+			e.logsPutLocked(group, stream+"/stderr", string(inv.stderr))
+		}
+	}
+}
+
+// work delivers and runs one invocation.
+func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
+	defer e.wg.Done()
+	c := inv.cmd
+
+	// 1. Delivery: wait for the agent to be Online, until the delivery deadline.
+	var platform string
+	for {
+		e.mu.Lock()
+		if s.closed {
+			e.mu.Unlock()
+			return
+		}
+		now := time.Now()
+		if inv.cancelled || inv.terminal() {
+			e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, now)
+			e.mu.Unlock()
+			return
+		}
+		inst := e.ec2.instances[inv.InstanceID]
+		if inst != nil && e.agentOnlineLocked(inst) {
+			platform = inst.Platform
+			if !stepsApply(c.steps, platform) {
+				e.finishInvocationLocked(inv, "Failed", detInvalidPlatform, -1, now)
+				e.mu.Unlock()
+				return
+			}
+			inv.Status, inv.Details = "InProgress", detInProgress
+			e.mu.Unlock()
+			break
+		}
+		if !now.Before(c.deadline) {
+			e.finishInvocationLocked(inv, "TimedOut", detDeliveryTimedOut, -1, now)
+			e.mu.Unlock()
+			return
+		}
+		wait := min(time.Until(c.deadline), 25*time.Millisecond)
+		e.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-inv.cancelCh:
+		case <-s.stopCh:
+		}
+		t.Stop()
+	}
+
+	// 2. A host process slot.
+	select {
+	case e.procSem <- struct{}{}:
+	case <-inv.cancelCh:
+		e.mu.Lock()
+		e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, time.Now())
+		e.mu.Unlock()
+		return
+	case <-s.stopCh:
+		return
+	}
+	defer func() { <-e.procSem }()
+
+	// 3. Run the steps.
+	instDir := e.instanceDir(inv.InstanceID)
+	orchDir := filepath.Join(e.opts.WorkDir, "ssm", inv.InstanceID, c.ID)
+	defer os.RemoveAll(orchDir)
+	stdout := &capBuf{max: maxKeptOutput}
+	stderr := &capBuf{max: maxKeptOutput}
+	e.mu.Lock()
+	inv.start = time.Now()
+	e.mu.Unlock()
+	status, details, code := "Success", detSuccess, 0
+	for _, st := range c.steps {
+		if !stepApplies(st, platform) {
+			continue
+		}
+		status, details, code = e.runStep(s, inv, st, platform, instDir, orchDir, stdout, stderr)
+		if status != "Success" {
+			break
+		}
+	}
+	e.mu.Lock()
+	inv.stdout, inv.stderr = stdout.b, stderr.b
+	inv.end = time.Now()
+	if !s.closed {
+		e.finishInvocationLocked(inv, status, details, code, inv.end)
+	}
+	e.mu.Unlock()
+}
+
+func stepApplies(st runStep, platform string) bool {
+	return !(st.Action == "aws:runShellScript" && platform == "Windows")
+}
+
+func stepsApply(steps []runStep, platform string) bool {
+	for _, st := range steps {
+		if stepApplies(st, platform) {
+			return true
+		}
+	}
+	return false
+}
+
+// runStep runs one plugin as a process and classifies the outcome.
+func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, platform, instDir, orchDir string, stdout, stderr *capBuf) (string, string, int) {
+	failed := func(msg string) (string, string, int) {
+		_, _ = stderr.Write([]byte(msg + "\n"))
+		return "Failed", detFailed, 1
+	}
+	var argv []string
+	stepDir := filepath.Join(orchDir, pluginDir(st.Action), pluginDir(st.ID))
+	if err := os.MkdirAll(stepDir, 0o755); err != nil {
+		return failed("failed to create the orchestration directory: " + err.Error())
+	}
+	switch st.Action {
+	case "aws:runShellScript":
+		script := filepath.Join(stepDir, "_script.sh")
+		if err := os.WriteFile(script, []byte(st.Script+"\n"), 0o700); err != nil {
+			return failed("failed to write the script: " + err.Error())
+		}
+		argv = []string{"/bin/sh", script}
+	case "aws:runPowerShellScript":
+		pwsh, err := exec.LookPath("pwsh")
+		if err != nil {
+			return failed("pwsh not found on the emulator host: aws:runPowerShellScript needs PowerShell (pwsh) on PATH")
+		}
+		script := filepath.Join(stepDir, "_script.ps1")
+		if err := os.WriteFile(script, []byte(st.Script+"\n"), 0o700); err != nil {
+			return failed("failed to write the script: " + err.Error())
+		}
+		argv = []string{pwsh, "-NoProfile", "-NonInteractive", "-File", script}
+	default:
+		return failed(fmt.Sprintf("plugin %s is not supported by the emulator", st.Action))
+	}
+	dir := instDir
+	if wd := st.WorkingDirectory; wd != "" {
+		if !filepath.IsAbs(wd) {
+			wd = filepath.Join(instDir, wd)
+		}
+		if fi, err := os.Stat(wd); err != nil || !fi.IsDir() {
+			return failed(fmt.Sprintf("Invalid working directory: %s does not exist or is not a directory", st.WorkingDirectory))
+		}
+		dir = wd
+	}
+	p := os.Getenv("PATH")
+	if p == "" {
+		p = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = []string{
+		"PATH=" + p, "HOME=" + instDir, "LANG=C.UTF-8",
+		"AWS_SSM_INSTANCE_ID=" + inv.InstanceID, "AWS_SSM_REGION_NAME=" + e.opts.Region,
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second // a stray grandchild holding the pipes must not hang us
+	if err := cmd.Start(); err != nil {
+		return failed("failed to run commands: " + err.Error())
+	}
+	s.procStarted()
+	pid := cmd.Process.Pid
+	e.mu.Lock()
+	inv.pgid = pid
+	if s.closed || inv.cancelled {
+		if inv.killReason == "" {
+			inv.killReason = "cancel"
+		}
+		killProcessGroup(pid)
+	}
+	e.mu.Unlock()
+	timer := time.AfterFunc(e.scaled(time.Duration(st.TimeoutSeconds)*time.Second), func() {
+		e.mu.Lock()
+		if inv.pgid == pid {
+			if inv.killReason == "" {
+				inv.killReason = "timeout"
+			}
+			killProcessGroup(pid)
+		}
+		e.mu.Unlock()
+	})
+	err := cmd.Wait()
+	timer.Stop()
+	// Kill what the script left behind in its group (background jobs).
+	killProcessGroup(pid)
+	s.procEnded()
+	e.mu.Lock()
+	inv.pgid = 0
+	reason := inv.killReason
+	inv.killReason = ""
+	e.mu.Unlock()
+	switch reason {
+	case "timeout":
+		return "TimedOut", detExecutionTimedOut, 137
+	case "cancel", "closed":
+		return "Cancelled", detCancelled, 137
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return "Success", detSuccess, 0
+	case errors.As(err, &ee):
+		code := ee.ExitCode()
+		if code < 0 {
+			code = 137 // killed by a signal from outside
+		}
+		if code == 0 {
+			return "Success", detSuccess, 0
+		}
+		return "Failed", detFailed, code
+	}
+	return failed("failed to run commands: " + err.Error())
+}
+
+// capBuf keeps the first max bytes written and discards the rest.
+type capBuf struct {
+	b   []byte
+	max int
+}
+
+func (w *capBuf) Write(p []byte) (int, error) {
+	if room := w.max - len(w.b); room > 0 {
+		if len(p) > room {
+			w.b = append(w.b, p[:room]...)
+		} else {
+			w.b = append(w.b, p...)
+		}
+	}
+	return len(p), nil
+}
