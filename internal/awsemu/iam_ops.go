@@ -47,7 +47,19 @@ func init() {
 		"ListPolicies":                  iamListPolicies,
 		"ListEntitiesForPolicy":         iamListEntitiesForPolicy,
 	} {
-		iamOps[k] = v
+		iamOps[k] = withEmptyResult(v)
+	}
+}
+
+// withEmptyResult makes operations without output members answer with an empty
+// <OpResult/> element: some SDK deserializers (UpdateRole) require it.
+func withEmptyResult(h queryHandler) queryHandler {
+	return func(e *Emulator, p url.Values) (any, *APIError) {
+		res, err := h(e, p)
+		if res == nil && err == nil {
+			res = struct{}{}
+		}
+		return res, err
 	}
 }
 

@@ -47,7 +47,7 @@ func (p *iamPrincipal) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		if s != "*" {
-			return errors.New("Invalid iamPrincipal in policy")
+			return errors.New("Invalid principal in policy")
 		}
 		p.Any = true
 		return nil
@@ -173,7 +173,7 @@ func iamValidatePolicyDoc(doc string, kind iamPolicyKind) string {
 				for typ, vals := range p.Values {
 					for _, v := range vals {
 						if typ == "AWS" && v != "*" && !strings.HasPrefix(v, "arn:") && !iamIsAccountID(v) {
-							return "Invalid iamPrincipal in policy: \"AWS\":\"" + v + "\""
+							return "Invalid principal in policy: \"AWS\":\"" + v + "\""
 						}
 					}
 				}
