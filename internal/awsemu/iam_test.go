@@ -543,7 +543,10 @@ func TestIAMErrors(t *testing.T) {
 		}), "NoSuchEntity", "Scope ARN: arn:aws:iam::123456789012:policy/nope does not exist or is not attachable.", &nse},
 		{"get absent role", func() error { _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("ghost")}); return err },
 			"NoSuchEntity", "The role with name ghost cannot be found.", &nse},
-		{"delete absent role", func() error { _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ghost")}); return err },
+		{"delete absent role", func() error {
+			_, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("ghost")})
+			return err
+		},
 			"NoSuchEntity", "The role with name ghost cannot be found.", &nse},
 		{"update absent role", func() error {
 			_, err := c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("ghost"), Description: aws.String("x")})

@@ -48,8 +48,8 @@ func (e *Emulator) rootArn() string {
 func stsGetCallerIdentity(e *Emulator, p url.Values) (any, *APIError) {
 	ak, c := e.callerLocked(p)
 	arn := c.arn
-	if arn == "" {
-		arn = e.rootArn()
+	if arn == "" || strings.HasSuffix(arn, ":root") {
+		arn = e.rootArn() // partition-aware (the core records arn:aws)
 	}
 	userID := e.opts.AccountID // the root user's ID is the account ID
 	if s, ok := e.iam.sessions[ak]; ok {
@@ -81,7 +81,7 @@ func stsAssumeRole(e *Emulator, p url.Values) (any, *APIError) {
 	}
 	callerKey, caller := e.callerLocked(p)
 	callerArn := caller.arn
-	if callerArn == "" {
+	if callerArn == "" || strings.HasSuffix(callerArn, ":root") {
 		callerArn = e.rootArn()
 	}
 	denied := apiErr(403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", callerArn, roleArn)
