@@ -258,6 +258,19 @@ func iamCheckDocument(field, doc string, kind iamPolicyKind) *APIError {
 	return nil
 }
 
+// checkTrustPrincipals rejects a trust policy naming a role of this account that
+// does not exist, as IAM does (Terraform retries this error while a new role
+// propagates).
+func (e *Emulator) checkTrustPrincipals(doc string) *APIError {
+	for _, arn := range iamTrustRolePrincipals(doc, e.partition(), e.opts.AccountID) {
+		name := arn[strings.LastIndex(arn, "/")+1:]
+		if r := e.iam.roles[strings.ToLower(name)]; r == nil || !strings.EqualFold(r.Arn, arn) {
+			return apiErr(400, "MalformedPolicyDocument", "Invalid principal in policy: \"AWS\":\"%s\"", arn)
+		}
+	}
+	return nil
+}
+
 // checkTrustSize enforces the trust policy quota (ACLSizePerRole, whitespace excluded).
 func checkTrustSize(doc string) *APIError {
 	if iamPolicyChars(doc) > 2048 {
@@ -296,6 +309,9 @@ func iamCreateRole(e *Emulator, p url.Values) (any, *APIError) {
 		return nil, err
 	}
 	if err := checkTrustSize(doc); err != nil {
+		return nil, err
+	}
+	if err := e.checkTrustPrincipals(doc); err != nil {
 		return nil, err
 	}
 	key := strings.ToLower(name)
@@ -381,6 +397,9 @@ func iamUpdateAssumeRolePolicy(e *Emulator, p url.Values) (any, *APIError) {
 		return nil, err
 	}
 	if err := checkTrustSize(doc); err != nil {
+		return nil, err
+	}
+	if err := e.checkTrustPrincipals(doc); err != nil {
 		return nil, err
 	}
 	r.AssumeRolePolicy = doc

@@ -308,7 +308,8 @@ func iamPrincipalMatches(p *iamPrincipal, callerType string, candidates []string
 	return false
 }
 
-// trustAllows evaluates a trust policy for sts:AssumeRole by a principal.
+// iamTrustAllows evaluates a trust policy for sts:AssumeRole by a principal.
+// GUESS: conditions (sts:ExternalId, MFA, tags) are assumed to hold.
 func iamTrustAllows(doc, callerType string, candidates []string) bool {
 	d, err := iamParsePolicy(doc)
 	if err != nil {
@@ -348,7 +349,31 @@ func (s *iamStatement) appliesToAction(action string) bool {
 	return false
 }
 
-// trustAllowsService reports whether a trust policy lets a service assume the role.
+// iamTrustAllowsService reports whether a trust policy lets a service assume the role.
 func iamTrustAllowsService(doc, service string) bool {
 	return iamTrustAllows(doc, "Service", []string{service})
+}
+
+// iamTrustRolePrincipals lists the same-account role ARNs a trust policy names
+// as AWS principals (IAM checks that they exist).
+func iamTrustRolePrincipals(doc, partition, account string) []string {
+	d, err := iamParsePolicy(doc)
+	if err != nil {
+		return nil
+	}
+	prefix := "arn:" + partition + ":iam::" + account + ":role/"
+	var out []string
+	for _, s := range d.Statement {
+		for _, p := range []*iamPrincipal{s.Principal, s.NotPrincipal} {
+			if p == nil || p.Any {
+				continue
+			}
+			for _, v := range p.Values["AWS"] {
+				if strings.HasPrefix(v, prefix) && !strings.Contains(v, "*") {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
 }

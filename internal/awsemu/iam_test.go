@@ -533,6 +533,8 @@ func TestIAMErrors(t *testing.T) {
 		{"trust bad version", createRole("j3", `{"Version":"2020-01-01","Statement":[]}`, nil), "MalformedPolicyDocument", "", &mpd},
 		{"trust no principal", createRole("j4", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`, nil), "MalformedPolicyDocument", "", &mpd},
 		{"trust invalid principal", createRole("j5", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"bob"},"Action":"sts:AssumeRole"}]}`, nil), "MalformedPolicyDocument", "Invalid principal in policy: \"AWS\":\"bob\"", &mpd},
+		{"trust names absent role", createRole("j8", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::123456789012:role/exists","arn:aws:iam::123456789012:role/ghost"]},"Action":"sts:AssumeRole"}]}`, nil),
+			"MalformedPolicyDocument", `Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/ghost"`, &mpd},
 		{"trust empty", createRole("j6", "", nil), "ValidationError", "", nil},
 		{"doc too long", createRole("j7", bigDoc, nil), "ValidationError", "", nil},
 		{"duplicate tags", createRole("t1", testTrust, func(in *iam.CreateRoleInput) {
