@@ -82,7 +82,7 @@ type ixRole struct {
 	Description              string      `xml:",omitempty"`
 	MaxSessionDuration       int32       `xml:",omitempty"`
 	PermissionsBoundary      *ixBoundary `xml:",omitempty"`
-	Tags                     []ixTag     `xml:"Tags>member,omitempty"`
+	Tags                     *ixTagList  `xml:",omitempty"`
 	RoleLastUsed             *struct{}   `xml:",omitempty"`
 }
 
@@ -92,8 +92,8 @@ type ixProfile struct {
 	InstanceProfileId   string
 	Arn                 string
 	CreateDate          string
-	Roles               []ixRole `xml:"Roles>member"`
-	Tags                []ixTag  `xml:"Tags>member,omitempty"`
+	Roles               []ixRole   `xml:"Roles>member"`
+	Tags                *ixTagList `xml:",omitempty"`
 }
 
 type ixPolicy struct {
@@ -108,7 +108,7 @@ type ixPolicy struct {
 	Description                   string `xml:",omitempty"`
 	CreateDate                    string
 	UpdateDate                    string
-	Tags                          []ixTag `xml:"Tags>member,omitempty"`
+	Tags                          *ixTagList `xml:",omitempty"`
 }
 
 type ixAttached struct{ PolicyName, PolicyArn string }
@@ -116,6 +116,18 @@ type ixAttached struct{ PolicyName, PolicyArn string }
 type ixPage struct {
 	IsTruncated bool
 	Marker      string `xml:",omitempty"`
+}
+
+// ixTagList is an entity's optional Tags member, omitted when there are none.
+type ixTagList struct {
+	Member []ixTag `xml:"member"`
+}
+
+func ixTagListOf(tags []iamTag) *ixTagList {
+	if len(tags) == 0 {
+		return nil
+	}
+	return &ixTagList{ixTagsOf(tags)}
 }
 
 func ixTagsOf(tags []iamTag) []ixTag {
@@ -142,7 +154,7 @@ func xmlRole(r *iamRole, view roleView) ixRole {
 		MaxSessionDuration: r.MaxSessionDuration,
 	}
 	if view >= roleCreate {
-		x.Tags = ixTagsOf(r.Tags)
+		x.Tags = ixTagListOf(r.Tags)
 		if r.Boundary != "" {
 			x.PermissionsBoundary = &ixBoundary{"PermissionsBoundaryPolicy", r.Boundary}
 		}
@@ -159,7 +171,7 @@ func (e *Emulator) xmlProfile(p *iamProfile, withTags bool) ixProfile {
 		x.Roles = []ixRole{xmlRole(r, roleList)}
 	}
 	if withTags {
-		x.Tags = ixTagsOf(p.Tags)
+		x.Tags = ixTagListOf(p.Tags)
 	}
 	return x
 }
@@ -172,7 +184,7 @@ func (e *Emulator) xmlPolicy(p *iamPolicy, withTags bool) ixPolicy {
 		Description: p.Description, CreateDate: isoTime(p.Created), UpdateDate: isoTime(p.Updated),
 	}
 	if withTags {
-		x.Tags = ixTagsOf(p.Tags)
+		x.Tags = ixTagListOf(p.Tags)
 	}
 	return x
 }
