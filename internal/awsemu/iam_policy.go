@@ -1,0 +1,354 @@
+package awsemu
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// IAM policy documents: parsing, validation and a small evaluator good enough to
+// decide what an instance role grants the SSM agent and whom a trust policy lets
+// assume the role.
+
+// strList is a policy element that may be a single string or a list of strings.
+type strList []string
+
+func (s *strList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '[' {
+		var l []string
+		if err := json.Unmarshal(b, &l); err != nil {
+			return err
+		}
+		*s = l
+		return nil
+	}
+	var one string
+	if err := json.Unmarshal(b, &one); err != nil {
+		return err
+	}
+	*s = strList{one}
+	return nil
+}
+
+// principal is "*" or a map of principal type to one or more values.
+type principal struct {
+	Any    bool
+	Values map[string]strList // "AWS", "Service", "Federated", "CanonicalUser"
+}
+
+func (p *principal) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if s != "*" {
+			return errors.New("Invalid principal in policy")
+		}
+		p.Any = true
+		return nil
+	}
+	return json.Unmarshal(b, &p.Values)
+}
+
+type policyStatement struct {
+	Sid          string          `json:"Sid"`
+	Effect       string          `json:"Effect"`
+	Principal    *principal      `json:"Principal"`
+	NotPrincipal *principal      `json:"NotPrincipal"`
+	Action       strList         `json:"Action"`
+	NotAction    strList         `json:"NotAction"`
+	Resource     strList         `json:"Resource"`
+	NotResource  strList         `json:"NotResource"`
+	Condition    json.RawMessage `json:"Condition"`
+
+	hasAction, hasNotAction, hasResource, hasNotResource bool
+}
+
+type policyDoc struct {
+	Version   string
+	Statement []policyStatement
+}
+
+// parsePolicy parses a policy document; Statement may be one object or a list.
+func parsePolicy(doc string) (*policyDoc, error) {
+	var raw struct {
+		Version   *string         `json:"Version"`
+		ID        json.RawMessage `json:"Id"`
+		Statement json.RawMessage `json:"Statement"`
+	}
+	dec := json.NewDecoder(strings.NewReader(doc))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("Syntax errors in policy.")
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("Syntax errors in policy.")
+	}
+	if len(raw.Statement) == 0 || string(raw.Statement) == "null" {
+		return nil, fmt.Errorf("Missing required field Statement")
+	}
+	out := &policyDoc{}
+	if raw.Version != nil {
+		out.Version = *raw.Version
+	}
+	st := bytes.TrimSpace(raw.Statement)
+	var rawStmts []json.RawMessage
+	if st[0] == '[' {
+		if err := json.Unmarshal(st, &rawStmts); err != nil {
+			return nil, fmt.Errorf("Syntax errors in policy.")
+		}
+	} else {
+		rawStmts = []json.RawMessage{st}
+	}
+	for _, rs := range rawStmts {
+		var s policyStatement
+		if err := json.Unmarshal(rs, &s); err != nil {
+			return nil, fmt.Errorf("Syntax errors in policy.")
+		}
+		var keys map[string]json.RawMessage
+		_ = json.Unmarshal(rs, &keys)
+		_, s.hasAction = keys["Action"]
+		_, s.hasNotAction = keys["NotAction"]
+		_, s.hasResource = keys["Resource"]
+		_, s.hasNotResource = keys["NotResource"]
+		out.Statement = append(out.Statement, s)
+	}
+	return out, nil
+}
+
+// policyKind selects the validation rules: identity policies need a resource and
+// no principal; trust policies need a principal.
+type policyKind int
+
+const (
+	identityPolicy policyKind = iota
+	trustPolicy
+)
+
+// validatePolicyDoc applies IAM's document checks and returns the
+// MalformedPolicyDocument message, or "" when the document is acceptable.
+func validatePolicyDoc(doc string, kind policyKind) string {
+	d, err := parsePolicy(doc)
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "Missing") {
+			return err.Error()
+		}
+		return "Syntax errors in policy."
+	}
+	if d.Version != "" && d.Version != "2012-10-17" && d.Version != "2008-10-17" {
+		return "The policy must contain a valid version string"
+	}
+	for _, s := range d.Statement {
+		if s.Effect != "Allow" && s.Effect != "Deny" {
+			return "Syntax errors in policy."
+		}
+		if s.hasAction == s.hasNotAction {
+			return "Policy statement must contain actions."
+		}
+		for _, a := range append(append(strList{}, s.Action...), s.NotAction...) {
+			if a != "*" && !strings.Contains(a, ":") {
+				return "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+			}
+		}
+		switch kind {
+		case identityPolicy:
+			if s.Principal != nil || s.NotPrincipal != nil {
+				return "Policy document should not specify a principal."
+			}
+			if s.hasResource == s.hasNotResource {
+				return "Policy statement must contain resources."
+			}
+		case trustPolicy:
+			if s.Principal == nil && s.NotPrincipal == nil {
+				return "Missing required field Principal"
+			}
+			if s.hasResource || s.hasNotResource {
+				return "Has prohibited field Resource"
+			}
+			if p := s.Principal; p != nil && !p.Any {
+				for typ, vals := range p.Values {
+					for _, v := range vals {
+						if typ == "AWS" && v != "*" && !strings.HasPrefix(v, "arn:") && !isAccountID(v) {
+							return "Invalid principal in policy: \"AWS\":\"" + v + "\""
+						}
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// wildMatch matches IAM patterns: '*' any run of characters, '?' any one.
+func wildMatch(pattern, s string) bool {
+	// Iterative matcher with single-star backtracking.
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// actionMatch compares actions without regard to case, as IAM does.
+func actionMatch(pattern, action string) bool {
+	return wildMatch(strings.ToLower(pattern), strings.ToLower(action))
+}
+
+func anyMatch(patterns []string, s string, match func(string, string) bool) bool {
+	for _, p := range patterns {
+		if match(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// applies reports whether an identity-policy statement covers action on resource.
+// GUESS: conditions are assumed to hold (the emulator has no request context).
+func (s *policyStatement) applies(action, resource string) bool {
+	if s.hasAction {
+		if !anyMatch(s.Action, action, actionMatch) {
+			return false
+		}
+	} else if s.hasNotAction {
+		if anyMatch(s.NotAction, action, actionMatch) {
+			return false
+		}
+	} else {
+		return false
+	}
+	if s.hasResource {
+		return anyMatch(s.Resource, resource, wildMatch)
+	}
+	if s.hasNotResource {
+		return !anyMatch(s.NotResource, resource, wildMatch)
+	}
+	return false
+}
+
+// evalAllowed applies IAM's rule across documents: an explicit Deny wins, then any
+// Allow, else the implicit deny.
+func evalAllowed(docs []*policyDoc, action, resource string) bool {
+	allowed := false
+	for _, d := range docs {
+		for i := range d.Statement {
+			s := &d.Statement[i]
+			if !s.applies(action, resource) {
+				continue
+			}
+			switch s.Effect {
+			case "Deny":
+				return false
+			case "Allow":
+				allowed = true
+			}
+		}
+	}
+	return allowed
+}
+
+// principalMatches reports whether a statement's Principal names the caller.
+// callerType is "Service" or "AWS"; for "AWS" the candidates are the caller's
+// ARN forms and account (any of which may be named).
+func principalMatches(p *principal, callerType string, candidates []string) bool {
+	if p == nil {
+		return false
+	}
+	if p.Any {
+		return true
+	}
+	for typ, vals := range p.Values {
+		if typ != callerType {
+			continue
+		}
+		for _, v := range vals {
+			if v == "*" {
+				return true
+			}
+			for _, c := range candidates {
+				if strings.EqualFold(v, c) || (strings.Contains(v, "*") && wildMatch(v, c)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// trustAllows evaluates a trust policy for sts:AssumeRole by a principal.
+func trustAllows(doc, callerType string, candidates []string) bool {
+	d, err := parsePolicy(doc)
+	if err != nil {
+		return false
+	}
+	allowed := false
+	for _, s := range d.Statement {
+		if !s.appliesToAction("sts:AssumeRole") {
+			continue
+		}
+		var named bool
+		if s.Principal != nil {
+			named = principalMatches(s.Principal, callerType, candidates)
+		} else if s.NotPrincipal != nil {
+			named = !principalMatches(s.NotPrincipal, callerType, candidates)
+		}
+		if !named {
+			continue
+		}
+		if s.Effect == "Deny" {
+			return false
+		}
+		if s.Effect == "Allow" {
+			allowed = true
+		}
+	}
+	return allowed
+}
+
+func (s *policyStatement) appliesToAction(action string) bool {
+	if s.hasAction {
+		return anyMatch(s.Action, action, actionMatch)
+	}
+	if s.hasNotAction {
+		return !anyMatch(s.NotAction, action, actionMatch)
+	}
+	return false
+}
+
+// trustAllowsService reports whether a trust policy lets a service assume the role.
+func trustAllowsService(doc, service string) bool {
+	return trustAllows(doc, "Service", []string{service})
+}
