@@ -381,7 +381,9 @@ func TestEC2StartStopTerminate(t *testing.T) {
 	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{ids[1]}}); err != nil {
 		t.Fatal(err)
 	}
-	w := ec2.NewInstanceStoppedWaiter(c, func(o *ec2.InstanceStoppedWaiterOptions) { o.MinDelay, o.MaxDelay = 10*time.Millisecond, 20*time.Millisecond })
+	w := ec2.NewInstanceStoppedWaiter(c, func(o *ec2.InstanceStoppedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 20*time.Millisecond
+	})
 	if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{ids[1]}}, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
