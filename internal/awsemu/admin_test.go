@@ -61,7 +61,7 @@ func TestAdminHealthAndInstances(t *testing.T) {
 		list[0].State != StateRunning || list[0].ProfileArn == "" || !list[0].AgentInstalled {
 		t.Fatalf("list: %+v", list)
 	}
-	waitFor(t, "agent online", func() bool {
+	ec2WaitFor(t, "agent online", func() bool {
 		adminDo(t, e, "GET", "/_awsemu/instances", "", &list)
 		return list[0].PingStatus == PingOnline
 	})

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-var ctx = context.Background()
+var ec2Ctx = context.Background()
 
 // wantEC2Err asserts an EC2 error's code and that its message contains msg.
 func wantEC2Err(t *testing.T, err error, code, msg string) {
@@ -29,8 +29,8 @@ func wantEC2Err(t *testing.T, err error, code, msg string) {
 	}
 }
 
-// waitFor polls cond until it holds or fails the test after 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// ec2WaitFor polls cond until it holds or fails the test after 5 s.
+func ec2WaitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
@@ -41,30 +41,30 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// makeProfile creates a role trusted by EC2 and an instance profile holding it
+// ec2MakeProfile creates a role trusted by EC2 and an instance profile holding it
 // (no role when withRole is false) through the IAM API, and returns its ARN.
-func makeProfile(t *testing.T, cfg aws.Config, name string, withRole bool) string {
+func ec2MakeProfile(t *testing.T, cfg aws.Config, name string, withRole bool) string {
 	t.Helper()
 	c := iam.NewFromConfig(cfg)
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-	out, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	out, err := c.CreateInstanceProfile(ec2Ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name)})
 	if err != nil {
 		t.Fatalf("CreateInstanceProfile: %v", err)
 	}
 	if withRole {
-		if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		if _, err := c.CreateRole(ec2Ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
 			t.Fatalf("CreateRole: %v", err)
 		}
-		if _, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(name), RoleName: aws.String(name + "-role")}); err != nil {
+		if _, err := c.AddRoleToInstanceProfile(ec2Ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(name), RoleName: aws.String(name + "-role")}); err != nil {
 			t.Fatalf("AddRoleToInstanceProfile: %v", err)
 		}
 	}
 	return aws.ToString(out.InstanceProfile.Arn)
 }
 
-func describeOne(t *testing.T, c *ec2.Client, id string) ec2types.Instance {
+func ec2DescribeOne(t *testing.T, c *ec2.Client, id string) ec2types.Instance {
 	t.Helper()
-	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	out, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +74,11 @@ func describeOne(t *testing.T, c *ec2.Client, id string) ec2types.Instance {
 	return out.Reservations[0].Instances[0]
 }
 
-func stateName(t *testing.T, c *ec2.Client, id string) ec2types.InstanceStateName {
-	return describeOne(t, c, id).State.Name
+func ec2StateName(t *testing.T, c *ec2.Client, id string) ec2types.InstanceStateName {
+	return ec2DescribeOne(t, c, id).State.Name
 }
 
-func tagMap(tags []ec2types.Tag) map[string]string {
+func ec2TagMap(tags []ec2types.Tag) map[string]string {
 	m := map[string]string{}
 	for _, t := range tags {
 		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
@@ -97,7 +97,7 @@ func TestEC2DescribeInstancesFields(t *testing.T) {
 	}
 	win, _ := e.AddInstances(InstanceSpec{Platform: "Windows"})
 
-	out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{lin[0], win[0]}})
+	out, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{lin[0], win[0]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestEC2DescribeInstancesFields(t *testing.T) {
 	if li.Platform != "" || aws.ToString(li.PlatformDetails) != "Linux/UNIX" {
 		t.Errorf("linux platform %q details %q", li.Platform, aws.ToString(li.PlatformDetails))
 	}
-	if got := tagMap(li.Tags); got["Env"] != "dev" || got["Name"] != "web" || len(got) != 2 {
+	if got := ec2TagMap(li.Tags); got["Env"] != "dev" || got["Name"] != "web" || len(got) != 2 {
 		t.Errorf("tags %v", got)
 	}
 	if !strings.HasPrefix(aws.ToString(li.PrivateIpAddress), "10.0.") || li.LaunchTime == nil || time.Since(*li.LaunchTime) > time.Minute {
@@ -130,7 +130,7 @@ func TestEC2DescribeInstancesFields(t *testing.T) {
 	}
 
 	// Without ids: every instance.
-	all, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	all, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{})
 	if err != nil || len(all.Reservations) != 2 || all.NextToken != nil {
 		t.Fatalf("describe all: %v %+v", err, all)
 	}
@@ -157,7 +157,7 @@ func TestEC2DescribeInstancesErrors(t *testing.T) {
 		{"unknown filter", ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("colour"), Values: []string{"x"}}}}, "InvalidParameterValue", "The filter 'colour' is invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.DescribeInstances(ctx, &tc.in)
+			_, err := c.DescribeInstances(ec2Ctx, &tc.in)
 			wantEC2Err(t, err, tc.code, tc.msg)
 		})
 	}
@@ -189,7 +189,7 @@ func TestEC2DescribeInstancesFilters(t *testing.T) {
 		{"profile arn", []ec2types.Filter{f("iam-instance-profile.arn", "*")}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: tc.filters})
+			out, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{Filters: tc.filters})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestEC2DescribeInstancesPagination(t *testing.T) {
 	var sizes []int
 	var got []string
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+		out, err := p.NextPage(ec2Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestEC2RunInstances(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{TimeScale: 0.01})
 	c := ec2.NewFromConfig(cfg)
-	out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+	out, err := c.RunInstances(ec2Ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(2),
 		InstanceType: ec2types.InstanceTypeT3Small,
 		TagSpecifications: []ec2types.TagSpecification{
@@ -255,19 +255,19 @@ func TestEC2RunInstances(t *testing.T) {
 		if inst.State.Name != ec2types.InstanceStateNamePending || aws.ToInt32(inst.State.Code) != 0 {
 			t.Errorf("state %+v, want pending", inst.State)
 		}
-		if got := tagMap(inst.Tags); len(got) != 1 || got["Env"] != "dev" || inst.InstanceType != ec2types.InstanceTypeT3Small {
+		if got := ec2TagMap(inst.Tags); len(got) != 1 || got["Env"] != "dev" || inst.InstanceType != ec2types.InstanceTypeT3Small {
 			t.Errorf("tags %v type %s", got, inst.InstanceType)
 		}
 	}
 	id := aws.ToString(out.Instances[0].InstanceId)
-	waitFor(t, "running", func() bool { return stateName(t, c, id) == ec2types.InstanceStateNameRunning })
+	ec2WaitFor(t, "running", func() bool { return ec2StateName(t, c, id) == ec2types.InstanceStateNameRunning })
 	// Both instances share the reservation.
-	d, _ := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	d, _ := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{})
 	if len(d.Reservations) != 1 || len(d.Reservations[0].Instances) != 2 {
 		t.Errorf("want one reservation with 2 instances, got %+v", d.Reservations)
 	}
 
-	win, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(WindowsAMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	win, err := c.RunInstances(ec2Ctx, &ec2.RunInstancesInput{ImageId: aws.String(WindowsAMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestEC2RunInstances(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(e.InstanceIDs())
-			_, err := c.RunInstances(ctx, &tc.in)
+			_, err := c.RunInstances(ec2Ctx, &tc.in)
 			wantEC2Err(t, err, tc.code, tc.msg)
 			if n := len(e.InstanceIDs()); n != before {
 				t.Errorf("a failed RunInstances launched %d instances", n-before)
@@ -309,9 +309,9 @@ func TestEC2RunInstancesProfilePropagation(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{IAMPropagationDelay: 300 * time.Millisecond, TimeScale: 0.01})
 	c := ec2.NewFromConfig(cfg)
-	arn := makeProfile(t, cfg, "web", true)
+	arn := ec2MakeProfile(t, cfg, "web", true)
 	run := func(spec *ec2types.IamInstanceProfileSpecification) (*ec2.RunInstancesOutput, error) {
-		return c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), IamInstanceProfile: spec})
+		return c.RunInstances(ec2Ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), IamInstanceProfile: spec})
 	}
 	_, err := run(&ec2types.IamInstanceProfileSpecification{Name: aws.String("web")})
 	wantEC2Err(t, err, "InvalidParameterValue", "Value (web) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name")
@@ -327,13 +327,13 @@ func TestEC2RunInstancesProfilePropagation(t *testing.T) {
 	if inst.IamInstanceProfile == nil || aws.ToString(inst.IamInstanceProfile.Arn) != arn || !strings.HasPrefix(aws.ToString(inst.IamInstanceProfile.Id), "AIPA") {
 		t.Errorf("profile %+v, want %s", inst.IamInstanceProfile, arn)
 	}
-	d, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("iam-instance-profile.arn"), Values: []string{arn}}}})
+	d, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("iam-instance-profile.arn"), Values: []string{arn}}}})
 	if err != nil || len(d.Reservations) != 1 {
 		t.Fatalf("filter by profile arn: %v %+v", err, d)
 	}
 
 	// A profile without a role is refused even once propagated.
-	makeProfile(t, cfg, "empty", false)
+	ec2MakeProfile(t, cfg, "empty", false)
 	e.SetDelays(-1, 0, -1)
 	_, err = run(&ec2types.IamInstanceProfileSpecification{Name: aws.String("empty")})
 	wantEC2Err(t, err, "InvalidParameterValue", "has no associated IAM Roles")
@@ -352,7 +352,7 @@ func TestEC2StartStopTerminate(t *testing.T) {
 		}
 	}
 
-	stop, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+	stop, err := c.StopInstances(ec2Ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,57 +360,57 @@ func TestEC2StartStopTerminate(t *testing.T) {
 	if code := aws.ToInt32(stop.StoppingInstances[0].CurrentState.Code); code != 64 {
 		t.Errorf("stopping code %d", code)
 	}
-	waitFor(t, "stopped", func() bool { return stateName(t, c, id) == ec2types.InstanceStateNameStopped })
-	stop, err = c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+	ec2WaitFor(t, "stopped", func() bool { return ec2StateName(t, c, id) == ec2types.InstanceStateNameStopped })
+	stop, err = c.StopInstances(ec2Ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(t, stop.StoppingInstances, "stopped", "stopped")
 
-	start, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	start, err := c.StartInstances(ec2Ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(t, start.StartingInstances, "stopped", "pending")
 	// A pending instance cannot be stopped.
-	_, err = c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+	_, err = c.StopInstances(ec2Ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
 	wantEC2Err(t, err, "IncorrectInstanceState", fmt.Sprintf("This instance '%s' is not in a state from which it can be stopped.", id))
-	waitFor(t, "running", func() bool { return stateName(t, c, id) == ec2types.InstanceStateNameRunning })
+	ec2WaitFor(t, "running", func() bool { return ec2StateName(t, c, id) == ec2types.InstanceStateNameRunning })
 
 	// The waiter works against the emulator.
-	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{ids[1]}}); err != nil {
+	if _, err := c.StopInstances(ec2Ctx, &ec2.StopInstancesInput{InstanceIds: []string{ids[1]}}); err != nil {
 		t.Fatal(err)
 	}
 	w := ec2.NewInstanceStoppedWaiter(c, func(o *ec2.InstanceStoppedWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 20*time.Millisecond
 	})
-	if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{ids[1]}}, 5*time.Second); err != nil {
+	if err := w.Wait(ec2Ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{ids[1]}}, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 
-	term, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	term, err := c.TerminateInstances(ec2Ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(t, term.TerminatingInstances, "running", "shutting-down")
-	waitFor(t, "terminated", func() bool { return stateName(t, c, id) == ec2types.InstanceStateNameTerminated })
-	if code := aws.ToInt32(describeOne(t, c, id).State.Code); code != 48 {
+	ec2WaitFor(t, "terminated", func() bool { return ec2StateName(t, c, id) == ec2types.InstanceStateNameTerminated })
+	if code := aws.ToInt32(ec2DescribeOne(t, c, id).State.Code); code != 48 {
 		t.Errorf("terminated code %d", code)
 	}
-	term, err = c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	term, err = c.TerminateInstances(ec2Ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(t, term.TerminatingInstances, "terminated", "terminated")
-	_, err = c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	_, err = c.StartInstances(ec2Ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
 	wantEC2Err(t, err, "IncorrectInstanceState", fmt.Sprintf("The instance '%s' is not in a state from which it can be started.", id))
 	// One bad instance fails the whole call and changes nothing.
-	_, err = c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{ids[1], id}})
+	_, err = c.StopInstances(ec2Ctx, &ec2.StopInstancesInput{InstanceIds: []string{ids[1], id}})
 	wantEC2Err(t, err, "IncorrectInstanceState", id)
 
-	_, err = c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	_, err = c.StartInstances(ec2Ctx, &ec2.StartInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
 	wantEC2Err(t, err, "InvalidInstanceID.NotFound", "The instance ID 'i-0123456789abcdef0' does not exist")
-	_, err = c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{"bogus"}})
+	_, err = c.TerminateInstances(ec2Ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{"bogus"}})
 	wantEC2Err(t, err, "InvalidInstanceID.Malformed", `Invalid id: "bogus"`)
 }
 
@@ -421,13 +421,13 @@ func TestEC2Tags(t *testing.T) {
 	ids, _ := e.AddInstances(InstanceSpec{Count: 2, Tags: map[string]string{"Env": "dev"}})
 	tag := func(k, v string) ec2types.Tag { return ec2types.Tag{Key: aws.String(k), Value: aws.String(v)} }
 
-	if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{tag("Team", "a"), tag("Env", "qa"), tag("Empty", "")}}); err != nil {
+	if _, err := c.CreateTags(ec2Ctx, &ec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{tag("Team", "a"), tag("Env", "qa"), tag("Empty", "")}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := tagMap(describeOne(t, c, ids[1]).Tags); fmt.Sprint(got) != "map[Empty: Env:qa Team:a]" {
+	if got := ec2TagMap(ec2DescribeOne(t, c, ids[1]).Tags); fmt.Sprint(got) != "map[Empty: Env:qa Team:a]" {
 		t.Errorf("tags after CreateTags: %v", got)
 	}
-	dt, err := c.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
+	dt, err := c.DescribeTags(ec2Ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
 		{Name: aws.String("resource-id"), Values: []string{ids[0]}}, {Name: aws.String("key"), Values: []string{"Team", "Env"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestEC2Tags(t *testing.T) {
 	p := ec2.NewDescribeTagsPaginator(c, &ec2.DescribeTagsInput{MaxResults: aws.Int32(5)})
 	n := 0
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+		out, err := p.NextPage(ec2Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -449,16 +449,16 @@ func TestEC2Tags(t *testing.T) {
 	}
 
 	// DeleteTags: a value must match; no value deletes the key.
-	if _, err := c.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: ids[:1], Tags: []ec2types.Tag{tag("Env", "prod"), {Key: aws.String("Team")}}}); err != nil {
+	if _, err := c.DeleteTags(ec2Ctx, &ec2.DeleteTagsInput{Resources: ids[:1], Tags: []ec2types.Tag{tag("Env", "prod"), {Key: aws.String("Team")}}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := tagMap(describeOne(t, c, ids[0]).Tags); fmt.Sprint(got) != "map[Empty: Env:qa]" {
+	if got := ec2TagMap(ec2DescribeOne(t, c, ids[0]).Tags); fmt.Sprint(got) != "map[Empty: Env:qa]" {
 		t.Errorf("tags after DeleteTags: %v", got)
 	}
-	if _, err := c.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: ids[:1], Tags: []ec2types.Tag{tag("Env", "qa")}}); err != nil {
+	if _, err := c.DeleteTags(ec2Ctx, &ec2.DeleteTagsInput{Resources: ids[:1], Tags: []ec2types.Tag{tag("Env", "qa")}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := tagMap(describeOne(t, c, ids[0]).Tags); fmt.Sprint(got) != "map[Empty:]" {
+	if got := ec2TagMap(ec2DescribeOne(t, c, ids[0]).Tags); fmt.Sprint(got) != "map[Empty:]" {
 		t.Errorf("tags after DeleteTags with value: %v", got)
 	}
 
@@ -475,7 +475,7 @@ func TestEC2Tags(t *testing.T) {
 		{"long value", ec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{tag("k", strings.Repeat("v", 257))}}, "InvalidParameterValue", "256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.CreateTags(ctx, &tc.in)
+			_, err := c.CreateTags(ec2Ctx, &tc.in)
 			wantEC2Err(t, err, tc.code, tc.msg)
 		})
 	}
@@ -483,7 +483,7 @@ func TestEC2Tags(t *testing.T) {
 	for i := range many {
 		many[i] = tag(fmt.Sprintf("k%d", i), "v")
 	}
-	_, err = c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids[:1], Tags: many})
+	_, err = c.CreateTags(ec2Ctx, &ec2.CreateTagsInput{Resources: ids[:1], Tags: many})
 	wantEC2Err(t, err, "TagLimitExceeded", ids[0])
 }
 
@@ -491,12 +491,12 @@ func TestEC2Associations(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{TimeScale: 0.01})
 	c := ec2.NewFromConfig(cfg)
-	arnA := makeProfile(t, cfg, "prof-a", true)
-	arnB := makeProfile(t, cfg, "prof-b", true)
+	arnA := ec2MakeProfile(t, cfg, "prof-a", true)
+	arnB := ec2MakeProfile(t, cfg, "prof-b", true)
 	ids, _ := e.AddInstances(InstanceSpec{Count: 2})
 	id := ids[0]
 
-	as, err := c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
+	as, err := c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("prof-a")}})
 	if err != nil {
 		t.Fatal(err)
@@ -507,23 +507,23 @@ func TestEC2Associations(t *testing.T) {
 		aws.ToString(a.InstanceId) != id || aws.ToString(a.IamInstanceProfile.Arn) != arnA || a.Timestamp == nil {
 		t.Fatalf("associate returned %+v", a)
 	}
-	if p := describeOne(t, c, id).IamInstanceProfile; p == nil || aws.ToString(p.Arn) != arnA {
+	if p := ec2DescribeOne(t, c, id).IamInstanceProfile; p == nil || aws.ToString(p.Arn) != arnA {
 		t.Errorf("DescribeInstances profile %+v", p)
 	}
 
-	_, err = c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
+	_, err = c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(arnB)}})
 	wantEC2Err(t, err, "IncorrectState", "There is an existing association for instance "+id)
 
 	describe := func(in *ec2.DescribeIamInstanceProfileAssociationsInput) []ec2types.IamInstanceProfileAssociation {
 		t.Helper()
-		out, err := c.DescribeIamInstanceProfileAssociations(ctx, in)
+		out, err := c.DescribeIamInstanceProfileAssociations(ec2Ctx, in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return out.IamInstanceProfileAssociations
 	}
-	waitFor(t, "associated", func() bool {
+	ec2WaitFor(t, "associated", func() bool {
 		got := describe(&ec2.DescribeIamInstanceProfileAssociationsInput{AssociationIds: []string{assocID}})
 		return len(got) == 1 && got[0].State == ec2types.IamInstanceProfileAssociationStateAssociated
 	})
@@ -536,7 +536,7 @@ func TestEC2Associations(t *testing.T) {
 		t.Errorf("other instance has associations: %+v", got)
 	}
 
-	rep, err := c.ReplaceIamInstanceProfileAssociation(ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(assocID),
+	rep, err := c.ReplaceIamInstanceProfileAssociation(ec2Ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(assocID),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(arnB)}})
 	if err != nil {
 		t.Fatal(err)
@@ -546,18 +546,18 @@ func TestEC2Associations(t *testing.T) {
 		rep.IamInstanceProfileAssociation.State != ec2types.IamInstanceProfileAssociationStateAssociating {
 		t.Errorf("replace returned %+v", rep.IamInstanceProfileAssociation)
 	}
-	_, err = c.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{AssociationIds: []string{assocID}})
+	_, err = c.DescribeIamInstanceProfileAssociations(ec2Ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{AssociationIds: []string{assocID}})
 	wantEC2Err(t, err, "InvalidAssociationID.NotFound", assocID)
 
 	// Replace on a stopped instance is refused.
 	if err := e.SetInstanceState(id, StateStopped); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.ReplaceIamInstanceProfileAssociation(ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(newID),
+	_, err = c.ReplaceIamInstanceProfileAssociation(ec2Ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(newID),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("prof-a")}})
 	wantEC2Err(t, err, "IncorrectState", "The association "+newID+" is not the active association")
 
-	dis, err := c.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: aws.String(newID)})
+	dis, err := c.DisassociateIamInstanceProfile(ec2Ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: aws.String(newID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,25 +567,25 @@ func TestEC2Associations(t *testing.T) {
 	if got := describe(&ec2.DescribeIamInstanceProfileAssociationsInput{}); len(got) != 0 {
 		t.Errorf("associations after disassociate: %+v", got)
 	}
-	if p := describeOne(t, c, id).IamInstanceProfile; p != nil {
+	if p := ec2DescribeOne(t, c, id).IamInstanceProfile; p != nil {
 		t.Errorf("profile still shown: %+v", p)
 	}
 
 	// A stopped instance can be associated.
-	as, err = c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
+	as, err = c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("prof-a")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Terminating clears the association.
-	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+	if _, err := c.TerminateInstances(ec2Ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "terminated", func() bool { return stateName(t, c, id) == ec2types.InstanceStateNameTerminated })
+	ec2WaitFor(t, "terminated", func() bool { return ec2StateName(t, c, id) == ec2types.InstanceStateNameTerminated })
 	if got := describe(&ec2.DescribeIamInstanceProfileAssociationsInput{}); len(got) != 0 {
 		t.Errorf("associations after terminate: %+v", got)
 	}
-	_, err = c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
+	_, err = c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id),
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("prof-a")}})
 	wantEC2Err(t, err, "IncorrectInstanceState", id)
 
@@ -596,30 +596,30 @@ func TestEC2Associations(t *testing.T) {
 		msg  string
 	}{
 		{"disassociate unknown", func() error {
-			_, err := c.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: aws.String("iip-assoc-0123456789abcdef0")})
+			_, err := c.DisassociateIamInstanceProfile(ec2Ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: aws.String("iip-assoc-0123456789abcdef0")})
 			return err
 		}, "InvalidAssociationID.NotFound", "The association ID 'iip-assoc-0123456789abcdef0' does not exist"},
 		{"replace unknown", func() error {
-			_, err := c.ReplaceIamInstanceProfileAssociation(ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String("iip-assoc-x"),
+			_, err := c.ReplaceIamInstanceProfileAssociation(ec2Ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String("iip-assoc-x"),
 				IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("prof-a")}})
 			return err
 		}, "InvalidAssociationID.NotFound", "iip-assoc-x"},
 		{"associate unknown instance", func() error {
-			_, err := c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String("i-0123456789abcdef0"),
+			_, err := c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String("i-0123456789abcdef0"),
 				IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("prof-a")}})
 			return err
 		}, "InvalidInstanceID.NotFound", "i-0123456789abcdef0"},
 		{"associate unknown profile", func() error {
-			_, err := c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(ids[1]),
+			_, err := c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(ids[1]),
 				IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("nope")}})
 			return err
 		}, "InvalidParameterValue", "Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"},
 		{"describe MaxResults", func() error {
-			_, err := c.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{MaxResults: aws.Int32(2)})
+			_, err := c.DescribeIamInstanceProfileAssociations(ec2Ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{MaxResults: aws.Int32(2)})
 			return err
 		}, "InvalidParameterValue", "maxResults"},
 		{"describe bad filter", func() error {
-			_, err := c.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{Filters: []ec2types.Filter{{Name: aws.String("x"), Values: []string{"y"}}}})
+			_, err := c.DescribeIamInstanceProfileAssociations(ec2Ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{Filters: []ec2types.Filter{{Name: aws.String("x"), Values: []string{"y"}}}})
 			return err
 		}, "InvalidParameterValue", "The filter 'x' is invalid"},
 	} {
@@ -631,10 +631,10 @@ func TestEC2AssociationPropagationAndPaging(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{IAMPropagationDelay: 300 * time.Millisecond})
 	c := ec2.NewFromConfig(cfg)
-	arn := makeProfile(t, cfg, "fresh", true)
+	arn := ec2MakeProfile(t, cfg, "fresh", true)
 	ids, _ := e.AddInstances(InstanceSpec{Count: 12})
 	assoc := func(id string, spec ec2types.IamInstanceProfileSpecification) error {
-		_, err := c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id), IamInstanceProfile: &spec})
+		_, err := c.AssociateIamInstanceProfile(ec2Ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(id), IamInstanceProfile: &spec})
 		return err
 	}
 	wantEC2Err(t, assoc(ids[0], ec2types.IamInstanceProfileSpecification{Name: aws.String("fresh")}),
@@ -651,7 +651,7 @@ func TestEC2AssociationPropagationAndPaging(t *testing.T) {
 	var sizes []int
 	seen := map[string]bool{}
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+		out, err := p.NextPage(ec2Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -665,12 +665,12 @@ func TestEC2AssociationPropagationAndPaging(t *testing.T) {
 	}
 
 	// Replace is subject to propagation too: a new profile is refused at first.
-	makeProfile(t, cfg, "newer", true)
-	out, err := c.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{ids[0]}}}})
+	ec2MakeProfile(t, cfg, "newer", true)
+	out, err := c.DescribeIamInstanceProfileAssociations(ec2Ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{ids[0]}}}})
 	if err != nil || len(out.IamInstanceProfileAssociations) != 1 {
 		t.Fatalf("describe: %v %+v", err, out)
 	}
-	_, err = c.ReplaceIamInstanceProfileAssociation(ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: out.IamInstanceProfileAssociations[0].AssociationId,
+	_, err = c.ReplaceIamInstanceProfileAssociation(ec2Ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{AssociationId: out.IamInstanceProfileAssociations[0].AssociationId,
 		IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Name: aws.String("newer")}})
 	wantEC2Err(t, err, "InvalidParameterValue", "Invalid IAM Instance Profile name")
 }
@@ -680,13 +680,13 @@ func TestEC2InjectedFaults(t *testing.T) {
 	e, cfg := newTestEmulator(t, Options{})
 	c := ec2.NewFromConfig(cfg)
 	e.SetFault("ec2.DescribeInstances", Fault{ThrottleRate: 1})
-	_, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	_, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{})
 	wantEC2Err(t, err, "RequestLimitExceeded", "Request limit exceeded")
 	e.SetFault("ec2.DescribeInstances", Fault{ServerErrorRate: 1})
-	_, err = c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	_, err = c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{})
 	wantEC2Err(t, err, "InternalError", "")
 	e.ClearFaults()
-	if _, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+	if _, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.CallCount("ec2.DescribeInstances"); n != 3 {
