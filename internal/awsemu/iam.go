@@ -63,6 +63,7 @@ type iamState struct {
 	profiles map[string]*iamProfile // key: lower-cased name
 	policies map[string]*iamPolicy  // customer managed, key: ARN
 	managed  map[string]*iamPolicy  // AWS managed, key: ARN (built lazily per partition)
+	sessions map[string]stsSession  // STS temporary credentials by access key
 }
 
 func newIAMState() *iamState {
@@ -162,23 +163,23 @@ func (e *Emulator) roleAgentGrantsLocked(roleName string) (missing []string, ok 
 	if r == nil {
 		return nil, false
 	}
-	if !trustAllowsService(r.AssumeRolePolicy, "ec2.amazonaws.com") {
+	if !iamTrustAllowsService(r.AssumeRolePolicy, "ec2.amazonaws.com") {
 		missing = append(missing, agentTrustMissing)
 	}
 	docs := e.roleIdentityDocsLocked(r)
-	var boundary []*policyDoc
+	var boundary []*iamPolicyDoc
 	if r.Boundary != "" {
 		if p := e.findPolicyLocked(r.Boundary); p != nil {
-			if d, err := parsePolicy(p.defaultDoc()); err == nil {
-				boundary = []*policyDoc{d}
+			if d, err := iamParsePolicy(p.defaultDoc()); err == nil {
+				boundary = []*iamPolicyDoc{d}
 			}
 		} else {
-			boundary = []*policyDoc{} // a vanished boundary allows nothing
+			boundary = []*iamPolicyDoc{} // a vanished boundary allows nothing
 		}
 	}
 	for _, a := range agentActions {
 		res := e.agentResource(a)
-		if !evalAllowed(docs, a, res) || (boundary != nil && !evalAllowed(boundary, a, res)) {
+		if !iamEvalAllowed(docs, a, res) || (boundary != nil && !iamEvalAllowed(boundary, a, res)) {
 			missing = append(missing, a)
 		}
 	}
@@ -196,16 +197,16 @@ func (e *Emulator) agentResource(action string) string {
 
 // roleIdentityDocsLocked parses the role's inline and attached managed policies.
 // Unparseable documents (which validation should have rejected) are skipped.
-func (e *Emulator) roleIdentityDocsLocked(r *iamRole) []*policyDoc {
-	var docs []*policyDoc
+func (e *Emulator) roleIdentityDocsLocked(r *iamRole) []*iamPolicyDoc {
+	var docs []*iamPolicyDoc
 	for _, name := range r.InlineOrder {
-		if d, err := parsePolicy(r.Inline[name]); err == nil {
+		if d, err := iamParsePolicy(r.Inline[name]); err == nil {
 			docs = append(docs, d)
 		}
 	}
 	for _, arn := range r.Attached {
 		if p := e.findPolicyLocked(arn); p != nil {
-			if d, err := parsePolicy(p.defaultDoc()); err == nil {
+			if d, err := iamParsePolicy(p.defaultDoc()); err == nil {
 				docs = append(docs, d)
 			}
 		}
@@ -244,7 +245,7 @@ func (e *Emulator) readyProfileLocked() profileRef {
 		}
 		e.iam.roles[rk] = r
 	}
-	if !containsStr(r.Attached, core) {
+	if !iamHas(r.Attached, core) {
 		r.Attached = append(r.Attached, core)
 	}
 	pk := strings.ToLower(readyProfileName)
@@ -259,7 +260,7 @@ func (e *Emulator) readyProfileLocked() profileRef {
 	return e.profileRefLocked(p)
 }
 
-func containsStr(list []string, s string) bool {
+func iamHas(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
 			return true
@@ -268,7 +269,7 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
-func removeStr(list []string, s string) []string {
+func iamWithout(list []string, s string) []string {
 	out := list[:0]
 	for _, v := range list {
 		if v != s {
@@ -295,7 +296,7 @@ func (s *iamState) sortedProfiles() []*iamProfile {
 	return out
 }
 
-func sortPolicies(ps []*iamPolicy) {
+func iamSortPolicies(ps []*iamPolicy) {
 	sort.Slice(ps, func(i, j int) bool {
 		if ps[i].Name != ps[j].Name {
 			return ps[i].Name < ps[j].Name

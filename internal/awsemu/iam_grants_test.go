@@ -146,11 +146,11 @@ func TestIAMWildMatch(t *testing.T) {
 		{"ssm:Get*", "ssm:GetDocument", true}, {"ssm:Get*", "ssm:PutX", false}, {"", "", true}, {"", "a", false},
 	}
 	for _, c := range cases {
-		if got := wildMatch(c.p, c.s); got != c.want {
-			t.Errorf("wildMatch(%q,%q)=%v", c.p, c.s, got)
+		if got := iamWildMatch(c.p, c.s); got != c.want {
+			t.Errorf("iamWildMatch(%q,%q)=%v", c.p, c.s, got)
 		}
 	}
-	if !actionMatch("SSM:updateinstance*", "ssm:UpdateInstanceInformation") {
+	if !iamActionMatch("SSM:updateinstance*", "ssm:UpdateInstanceInformation") {
 		t.Error("action match must ignore case")
 	}
 }

@@ -98,7 +98,7 @@ func (e *Emulator) awsManagedLocked() map[string]*iamPolicy {
 		created, _ := time.Parse(time.RFC3339, d.Created)
 		updated, _ := time.Parse(time.RFC3339, d.Updated)
 		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, []byte(stripNewlines(d.Doc)), "", "    "); err != nil {
+		if err := json.Indent(&pretty, []byte(iamStripNewlines(d.Doc)), "", "    "); err != nil {
 			panic("awsemu: bad managed policy " + d.Name + ": " + err.Error())
 		}
 		sum := sha256.Sum256([]byte(d.Name))
@@ -117,6 +117,6 @@ func (e *Emulator) awsManagedLocked() map[string]*iamPolicy {
 	return m
 }
 
-func stripNewlines(s string) string {
+func iamStripNewlines(s string) string {
 	return string(bytes.ReplaceAll([]byte(s), []byte("\n"), nil))
 }

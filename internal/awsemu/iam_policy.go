@@ -12,10 +12,10 @@ import (
 // decide what an instance role grants the SSM agent and whom a trust policy lets
 // assume the role.
 
-// strList is a policy element that may be a single string or a list of strings.
-type strList []string
+// iamStrList is a policy element that may be a single string or a list of strings.
+type iamStrList []string
 
-func (s *strList) UnmarshalJSON(b []byte) error {
+func (s *iamStrList) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '[' {
 		var l []string
@@ -29,17 +29,17 @@ func (s *strList) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &one); err != nil {
 		return err
 	}
-	*s = strList{one}
+	*s = iamStrList{one}
 	return nil
 }
 
-// principal is "*" or a map of principal type to one or more values.
-type principal struct {
+// iamPrincipal is "*" or a map of iamPrincipal type to one or more values.
+type iamPrincipal struct {
 	Any    bool
-	Values map[string]strList // "AWS", "Service", "Federated", "CanonicalUser"
+	Values map[string]iamStrList // "AWS", "Service", "Federated", "CanonicalUser"
 }
 
-func (p *principal) UnmarshalJSON(b []byte) error {
+func (p *iamPrincipal) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -55,27 +55,27 @@ func (p *principal) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &p.Values)
 }
 
-type policyStatement struct {
+type iamStatement struct {
 	Sid          string          `json:"Sid"`
 	Effect       string          `json:"Effect"`
-	Principal    *principal      `json:"Principal"`
-	NotPrincipal *principal      `json:"NotPrincipal"`
-	Action       strList         `json:"Action"`
-	NotAction    strList         `json:"NotAction"`
-	Resource     strList         `json:"Resource"`
-	NotResource  strList         `json:"NotResource"`
+	Principal    *iamPrincipal   `json:"Principal"`
+	NotPrincipal *iamPrincipal   `json:"NotPrincipal"`
+	Action       iamStrList      `json:"Action"`
+	NotAction    iamStrList      `json:"NotAction"`
+	Resource     iamStrList      `json:"Resource"`
+	NotResource  iamStrList      `json:"NotResource"`
 	Condition    json.RawMessage `json:"Condition"`
 
 	hasAction, hasNotAction, hasResource, hasNotResource bool
 }
 
-type policyDoc struct {
+type iamPolicyDoc struct {
 	Version   string
-	Statement []policyStatement
+	Statement []iamStatement
 }
 
 // parsePolicy parses a policy document; Statement may be one object or a list.
-func parsePolicy(doc string) (*policyDoc, error) {
+func iamParsePolicy(doc string) (*iamPolicyDoc, error) {
 	var raw struct {
 		Version   *string         `json:"Version"`
 		ID        json.RawMessage `json:"Id"`
@@ -91,7 +91,7 @@ func parsePolicy(doc string) (*policyDoc, error) {
 	if len(raw.Statement) == 0 || string(raw.Statement) == "null" {
 		return nil, fmt.Errorf("Missing required field Statement")
 	}
-	out := &policyDoc{}
+	out := &iamPolicyDoc{}
 	if raw.Version != nil {
 		out.Version = *raw.Version
 	}
@@ -105,7 +105,7 @@ func parsePolicy(doc string) (*policyDoc, error) {
 		rawStmts = []json.RawMessage{st}
 	}
 	for _, rs := range rawStmts {
-		var s policyStatement
+		var s iamStatement
 		if err := json.Unmarshal(rs, &s); err != nil {
 			return nil, fmt.Errorf("Syntax errors in policy.")
 		}
@@ -120,19 +120,19 @@ func parsePolicy(doc string) (*policyDoc, error) {
 	return out, nil
 }
 
-// policyKind selects the validation rules: identity policies need a resource and
+// iamPolicyKind selects the validation rules: identity policies need a resource and
 // no principal; trust policies need a principal.
-type policyKind int
+type iamPolicyKind int
 
 const (
-	identityPolicy policyKind = iota
+	identityPolicy iamPolicyKind = iota
 	trustPolicy
 )
 
 // validatePolicyDoc applies IAM's document checks and returns the
 // MalformedPolicyDocument message, or "" when the document is acceptable.
-func validatePolicyDoc(doc string, kind policyKind) string {
-	d, err := parsePolicy(doc)
+func iamValidatePolicyDoc(doc string, kind iamPolicyKind) string {
+	d, err := iamParsePolicy(doc)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "Missing") {
 			return err.Error()
@@ -149,7 +149,7 @@ func validatePolicyDoc(doc string, kind policyKind) string {
 		if s.hasAction == s.hasNotAction {
 			return "Policy statement must contain actions."
 		}
-		for _, a := range append(append(strList{}, s.Action...), s.NotAction...) {
+		for _, a := range append(append(iamStrList{}, s.Action...), s.NotAction...) {
 			if a != "*" && !strings.Contains(a, ":") {
 				return "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 			}
@@ -172,7 +172,7 @@ func validatePolicyDoc(doc string, kind policyKind) string {
 			if p := s.Principal; p != nil && !p.Any {
 				for typ, vals := range p.Values {
 					for _, v := range vals {
-						if typ == "AWS" && v != "*" && !strings.HasPrefix(v, "arn:") && !isAccountID(v) {
+						if typ == "AWS" && v != "*" && !strings.HasPrefix(v, "arn:") && !iamIsAccountID(v) {
 							return "Invalid principal in policy: \"AWS\":\"" + v + "\""
 						}
 					}
@@ -183,7 +183,7 @@ func validatePolicyDoc(doc string, kind policyKind) string {
 	return ""
 }
 
-func isAccountID(s string) bool {
+func iamIsAccountID(s string) bool {
 	if len(s) != 12 {
 		return false
 	}
@@ -195,8 +195,8 @@ func isAccountID(s string) bool {
 	return true
 }
 
-// wildMatch matches IAM patterns: '*' any run of characters, '?' any one.
-func wildMatch(pattern, s string) bool {
+// iamWildMatch matches IAM patterns: '*' any run of characters, '?' any one.
+func iamWildMatch(pattern, s string) bool {
 	// Iterative matcher with single-star backtracking.
 	p, i := 0, 0
 	star, mark := -1, 0
@@ -222,12 +222,12 @@ func wildMatch(pattern, s string) bool {
 	return p == len(pattern)
 }
 
-// actionMatch compares actions without regard to case, as IAM does.
-func actionMatch(pattern, action string) bool {
-	return wildMatch(strings.ToLower(pattern), strings.ToLower(action))
+// iamActionMatch compares actions without regard to case, as IAM does.
+func iamActionMatch(pattern, action string) bool {
+	return iamWildMatch(strings.ToLower(pattern), strings.ToLower(action))
 }
 
-func anyMatch(patterns []string, s string, match func(string, string) bool) bool {
+func iamAnyMatch(patterns []string, s string, match func(string, string) bool) bool {
 	for _, p := range patterns {
 		if match(p, s) {
 			return true
@@ -238,30 +238,30 @@ func anyMatch(patterns []string, s string, match func(string, string) bool) bool
 
 // applies reports whether an identity-policy statement covers action on resource.
 // GUESS: conditions are assumed to hold (the emulator has no request context).
-func (s *policyStatement) applies(action, resource string) bool {
+func (s *iamStatement) applies(action, resource string) bool {
 	if s.hasAction {
-		if !anyMatch(s.Action, action, actionMatch) {
+		if !iamAnyMatch(s.Action, action, iamActionMatch) {
 			return false
 		}
 	} else if s.hasNotAction {
-		if anyMatch(s.NotAction, action, actionMatch) {
+		if iamAnyMatch(s.NotAction, action, iamActionMatch) {
 			return false
 		}
 	} else {
 		return false
 	}
 	if s.hasResource {
-		return anyMatch(s.Resource, resource, wildMatch)
+		return iamAnyMatch(s.Resource, resource, iamWildMatch)
 	}
 	if s.hasNotResource {
-		return !anyMatch(s.NotResource, resource, wildMatch)
+		return !iamAnyMatch(s.NotResource, resource, iamWildMatch)
 	}
 	return false
 }
 
 // evalAllowed applies IAM's rule across documents: an explicit Deny wins, then any
 // Allow, else the implicit deny.
-func evalAllowed(docs []*policyDoc, action, resource string) bool {
+func iamEvalAllowed(docs []*iamPolicyDoc, action, resource string) bool {
 	allowed := false
 	for _, d := range docs {
 		for i := range d.Statement {
@@ -283,7 +283,7 @@ func evalAllowed(docs []*policyDoc, action, resource string) bool {
 // principalMatches reports whether a statement's Principal names the caller.
 // callerType is "Service" or "AWS"; for "AWS" the candidates are the caller's
 // ARN forms and account (any of which may be named).
-func principalMatches(p *principal, callerType string, candidates []string) bool {
+func iamPrincipalMatches(p *iamPrincipal, callerType string, candidates []string) bool {
 	if p == nil {
 		return false
 	}
@@ -299,7 +299,7 @@ func principalMatches(p *principal, callerType string, candidates []string) bool
 				return true
 			}
 			for _, c := range candidates {
-				if strings.EqualFold(v, c) || (strings.Contains(v, "*") && wildMatch(v, c)) {
+				if strings.EqualFold(v, c) || (strings.Contains(v, "*") && iamWildMatch(v, c)) {
 					return true
 				}
 			}
@@ -309,8 +309,8 @@ func principalMatches(p *principal, callerType string, candidates []string) bool
 }
 
 // trustAllows evaluates a trust policy for sts:AssumeRole by a principal.
-func trustAllows(doc, callerType string, candidates []string) bool {
-	d, err := parsePolicy(doc)
+func iamTrustAllows(doc, callerType string, candidates []string) bool {
+	d, err := iamParsePolicy(doc)
 	if err != nil {
 		return false
 	}
@@ -321,9 +321,9 @@ func trustAllows(doc, callerType string, candidates []string) bool {
 		}
 		var named bool
 		if s.Principal != nil {
-			named = principalMatches(s.Principal, callerType, candidates)
+			named = iamPrincipalMatches(s.Principal, callerType, candidates)
 		} else if s.NotPrincipal != nil {
-			named = !principalMatches(s.NotPrincipal, callerType, candidates)
+			named = !iamPrincipalMatches(s.NotPrincipal, callerType, candidates)
 		}
 		if !named {
 			continue
@@ -338,17 +338,17 @@ func trustAllows(doc, callerType string, candidates []string) bool {
 	return allowed
 }
 
-func (s *policyStatement) appliesToAction(action string) bool {
+func (s *iamStatement) appliesToAction(action string) bool {
 	if s.hasAction {
-		return anyMatch(s.Action, action, actionMatch)
+		return iamAnyMatch(s.Action, action, iamActionMatch)
 	}
 	if s.hasNotAction {
-		return !anyMatch(s.NotAction, action, actionMatch)
+		return !iamAnyMatch(s.NotAction, action, iamActionMatch)
 	}
 	return false
 }
 
 // trustAllowsService reports whether a trust policy lets a service assume the role.
-func trustAllowsService(doc, service string) bool {
-	return trustAllows(doc, "Service", []string{service})
+func iamTrustAllowsService(doc, service string) bool {
+	return iamTrustAllows(doc, "Service", []string{service})
 }

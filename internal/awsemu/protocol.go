@@ -170,6 +170,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.writeError(w, r, svc, op, apiErr(400, code, "The action %s is not valid for this web service.", op))
 			return
 		}
+		// The caller's access key (STS GetCallerIdentity, AssumeRole): set by the
+		// server, never taken from the request.
+		params.Del(callerKeyParam)
+		if sr, _ := parseSigV4(r); sr != nil {
+			params.Set(callerKeyParam, sr.accessKey)
+		}
 		e.mu.Lock()
 		res, aerr := safeQuery(h, e, params)
 		e.mu.Unlock()
