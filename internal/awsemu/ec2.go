@@ -391,13 +391,29 @@ func (e *Emulator) resolveProfileLocked(p url.Values, now time.Time) (ref profil
 		return profileRef{}, false, nil
 	}
 	ref, ok := e.lookupProfileLocked(key)
-	if !ok || now.Sub(ref.Created) < e.opts.IAMPropagationDelay {
+	if !ok || !e.profilePropagatedLocked(ref, now) {
 		return profileRef{}, true, apiErr(400, "InvalidParameterValue", "Value (%s) for parameter %s is invalid. Invalid IAM Instance Profile %s", key, param, kind)
 	}
 	if ref.RoleName == "" {
 		return profileRef{}, true, apiErr(400, "InvalidParameterValue", "Value (%s) for parameter %s is invalid. IAM Instance Profile \"%s\" has no associated IAM Roles", key, param, ref.Arn)
 	}
 	return ref, true, nil
+}
+
+// profilePropagatedLocked reports whether EC2 may see the profile yet. IAM keeps
+// creation times at whole seconds (as its API reports them), so a whole-second
+// Created may be up to 1 s early: with a propagation delay set, count from the end
+// of that second, erring towards rejecting (AWS only promises "~10 seconds").
+func (e *Emulator) profilePropagatedLocked(ref profileRef, now time.Time) bool {
+	d := e.opts.IAMPropagationDelay
+	if d <= 0 {
+		return true
+	}
+	created := ref.Created
+	if created.Equal(created.Truncate(time.Second)) {
+		created = created.Add(time.Second)
+	}
+	return now.Sub(created) >= d
 }
 
 func missingParam(name string) *APIError {

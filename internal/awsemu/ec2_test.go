@@ -62,6 +62,31 @@ func ec2MakeProfile(t *testing.T, cfg aws.Config, name string, withRole bool) st
 	return aws.ToString(out.InstanceProfile.Arn)
 }
 
+// ec2RetryPropagation retries call, as Terraform does, while EC2 rejects a fresh
+// instance profile; it fails if the call succeeds before delay has passed since
+// created or still fails after 5 s.
+func ec2RetryPropagation(t *testing.T, created time.Time, delay time.Duration, call func() error) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := call()
+		if err == nil {
+			if since := time.Since(created); since < delay {
+				t.Fatalf("accepted after %v, before the %v propagation delay", since, delay)
+			}
+			return
+		}
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" || !strings.Contains(ae.ErrorMessage(), "Invalid IAM Instance Profile") {
+			t.Fatalf("unexpected error while waiting for propagation: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still rejected after 5 s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func ec2DescribeOne(t *testing.T, c *ec2.Client, id string) ec2types.Instance {
 	t.Helper()
 	out, err := c.DescribeInstances(ec2Ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
@@ -309,6 +334,7 @@ func TestEC2RunInstancesProfilePropagation(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{IAMPropagationDelay: 300 * time.Millisecond, TimeScale: 0.01})
 	c := ec2.NewFromConfig(cfg)
+	created := time.Now()
 	arn := ec2MakeProfile(t, cfg, "web", true)
 	run := func(spec *ec2types.IamInstanceProfileSpecification) (*ec2.RunInstancesOutput, error) {
 		return c.RunInstances(ec2Ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), IamInstanceProfile: spec})
@@ -318,11 +344,11 @@ func TestEC2RunInstancesProfilePropagation(t *testing.T) {
 	_, err = run(&ec2types.IamInstanceProfileSpecification{Arn: aws.String(arn)})
 	wantEC2Err(t, err, "InvalidParameterValue", "Invalid IAM Instance Profile ARN")
 
-	time.Sleep(300 * time.Millisecond)
-	out, err := run(&ec2types.IamInstanceProfileSpecification{Name: aws.String("web")})
-	if err != nil {
-		t.Fatalf("after propagation: %v", err)
-	}
+	var out *ec2.RunInstancesOutput
+	ec2RetryPropagation(t, created, 300*time.Millisecond, func() (err error) {
+		out, err = run(&ec2types.IamInstanceProfileSpecification{Name: aws.String("web")})
+		return err
+	})
 	inst := out.Instances[0]
 	if inst.IamInstanceProfile == nil || aws.ToString(inst.IamInstanceProfile.Arn) != arn || !strings.HasPrefix(aws.ToString(inst.IamInstanceProfile.Id), "AIPA") {
 		t.Errorf("profile %+v, want %s", inst.IamInstanceProfile, arn)
@@ -631,6 +657,7 @@ func TestEC2AssociationPropagationAndPaging(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{IAMPropagationDelay: 300 * time.Millisecond})
 	c := ec2.NewFromConfig(cfg)
+	created := time.Now()
 	arn := ec2MakeProfile(t, cfg, "fresh", true)
 	ids, _ := e.AddInstances(InstanceSpec{Count: 12})
 	assoc := func(id string, spec ec2types.IamInstanceProfileSpecification) error {
@@ -641,8 +668,10 @@ func TestEC2AssociationPropagationAndPaging(t *testing.T) {
 		"InvalidParameterValue", "Value (fresh) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name")
 	wantEC2Err(t, assoc(ids[0], ec2types.IamInstanceProfileSpecification{Arn: aws.String(arn)}),
 		"InvalidParameterValue", "Invalid IAM Instance Profile ARN")
-	time.Sleep(300 * time.Millisecond)
-	for _, id := range ids {
+	ec2RetryPropagation(t, created, 300*time.Millisecond, func() error {
+		return assoc(ids[0], ec2types.IamInstanceProfileSpecification{Arn: aws.String(arn)})
+	})
+	for _, id := range ids[1:] {
 		if err := assoc(id, ec2types.IamInstanceProfileSpecification{Arn: aws.String(arn)}); err != nil {
 			t.Fatalf("after propagation: %v", err)
 		}
