@@ -117,13 +117,16 @@ func (c *s3Ctx) completeMultipartUpload(id string) {
 	if aerr == nil {
 		var data bytes.Buffer
 		var sums []byte
-		prev := 0
-		for i, rp := range req.Parts {
-			if rp.PartNumber <= prev {
+		for i := 1; i < len(req.Parts); i++ {
+			if req.Parts[i].PartNumber <= req.Parts[i-1].PartNumber {
 				aerr = apiErr(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
 				break
 			}
-			prev = rp.PartNumber
+		}
+		for i, rp := range req.Parts {
+			if aerr != nil {
+				break
+			}
 			p := u.parts[rp.PartNumber]
 			if p == nil || strings.Trim(rp.ETag, `"`) != strings.Trim(p.etag, `"`) {
 				aerr = apiErr(400, "InvalidPart", "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
