@@ -37,6 +37,10 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError
 		if perr != nil {
 			return "", perr
 		}
+		if guessService(r, body) == "s3" {
+			// S3 treats an unsigned request as anonymous: private buckets deny it.
+			return "", apiErr(403, "AccessDenied", "Access Denied")
+		}
 		return "", apiErr(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
 	}
 	if perr != nil {
@@ -74,6 +78,15 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError
 	want := signature(cred.secret, sr, canonicalRequest(r, sr, body))
 	if !hmac.Equal([]byte(want), []byte(sr.signature)) {
 		return sr.service, signatureMismatch(sr.service)
+	}
+	// The signature covers the x-amz-content-sha256 header, not the body: check that
+	// the body is what the header claims (S3 sends the header; STREAMING-* and
+	// UNSIGNED-PAYLOAD values are not hashes).
+	if h := r.Header.Get("X-Amz-Content-Sha256"); len(h) == 64 && !sr.presigned {
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(h, hex.EncodeToString(sum[:])) {
+			return sr.service, apiErr(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		}
 	}
 	return sr.service, nil
 }
