@@ -29,6 +29,12 @@ type sigv4Request struct {
 // scope's service name. The service is returned even when verification fails, so the
 // error can be rendered in the right protocol.
 func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError) {
+	if isS3SigV2Query(r) { // presigned by AWS CLI v1 (s3_sigv2.go)
+		if e.opts.DisableSigV4 {
+			return "s3", nil
+		}
+		return "s3", e.verifyS3SigV2Query(r)
+	}
 	sr, perr := parseSigV4(r)
 	if sr == nil {
 		if e.opts.DisableSigV4 {
