@@ -29,6 +29,12 @@ type sigv4Request struct {
 // scope's service name. The service is returned even when verification fails, so the
 // error can be rendered in the right protocol.
 func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError) {
+	if isS3SigV2Query(r) { // presigned by AWS CLI v1 (s3_sigv2.go)
+		if e.opts.DisableSigV4 {
+			return "s3", nil
+		}
+		return "s3", e.verifyS3SigV2Query(r)
+	}
 	sr, perr := parseSigV4(r)
 	if sr == nil {
 		if e.opts.DisableSigV4 {
@@ -36,6 +42,10 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError
 		}
 		if perr != nil {
 			return "", perr
+		}
+		if guessService(r, body) == "s3" {
+			// S3 treats an unsigned request as anonymous: private buckets deny it.
+			return "", apiErr(403, "AccessDenied", "Access Denied")
 		}
 		return "", apiErr(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
 	}
@@ -74,6 +84,15 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError
 	want := signature(cred.secret, sr, canonicalRequest(r, sr, body))
 	if !hmac.Equal([]byte(want), []byte(sr.signature)) {
 		return sr.service, signatureMismatch(sr.service)
+	}
+	// The signature covers the x-amz-content-sha256 header, not the body: check that
+	// the body is what the header claims (S3 sends the header; STREAMING-* and
+	// UNSIGNED-PAYLOAD values are not hashes).
+	if h := r.Header.Get("X-Amz-Content-Sha256"); len(h) == 64 && !sr.presigned {
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(h, hex.EncodeToString(sum[:])) {
+			return sr.service, apiErr(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		}
 	}
 	return sr.service, nil
 }
