@@ -100,6 +100,9 @@ type Result struct {
 	// Polls is how many poll cycles ran; Calls how many DescribeInstanceInformation
 	// calls they made.
 	Polls, Calls int
+	// LastInterval is the pause before the last poll (0 when the first poll
+	// succeeded): how late, at most, the wait noticed the agents.
+	LastInterval time.Duration
 }
 
 // TimeoutError is returned when not enough agents came online in time; it
@@ -231,6 +234,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if err := sleep(ctx, interval); err != nil {
 			return res, err
 		}
+		res.LastInterval = interval
 		interval = time.Duration(float64(interval) * factor)
 		if interval > maxInterval {
 			interval = maxInterval

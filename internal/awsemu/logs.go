@@ -187,12 +187,12 @@ func logsPutRetentionPolicy(e *Emulator, body []byte) (any, *APIError) {
 	return nil, nil
 }
 
-// pageToken encodes an opaque offset for nextToken.
-func pageToken(kind string, off int) string {
+// logsPageToken encodes an opaque offset for nextToken.
+func logsPageToken(kind string, off int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + strconv.Itoa(off)))
 }
 
-func parsePageToken(kind, tok string) (int, *APIError) {
+func parseLogsPageToken(kind, tok string) (int, *APIError) {
 	if tok == "" {
 		return 0, nil
 	}
@@ -232,7 +232,7 @@ func logsDescribeLogGroups(e *Emulator, body []byte) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	off, aerr := parsePageToken("groups", in.NextToken)
+	off, aerr := parseLogsPageToken("groups", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -258,7 +258,7 @@ func logsDescribeLogGroups(e *Emulator, body []byte) (any, *APIError) {
 	}{LogGroups: []group{}}
 	for i := off; i < len(names); i++ {
 		if len(out.LogGroups) == limit {
-			out.NextToken = pageToken("groups", i)
+			out.NextToken = logsPageToken("groups", i)
 			break
 		}
 		g := e.logs.groups[names[i]]
@@ -344,7 +344,7 @@ func logsDescribeLogStreams(e *Emulator, body []byte) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	off, aerr := parsePageToken("streams", in.NextToken)
+	off, aerr := parseLogsPageToken("streams", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -388,7 +388,7 @@ func logsDescribeLogStreams(e *Emulator, body []byte) (any, *APIError) {
 	}{LogStreams: []stream{}}
 	for i := off; i < len(streams); i++ {
 		if len(out.LogStreams) == limit {
-			out.NextToken = pageToken("streams", i)
+			out.NextToken = logsPageToken("streams", i)
 			break
 		}
 		s := streams[i]
@@ -637,7 +637,7 @@ func logsFilterLogEvents(e *Emulator, body []byte) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	off, aerr := parsePageToken("filter", in.NextToken)
+	off, aerr := parseLogsPageToken("filter", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -675,7 +675,7 @@ func logsFilterLogEvents(e *Emulator, body []byte) (any, *APIError) {
 	}{Events: []filtered{}}
 	for i := off; i < len(all); i++ {
 		if len(out.Events) == limit {
-			out.NextToken = pageToken("filter", i)
+			out.NextToken = logsPageToken("filter", i)
 			break
 		}
 		out.Events = append(out.Events, all[i])

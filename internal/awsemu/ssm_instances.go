@@ -137,11 +137,24 @@ func ssmDescribeInstanceInformation(e *Emulator, body []byte) (any, *APIError) {
 	}
 
 	// Pages are cut from the list of managed instances BEFORE filtering, as AWS
-	// does: a filtered page can be empty while NextToken is still set.
+	// does: a filtered page can be empty while NextToken is still set
+	// (aws/aws-cli#2626). An InstanceIds filter is a lookup by key, so its pages
+	// are cut from the listed ids instead (GUESS: consistent with the docs' advice
+	// to pass up to 50 ids per call; the empty-page reports concern tag filters).
 	var base []*Instance
-	for _, id := range e.ec2.order {
-		if inst := e.ec2.instances[id]; ssmManagedLocked(inst) {
-			base = append(base, inst)
+	if ids := instanceIDFilter(filters); ids != nil {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if inst, ok := e.ec2.instances[id]; ok && !seen[id] && ssmManagedLocked(inst) {
+				seen[id] = true
+				base = append(base, inst)
+			}
+		}
+	} else {
+		for _, id := range e.ec2.order {
+			if inst := e.ec2.instances[id]; ssmManagedLocked(inst) {
+				base = append(base, inst)
+			}
 		}
 	}
 	out := map[string]any{"InstanceInformationList": []instanceInfoOut{}}
@@ -210,4 +223,35 @@ func matchInstanceFilters(inst *Instance, info instanceInfoOut, filters []instFi
 		}
 	}
 	return true
+}
+
+// instanceIDFilter returns the ids every InstanceIds filter admits (nil when
+// there is no such filter).
+func instanceIDFilter(filters []instFilter) []string {
+	var ids []string
+	found := false
+	for _, f := range filters {
+		if f.key != "InstanceIds" {
+			continue
+		}
+		if !found {
+			ids, found = append([]string{}, f.values...), true
+			continue
+		}
+		keep := map[string]bool{}
+		for _, v := range f.values {
+			keep[v] = true
+		}
+		var both []string
+		for _, id := range ids {
+			if keep[id] {
+				both = append(both, id)
+			}
+		}
+		ids = both
+	}
+	if found && ids == nil {
+		ids = []string{}
+	}
+	return ids
 }

@@ -134,7 +134,7 @@ func TestSSMDescribeInstanceInformation(t *testing.T) {
 	}
 	for _, tc := range errCases {
 		_, err := cl.DescribeInstanceInformation(ctx, tc.in)
-		if got := apiCode(err); got != tc.code {
+		if got := ssmAPICode(err); got != tc.code {
 			t.Errorf("%s: code %q, want %q (%v)", tc.name, got, tc.code, err)
 		}
 	}

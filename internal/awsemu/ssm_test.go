@@ -124,7 +124,7 @@ func waitPidFile(t testing.TB, path string) int {
 	}
 }
 
-func apiCode(err error) string {
+func ssmAPICode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode()
@@ -192,7 +192,7 @@ func TestSSMSendCommandValidation(t *testing.T) {
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			if got := apiCode(err); got != tc.code {
+			if got := ssmAPICode(err); got != tc.code {
 				t.Fatalf("code %q, want %q (%v)", got, tc.code, err)
 			}
 			var typed bool
@@ -379,7 +379,7 @@ func TestSSMCancelCommand(t *testing.T) {
 		t.Fatalf("unknown command: %v", err)
 	}
 	_, err = cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: aws.String("short")})
-	if apiCode(err) != "ValidationException" {
+	if ssmAPICode(err) != "ValidationException" {
 		t.Fatalf("short id: %v", err)
 	}
 	_, err = cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: c.CommandId, InstanceIds: []string{ids[0], ids[0]}})
@@ -491,19 +491,19 @@ func TestSSMReadErrors(t *testing.T) {
 	ctx := context.Background()
 	unknown := aws.String("00000000-0000-4000-8000-000000000000")
 	_, err := cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String("abc"), InstanceId: aws.String(ids[0])})
-	if apiCode(err) != "ValidationException" {
+	if ssmAPICode(err) != "ValidationException" {
 		t.Fatalf("short id: %v", err)
 	}
 	_, err = cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: unknown, InstanceId: aws.String(ids[0])})
-	if apiCode(err) != "InvocationDoesNotExist" {
+	if ssmAPICode(err) != "InvocationDoesNotExist" {
 		t.Fatalf("unknown command: %v", err)
 	}
 	_, err = cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String("i-0123456789abcdef0")})
-	if apiCode(err) != "InvocationDoesNotExist" {
+	if ssmAPICode(err) != "InvocationDoesNotExist" {
 		t.Fatalf("other instance: %v", err)
 	}
 	_, err = cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0]), PluginName: aws.String("nope")})
-	if apiCode(err) != "InvalidPluginName" {
+	if ssmAPICode(err) != "InvalidPluginName" {
 		t.Fatalf("plugin: %v", err)
 	}
 	_, err = cl.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: unknown})
@@ -521,7 +521,7 @@ func TestSSMReadErrors(t *testing.T) {
 		t.Fatalf("ExecutionStage on invocations: %v", err)
 	}
 	_, err = cl.ListCommands(ctx, &ssm.ListCommandsInput{MaxResults: aws.Int32(51)})
-	if apiCode(err) != "ValidationException" {
+	if ssmAPICode(err) != "ValidationException" {
 		t.Fatalf("MaxResults 51: %v", err)
 	}
 	_, err = cl.ListCommands(ctx, &ssm.ListCommandsInput{NextToken: aws.String("garbage")})
