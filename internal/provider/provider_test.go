@@ -10,11 +10,18 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 	ssmprovider "github.com/terraform-ssm/terraform-provider-ssm/internal/provider"
 )
 
@@ -166,4 +173,66 @@ provider "ssm" {
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("validate and plan made %d requests to AWS endpoints, want 0", n)
 	}
+}
+
+// TestAccProvider_endpointsAndAssumeRole configures endpoints and assume_role,
+// and checks that the data source's calls reached the emulator through the
+// assumed role's temporary credentials.
+func TestAccProvider_endpointsAndAssumeRole(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	ctx := context.Background()
+	_, err := iam.NewFromConfig(emuConfig(e)).CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String("deployer"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 1, Ready: true})
+	cfg := fmt.Sprintf(`
+provider "ssm" {
+  region     = "us-east-1"
+  access_key = "test"
+  secret_key = "test"
+
+  assume_role {
+    role_arn     = "arn:aws:iam::123456789012:role/deployer"
+    session_name = "acceptance"
+    external_id  = "ext-123"
+    duration     = "30m"
+  }
+
+  endpoints {
+    ec2  = %[1]q
+    iam  = %[1]q
+    logs = %[1]q
+    s3   = %[1]q
+    ssm  = %[1]q
+    sts  = %[1]q
+  }
+}
+
+data "ssm_agent_online" "test" {
+  instance_ids = [%[2]q]
+}
+`, e.URL(), ids[0])
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.ssm_agent_online.test", tfjsonpath.New("online_instance_ids"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ids[0])})),
+			},
+			Check: func(*terraform.State) error {
+				if n := e.CallCount("sts.AssumeRole"); n < 1 {
+					return fmt.Errorf("sts.AssumeRole called %d times, want at least 1", n)
+				}
+				if n := e.CallCount("ssm.DescribeInstanceInformation"); n < 1 {
+					return fmt.Errorf("ssm.DescribeInstanceInformation called %d times through the endpoint, want at least 1", n)
+				}
+				return nil
+			},
+		}},
+	})
 }
