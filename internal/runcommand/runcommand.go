@@ -1,0 +1,147 @@
+// Package runcommand is the Run Command engine: send a command to one instance or
+// thousands, wait for it as a whole with an adaptive poll interval, collect
+// per-instance results, fetch full output, and cancel on interrupt. It has no
+// Terraform types; the provider converts its model to a Spec and back.
+package runcommand
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+// SSMAPI is the part of the SSM client the engine uses.
+type SSMAPI interface {
+	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
+	ListCommands(ctx context.Context, in *ssm.ListCommandsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error)
+	ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error)
+	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
+	CancelCommand(ctx context.Context, in *ssm.CancelCommandInput, optFns ...func(*ssm.Options)) (*ssm.CancelCommandOutput, error)
+}
+
+// S3API is the part of the S3 client used to read full output.
+type S3API interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// Clients are the SDK clients the engine needs. S3 may be nil when no output
+// bucket is used.
+type Clients struct {
+	SSM SSMAPI
+	S3  S3API
+}
+
+// Target is a SendCommand target: {Key: "tag:Role", Values: ["web"]},
+// {Key: "InstanceIds", ...} or {Key: "resource-groups:Name", ...}.
+type Target struct {
+	Key    string
+	Values []string
+}
+
+// Spec is one run: what to run, where, and how to wait.
+type Spec struct {
+	DocumentName    string // default AWS-RunShellScript
+	DocumentVersion string // "" = $DEFAULT
+	// Parameters of the document (commands, workingDirectory, executionTimeout, ...).
+	Parameters map[string][]string
+
+	// InstanceIDs (any number: more than 50 are sent as several commands) or
+	// Targets (at most 5).
+	InstanceIDs []string
+	Targets     []Target
+
+	MaxConcurrency string // "" = AWS default "50"
+	MaxErrors      string // "" = AWS default "0"
+	Comment        string
+	// DeliveryTimeout is SendCommand's TimeoutSeconds (0 = AWS default).
+	DeliveryTimeout time.Duration
+
+	OutputS3BucketName   string
+	OutputS3KeyPrefix    string
+	CloudWatchLogGroup   string
+	CloudWatchLogEnabled bool
+
+	// AgentWaitTimeout: how long InvalidInstanceId from SendCommand (agents still
+	// registering) is retried before it is an error. 0 = fail at once.
+	AgentWaitTimeout time.Duration
+	// OutputLimit is the most bytes of stdout and of stderr kept per instance
+	// (0 = DefaultOutputLimit). Output beyond the API caps (24,000/8,000 chars) is
+	// read from S3 when an output bucket is set.
+	OutputLimit int
+
+	// Poll schedule of the wait (zero values: defaults), and the bound on
+	// concurrent output fetches.
+	MinInterval, MaxInterval time.Duration
+	Backoff                  float64
+	FetchConcurrency         int
+
+	// Progress, when set, is called after each poll of the command(s).
+	Progress func(Progress)
+}
+
+// Defaults.
+const (
+	DefaultDocument     = "AWS-RunShellScript"
+	DefaultOutputLimit  = 64 * 1024
+	DefaultMinInterval  = 200 * time.Millisecond
+	DefaultMaxInterval  = 10 * time.Second
+	DefaultBackoff      = 1.5
+	DefaultFetchWorkers = 8
+	// MaxInstanceIDsPerCommand is SendCommand's InstanceIds limit.
+	MaxInstanceIDsPerCommand = 50
+	// CancelTimeout bounds CancelCommand after the caller's context is done.
+	CancelTimeout = 15 * time.Second
+)
+
+// Progress is a snapshot of a run while it is waited for.
+type Progress struct {
+	Targets, Completed, Errors int
+}
+
+// Invocation is one instance's result.
+type Invocation struct {
+	InstanceID    string
+	Status        string // Success, Failed, TimedOut, Cancelled, ...
+	StatusDetails string // Success, Failed, ExecutionTimedOut, DeliveryTimedOut, Terminated, ...
+	ResponseCode  int
+	Stdout        string
+	Stderr        string
+	// StdoutTruncated / StderrTruncated: the stream was longer than what is kept
+	// (the API cap without an output bucket, or OutputLimit).
+	StdoutTruncated, StderrTruncated bool
+	StdoutURL, StderrURL             string
+	StartedAt, FinishedAt            time.Time
+}
+
+// Result is what a run produced. It is returned, partially filled, with every
+// error after SendCommand succeeded, so command ids are never lost.
+type Result struct {
+	// CommandIDs lists every command sent (several when more than 50 instance
+	// ids were split); CommandIDs[0] is the run's id.
+	CommandIDs     []string
+	Status         string // aggregated: Success, Failed, TimedOut, Cancelled, InProgress, ...
+	StatusDetails  string
+	TargetCount    int
+	CompletedCount int
+	ErrorCount     int
+	RequestedAt    time.Time
+	CompletedAt    time.Time
+	Invocations    map[string]*Invocation
+}
+
+// FailedError: the run finished but some invocations did not succeed.
+type FailedError struct {
+	Result *Result
+	Failed []*Invocation // sorted by instance id
+}
+
+// CancelledError: the context ended (Terraform timeout or interrupt) before the
+// run finished. CancelCommand was sent when CancelSent; Result holds what was known.
+type CancelledError struct {
+	Result     *Result
+	CancelSent bool
+	CancelErr  error
+	Cause      error
+}
