@@ -1,0 +1,713 @@
+package awsemu
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// Robustness: malformed input never crashes the emulator nor yields a 5xx, errors
+// come back in each protocol's real shape, and concurrent clients never observe
+// torn state.
+
+// rawReq is a hand-made request, SigV4-signed (or deliberately not) like a client would.
+type rawReq struct {
+	svc    string // signing service name: iam, sts, ec2, ssm, logs, s3
+	method string // default POST
+	path   string // default "/"
+	target string // X-Amz-Target for JSON services
+	header map[string]string
+	body   []byte
+	// auth: "" signs correctly; "unsigned", "wrongsecret", "truncated-cred",
+	// "truncated-sig" break the signature.
+	auth string
+}
+
+func (rr rawReq) send(t *testing.T, e *Emulator) (int, []byte) {
+	t.Helper()
+	method, path := rr.method, rr.path
+	if method == "" {
+		method = http.MethodPost
+	}
+	if path == "" {
+		path = "/"
+	}
+	req, err := http.NewRequest(method, e.URL()+path, bytes.NewReader(rr.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch rr.svc {
+	case "ssm", "logs":
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		if rr.target != "" {
+			req.Header.Set("X-Amz-Target", rr.target)
+		}
+	case "iam", "sts", "ec2":
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	}
+	for k, v := range rr.header {
+		req.Header.Set(k, v)
+	}
+	sum := sha256.Sum256(rr.body)
+	hash := hex.EncodeToString(sum[:])
+	if rr.svc == "s3" {
+		req.Header.Set("X-Amz-Content-Sha256", hash)
+	}
+	if rr.auth != "unsigned" {
+		secret := "test"
+		if rr.auth == "wrongsecret" {
+			secret = "not-the-secret"
+		}
+		creds := aws.Credentials{AccessKeyID: "test", SecretAccessKey: secret}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, rr.svc, e.Options().Region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		auth := req.Header.Get("Authorization")
+		switch rr.auth {
+		case "truncated-cred": // cut inside the credential scope
+			i := strings.Index(auth, "Credential=")
+			req.Header.Set("Authorization", auth[:i+len("Credential=test/2")])
+		case "truncated-sig": // cut before the signature
+			i := strings.Index(auth, ", Signature=")
+			req.Header.Set("Authorization", auth[:i])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: no response (server crashed or dropped the connection?): %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	return resp.StatusCode, body
+}
+
+// protocolErrorCode parses body as the error shape of svc's protocol and returns
+// the error code; "" (with a reason) when the body is not that shape.
+func protocolErrorCode(svc string, body []byte) (string, error) {
+	switch svc {
+	case "ssm", "logs":
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return "", fmt.Errorf("not JSON: %v", err)
+		}
+		code, _ := m["__type"].(string)
+		if code == "" {
+			return "", errors.New("no __type")
+		}
+		return code, nil
+	case "iam", "sts":
+		var v struct {
+			XMLName xml.Name `xml:"ErrorResponse"`
+			Error   struct{ Type, Code, Message string }
+			ReqID   string `xml:"RequestId"`
+		}
+		if err := xml.Unmarshal(body, &v); err != nil {
+			return "", fmt.Errorf("not <ErrorResponse>: %v", err)
+		}
+		if v.ReqID == "" || v.Error.Type == "" {
+			return "", errors.New("missing RequestId or Type")
+		}
+		return v.Error.Code, nil
+	case "ec2":
+		var v struct {
+			XMLName xml.Name `xml:"Response"`
+			Errors  struct {
+				Error []struct{ Code, Message string }
+			}
+			ReqID string `xml:"RequestID"`
+		}
+		if err := xml.Unmarshal(body, &v); err != nil {
+			return "", fmt.Errorf("not <Response>: %v", err)
+		}
+		if len(v.Errors.Error) != 1 || v.ReqID == "" {
+			return "", errors.New("want exactly one <Error> and a RequestID")
+		}
+		return v.Errors.Error[0].Code, nil
+	default:
+		var v struct {
+			XMLName xml.Name `xml:"Error"`
+			Code    string
+			Message string
+		}
+		if err := xml.Unmarshal(body, &v); err != nil {
+			return "", fmt.Errorf("not <Error>: %v", err)
+		}
+		return v.Code, nil
+	}
+}
+
+var jsonTargets = map[string]string{"ssm": "AmazonSSM.", "logs": "Logs_20140328."}
+
+func TestRobustBadInput(t *testing.T) {
+	t.Parallel()
+	e, cfg := newTestEmulator(t, Options{})
+	ctx := context.Background()
+	iamc, s3c := iam.NewFromConfig(cfg), newS3Client(cfg)
+	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("robust-base"), AssumeRolePolicyDocument: aws.String(testTrust)}); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateBucket(t, s3c, "robust")
+	mustPut(t, s3c, "robust", "five", []byte("12345"))
+	ids, err := e.AddInstances(InstanceSpec{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	big := strings.Repeat("a", 200<<10)
+	huge := bytes.Repeat([]byte("x"), maxBodyDefault+10)
+	form := func(kv ...string) []byte {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return []byte(v.Encode())
+	}
+	version := map[string]string{"iam": "2010-05-08", "sts": "2011-06-15", "ec2": "2016-11-15"}
+
+	type tc struct {
+		name   string
+		req    rawReq
+		status int
+		code   string
+	}
+	cases := []tc{
+		// awsJson1.1
+		{"ssm not JSON", rawReq{svc: "ssm", target: "AmazonSSM.SendCommand", body: []byte("not json{")}, 400, "SerializationException"},
+		{"ssm InstanceIds string", rawReq{svc: "ssm", target: "AmazonSSM.SendCommand", body: []byte(`{"InstanceIds": "i-1", "DocumentName": "AWS-RunShellScript"}`)}, 400, "SerializationException"},
+		{"ssm Parameters wrong type", rawReq{svc: "ssm", target: "AmazonSSM.SendCommand", body: []byte(`{"InstanceIds": ["i-1"], "DocumentName": "AWS-RunShellScript", "Parameters": {"commands": "x"}}`)}, 400, "SerializationException"},
+		{"ssm body is array", rawReq{svc: "ssm", target: "AmazonSSM.SendCommand", body: []byte(`[1,2]`)}, 400, "SerializationException"},
+		{"ssm MaxResults string", rawReq{svc: "ssm", target: "AmazonSSM.DescribeInstanceInformation", body: []byte(`{"MaxResults":"x"}`)}, 400, "SerializationException"},
+		{"ssm MaxResults overflow", rawReq{svc: "ssm", target: "AmazonSSM.ListCommandInvocations", body: []byte(`{"MaxResults":99999999999999999999999}`)}, 400, "SerializationException"},
+		{"ssm MaxResults float", rawReq{svc: "ssm", target: "AmazonSSM.ListCommands", body: []byte(`{"MaxResults":1.5}`)}, 400, "SerializationException"},
+		{"ssm Details string", rawReq{svc: "ssm", target: "AmazonSSM.ListCommandInvocations", body: []byte(`{"Details":"yes"}`)}, 400, "SerializationException"},
+		{"ssm truncated JSON", rawReq{svc: "ssm", target: "AmazonSSM.GetCommandInvocation", body: []byte(`{"CommandId":"`)}, 400, "SerializationException"},
+		{"ssm unknown operation", rawReq{svc: "ssm", target: "AmazonSSM.LaunchRockets", body: []byte(`{}`)}, 400, "UnknownOperationException"},
+		{"ssm missing target", rawReq{svc: "ssm", body: []byte(`{}`)}, 400, "UnknownOperationException"},
+		{"ssm target without dot", rawReq{svc: "ssm", target: "SendCommand", body: []byte(`{}`)}, 400, "UnknownOperationException"},
+		{"ssm GET", rawReq{svc: "ssm", method: http.MethodGet, target: "AmazonSSM.ListCommands"}, 400, "UnknownOperationException"},
+		{"ssm huge comment", rawReq{svc: "ssm", target: "AmazonSSM.SendCommand", body: []byte(`{"InstanceIds":["` + ids[0] + `"],"DocumentName":"AWS-RunShellScript","Comment":"` + big + `"}`)}, 400, "ValidationException"},
+		{"ssm oversized body", rawReq{svc: "ssm", target: "AmazonSSM.SendCommand", body: huge}, 413, "RequestEntityTooLarge"},
+		{"logs not JSON", rawReq{svc: "logs", target: "Logs_20140328.CreateLogGroup", body: []byte("<xml/>")}, 400, "SerializationException"},
+		{"logs limit string", rawReq{svc: "logs", target: "Logs_20140328.DescribeLogGroups", body: []byte(`{"limit":"x"}`)}, 400, "SerializationException"},
+		{"logs group name number", rawReq{svc: "logs", target: "Logs_20140328.CreateLogGroup", body: []byte(`{"logGroupName":5}`)}, 400, "SerializationException"},
+		{"logs events wrong type", rawReq{svc: "logs", target: "Logs_20140328.PutLogEvents", body: []byte(`{"logGroupName":"g","logStreamName":"s","logEvents":{"timestamp":1}}`)}, 400, "SerializationException"},
+		{"logs unknown operation", rawReq{svc: "logs", target: "Logs_20140328.Nope", body: []byte(`{}`)}, 400, "UnknownOperationException"},
+		{"logs missing target", rawReq{svc: "logs", body: []byte(`{}`)}, 400, "UnknownOperationException"},
+		{"logs oversized body", rawReq{svc: "logs", target: "Logs_20140328.PutLogEvents", body: huge}, 413, "RequestEntityTooLarge"},
+
+		// awsQuery / ec2Query: shared cases below, service-specific here.
+		{"iam huge RoleName", rawReq{svc: "iam", body: form("Action", "CreateRole", "Version", "2010-05-08", "RoleName", big, "AssumeRolePolicyDocument", testTrust)}, 400, "ValidationError"},
+		{"iam huge trust policy", rawReq{svc: "iam", body: form("Action", "CreateRole", "Version", "2010-05-08", "RoleName", "r-huge", "AssumeRolePolicyDocument", `{"Version":"2012-10-17","Statement":[],"Pad":"`+big+`"}`)}, 400, "ValidationError"},
+		{"iam huge inline policy", rawReq{svc: "iam", body: form("Action", "PutRolePolicy", "Version", "2010-05-08", "RoleName", "robust-base", "PolicyName", "p", "PolicyDocument", `{"Version":"2012-10-17","Statement":[],"Pad":"`+big+`"}`)}, 400, "ValidationError"},
+		{"iam huge profile name", rawReq{svc: "iam", body: form("Action", "CreateInstanceProfile", "Version", "2010-05-08", "InstanceProfileName", big)}, 400, "ValidationError"},
+		{"iam huge marker", rawReq{svc: "iam", body: form("Action", "ListRoles", "Version", "2010-05-08", "Marker", big)}, 400, "ValidationError"},
+		{"iam MaxItems not a number", rawReq{svc: "iam", body: form("Action", "ListRoles", "Version", "2010-05-08", "MaxItems", "lots")}, 400, "ValidationError"},
+		{"sts huge session name", rawReq{svc: "sts", body: form("Action", "AssumeRole", "Version", "2011-06-15", "RoleArn", "arn:aws:iam::123456789012:role/robust-base", "RoleSessionName", big)}, 400, "ValidationError"},
+		{"sts huge role arn", rawReq{svc: "sts", body: form("Action", "AssumeRole", "Version", "2011-06-15", "RoleArn", big, "RoleSessionName", "s")}, 400, "ValidationError"},
+		{"ec2 huge instance id", rawReq{svc: "ec2", body: form("Action", "DescribeInstances", "Version", "2016-11-15", "InstanceId.1", big)}, 400, "InvalidInstanceID.Malformed"},
+		{"ec2 huge tag value", rawReq{svc: "ec2", body: form("Action", "CreateTags", "Version", "2016-11-15", "ResourceId.1", ids[0], "Tag.1.Key", "k", "Tag.1.Value", big)}, 400, "InvalidParameterValue"},
+		{"ec2 MaxResults not a number", rawReq{svc: "ec2", body: form("Action", "DescribeInstances", "Version", "2016-11-15", "MaxResults", "x")}, 400, "InvalidParameterValue"},
+
+		// S3
+		{"s3 unknown bucket sub-resource", rawReq{svc: "s3", method: http.MethodGet, path: "/robust?acl"}, 501, "NotImplemented"},
+		{"s3 unknown object sub-resource", rawReq{svc: "s3", method: http.MethodGet, path: "/robust/five?tagging"}, 501, "NotImplemented"},
+		{"s3 DeleteObjects malformed XML", rawReq{svc: "s3", path: "/robust?delete", body: []byte(`<Delete><Object><Key>five`)}, 400, "MalformedXML"},
+		{"s3 DeleteObjects not XML", rawReq{svc: "s3", path: "/robust?delete", body: []byte(`{"Objects":[]}`)}, 400, "MalformedXML"},
+		{"s3 DeleteObjects no objects", rawReq{svc: "s3", path: "/robust?delete", body: []byte(`<Delete></Delete>`)}, 400, "MalformedXML"},
+		{"s3 unsatisfiable range", rawReq{svc: "s3", method: http.MethodGet, path: "/robust/five", header: map[string]string{"Range": "bytes=100-200"}}, 416, "InvalidRange"},
+	}
+	for _, svc := range []string{"iam", "sts", "ec2"} {
+		v := version[svc]
+		cases = append(cases,
+			tc{svc + " unknown Action", rawReq{svc: svc, body: form("Action", "LaunchRockets", "Version", v)}, 400, "InvalidAction"},
+			tc{svc + " missing Action", rawReq{svc: svc, body: form("Version", v)}, 400, "MissingAction"},
+			tc{svc + " garbage form encoding", rawReq{svc: svc, body: []byte("Action=DescribeInstances&Version=" + v + "&X=%zz")}, 400, "MalformedQueryString"},
+			tc{svc + " oversized body", rawReq{svc: svc, body: append(form("Action", "ListRoles", "Version", v, "Pad", ""), huge...)}, 413, "RequestEntityTooLarge"},
+		)
+	}
+	for _, svc := range []string{"iam", "sts", "ec2", "ssm", "logs", "s3"} {
+		valid := validRawReq(svc, version[svc])
+		unsigned := valid
+		unsigned.auth = "unsigned"
+		wantUnsigned := "MissingAuthenticationToken"
+		if svc == "s3" {
+			wantUnsigned = "AccessDenied"
+		}
+		wrong, truncCred, truncSig := valid, valid, valid
+		wrong.auth, truncCred.auth, truncSig.auth = "wrongsecret", "truncated-cred", "truncated-sig"
+		cases = append(cases,
+			tc{svc + " unsigned", unsigned, 403, wantUnsigned},
+			tc{svc + " wrong secret", wrong, 403, "SignatureDoesNotMatch"},
+			tc{svc + " truncated credential", truncCred, 400, "IncompleteSignature"},
+			tc{svc + " truncated signature", truncSig, 400, "IncompleteSignature"},
+		)
+	}
+
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := c.req.send(t, e)
+			show := body
+			if len(show) > 300 {
+				show = show[:300]
+			}
+			if status >= 500 && c.status < 500 {
+				t.Fatalf("server error %d: %s", status, show)
+			}
+			if status != c.status {
+				t.Errorf("status %d, want %d: %s", status, c.status, show)
+			}
+			code, err := protocolErrorCode(c.req.svc, body)
+			if err != nil {
+				t.Fatalf("not the %s error shape (%v): %s", c.req.svc, err, show)
+			}
+			if code != c.code {
+				t.Errorf("code %q, want %q: %s", code, c.code, show)
+			}
+			// The server still answers a valid call of the same service.
+			if st, b := validRawReq(c.req.svc, version[c.req.svc]).send(t, e); st != 200 {
+				t.Fatalf("valid %s call after bad input: %d %s", c.req.svc, st, b)
+			}
+		})
+	}
+
+	// A syntactically invalid Range is ignored, as S3 does: the whole object.
+	if st, b := (rawReq{svc: "s3", method: http.MethodGet, path: "/robust/five", header: map[string]string{"Range": "bytes=abc"}}).send(t, e); st != 200 || string(b) != "12345" {
+		t.Errorf("invalid Range: %d %q", st, b)
+	}
+
+	// State is intact and every service still works through the SDK.
+	calls := e.Calls()
+	if calls["unknown.Unauthenticated"] == 0 || calls["ssm.Invalid"] == 0 {
+		t.Errorf("rejections not counted: %v", calls)
+	}
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Error("sts:", err)
+	}
+	roles, err := iamc.ListRoles(ctx, &iam.ListRolesInput{})
+	if err != nil {
+		t.Error("iam:", err)
+	} else if len(roles.Roles) != 1 || aws.ToString(roles.Roles[0].RoleName) != "robust-base" {
+		t.Errorf("roles after bad input: %+v", roles.Roles)
+	}
+	if pol, err := iamc.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("robust-base")}); err != nil || len(pol.PolicyNames) != 0 {
+		t.Errorf("inline policies after rejected PutRolePolicy: %v %v", pol, err)
+	}
+	if prof, err := iamc.ListInstanceProfiles(ctx, &iam.ListInstanceProfilesInput{}); err != nil || len(prof.InstanceProfiles) != 0 {
+		t.Errorf("instance profiles after bad input: %v %v", prof, err)
+	}
+	if out, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}); err != nil {
+		t.Error("ec2:", err)
+	} else if n := len(out.Reservations); n != 1 || len(out.Reservations[0].Instances[0].Tags) != 0 {
+		t.Errorf("instance after rejected CreateTags: %+v", out.Reservations)
+	}
+	if _, err := ssm.NewFromConfig(cfg).DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{}); err != nil {
+		t.Error("ssm:", err)
+	}
+	if out, err := ssm.NewFromConfig(cfg).ListCommands(ctx, &ssm.ListCommandsInput{}); err != nil || len(out.Commands) != 0 {
+		t.Errorf("commands after rejected SendCommands: %v %v", out, err)
+	}
+	if _, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{}); err != nil {
+		t.Error("logs:", err)
+	}
+	if got := mustGet(t, s3c, "robust", "five"); string(got) != "12345" {
+		t.Errorf("object after bad DeleteObjects: %q", got)
+	}
+}
+
+// validRawReq is a minimal valid call of svc.
+func validRawReq(svc, version string) rawReq {
+	switch svc {
+	case "ssm":
+		return rawReq{svc: svc, target: "AmazonSSM.DescribeInstanceInformation", body: []byte(`{}`)}
+	case "logs":
+		return rawReq{svc: svc, target: "Logs_20140328.DescribeLogGroups", body: []byte(`{}`)}
+	case "s3":
+		return rawReq{svc: svc, method: http.MethodGet, path: "/"}
+	case "iam":
+		return rawReq{svc: svc, body: []byte("Action=ListRoles&Version=" + version)}
+	case "sts":
+		return rawReq{svc: svc, body: []byte("Action=GetCallerIdentity&Version=" + version)}
+	default:
+		return rawReq{svc: svc, body: []byte("Action=DescribeInstances&Version=" + version)}
+	}
+}
+
+// opCounter counts the requests a test makes, per "service.Operation".
+type opCounter struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *opCounter) add(key string) {
+	c.mu.Lock()
+	c.n[key]++
+	c.mu.Unlock()
+}
+
+func errCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func TestRobustConcurrentClients(t *testing.T) {
+	t.Parallel()
+	e, cfg := newTestEmulator(t, Options{TimeScale: 0.01})
+	ctx := context.Background()
+	iamc, ec2c, ssmc, s3c := iam.NewFromConfig(cfg), ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg), newS3Client(cfg)
+
+	ready := onlineInstances(t, e, InstanceSpec{Count: 3})
+	plain, err := e.AddInstances(InstanceSpec{Count: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreateBucket(t, s3c, "shared")
+	ec2MakeProfile(t, cfg, "shared-prof", false)               // IAM workers race its role
+	assocProfile := ec2MakeProfile(t, cfg, "assoc-prof", true) // EC2 workers race its associations
+	for _, r := range []string{"shared-r1", "shared-r2"} {
+		if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(r), AssumeRolePolicyDocument: aws.String(testTrust)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.ResetCalls()
+
+	cnt := &opCounter{n: map[string]int64{}}
+	var (
+		mu       sync.Mutex
+		commands []string
+		objects  = map[string][]byte{} // final content of private objects
+	)
+	deadline := time.Now().Add(2 * time.Second)
+	const workers = 12
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			// call performs one SDK request, counts it and fails the test on an
+			// error not listed in ok.
+			call := func(op string, f func() error, ok ...string) error {
+				cnt.add(op)
+				err := f()
+				if err == nil {
+					return nil
+				}
+				code := errCode(err)
+				for _, c := range ok {
+					if c == code {
+						return err
+					}
+				}
+				t.Errorf("worker %d %s: %v", w, op, err)
+				return err
+			}
+			sent := 0
+			for i := 0; time.Now().Before(deadline); i++ {
+				switch w % 4 {
+				case 0: // IAM: private role and profile lifecycle, shared profile role races
+					role, prof := fmt.Sprintf("r-%d-%d", w, i), fmt.Sprintf("p-%d-%d", w, i)
+					_ = call("iam.CreateRole", func() error {
+						_, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(role), AssumeRolePolicyDocument: aws.String(testTrust)})
+						return err
+					})
+					_ = call("iam.CreateInstanceProfile", func() error {
+						_, err := iamc.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(prof)})
+						return err
+					})
+					_ = call("iam.AddRoleToInstanceProfile", func() error {
+						_, err := iamc.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(prof), RoleName: aws.String(role)})
+						return err
+					})
+					shared := fmt.Sprintf("shared-r%d", 1+rng.Intn(2))
+					_ = call("iam.AddRoleToInstanceProfile", func() error {
+						_, err := iamc.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("shared-prof"), RoleName: aws.String(shared)})
+						return err
+					}, "LimitExceeded", "EntityAlreadyExists")
+					_ = call("iam.RemoveRoleFromInstanceProfile", func() error {
+						_, err := iamc.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("shared-prof"), RoleName: aws.String(shared)})
+						return err
+					}, "NoSuchEntity")
+					if i%2 == 0 { // leave every other pair in place
+						_ = call("iam.RemoveRoleFromInstanceProfile", func() error {
+							_, err := iamc.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(prof), RoleName: aws.String(role)})
+							return err
+						})
+						_ = call("iam.DeleteInstanceProfile", func() error {
+							_, err := iamc.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(prof)})
+							return err
+						})
+						_ = call("iam.DeleteRole", func() error {
+							_, err := iamc.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(role)})
+							return err
+						})
+					}
+				case 1: // EC2: association races on shared instances
+					inst := plain[rng.Intn(len(plain))]
+					var assocID string
+					if call("ec2.AssociateIamInstanceProfile", func() error {
+						out, err := ec2c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{InstanceId: aws.String(inst),
+							IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(assocProfile)}})
+						if err == nil {
+							assocID = aws.ToString(out.IamInstanceProfileAssociation.AssociationId)
+						}
+						return err
+					}, "IncorrectState") != nil {
+						_ = call("ec2.DescribeIamInstanceProfileAssociations", func() error {
+							out, err := ec2c.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
+								Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{inst}}}})
+							if err == nil && len(out.IamInstanceProfileAssociations) > 0 {
+								assocID = aws.ToString(out.IamInstanceProfileAssociations[0].AssociationId)
+							}
+							return err
+						})
+					}
+					if assocID != "" {
+						_ = call("ec2.DisassociateIamInstanceProfile", func() error {
+							_, err := ec2c.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: aws.String(assocID)})
+							return err
+						}, "InvalidAssociationID.NotFound")
+					}
+				case 2: // SSM: commands to Ready instances and reads
+					if sent < 6 {
+						sent++
+						targets := []string{ready[rng.Intn(len(ready))], ready[rng.Intn(len(ready))]}
+						if targets[0] == targets[1] {
+							targets = targets[:1]
+						}
+						_ = call("ssm.SendCommand", func() error {
+							out, err := ssmc.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
+								InstanceIds: targets, Parameters: shell("echo x")})
+							if err == nil {
+								mu.Lock()
+								commands = append(commands, aws.ToString(out.Command.CommandId))
+								mu.Unlock()
+							}
+							return err
+						})
+					}
+					mu.Lock()
+					var cmd string
+					if len(commands) > 0 {
+						cmd = commands[rng.Intn(len(commands))]
+					}
+					mu.Unlock()
+					if cmd != "" {
+						var invs []ssmtypes.CommandInvocation
+						_ = call("ssm.ListCommandInvocations", func() error {
+							out, err := ssmc.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: aws.String(cmd)})
+							if err == nil {
+								invs = out.CommandInvocations
+							}
+							return err
+						})
+						if len(invs) > 0 {
+							_ = call("ssm.GetCommandInvocation", func() error {
+								_, err := ssmc.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(cmd), InstanceId: invs[0].InstanceId})
+								return err
+							})
+						}
+					}
+					_ = call("ssm.DescribeInstanceInformation", func() error {
+						_, err := ssmc.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{})
+						return err
+					})
+				case 3: // S3: private objects and a shared, overwritten one
+					key := fmt.Sprintf("w%d/%d", w, rng.Intn(5))
+					data := make([]byte, 1+rng.Intn(64<<10))
+					rng.Read(data)
+					if call("s3.PutObject", func() error {
+						_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("shared"), Key: aws.String(key), Body: bytes.NewReader(data)})
+						return err
+					}) == nil {
+						mu.Lock()
+						objects[key] = data
+						mu.Unlock()
+					}
+					_ = call("s3.GetObject", func() error {
+						out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("shared"), Key: aws.String(key)})
+						if err != nil {
+							return err
+						}
+						defer out.Body.Close()
+						got, err := io.ReadAll(out.Body)
+						if err == nil && !bytes.Equal(got, data) {
+							t.Errorf("worker %d: %s read back %d bytes, not what it wrote (%d)", w, key, len(got), len(data))
+						}
+						return err
+					})
+					// The shared object is always one writer's whole content.
+					shared := bytes.Repeat([]byte{byte('a' + w)}, 1000+w)
+					_ = call("s3.PutObject", func() error {
+						_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("shared"), Key: aws.String("common"), Body: bytes.NewReader(shared)})
+						return err
+					})
+					_ = call("s3.GetObject", func() error {
+						out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("shared"), Key: aws.String("common")})
+						if err != nil {
+							return err
+						}
+						defer out.Body.Close()
+						got, err := io.ReadAll(out.Body)
+						if err == nil && (len(got) < 1000 || !bytes.Equal(got, bytes.Repeat(got[:1], len(got))) || len(got) != 1000+int(got[0]-'a')) {
+							t.Errorf("worker %d: torn shared object (%d bytes)", w, len(got))
+						}
+						return err
+					})
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	calls := e.Calls()
+	t.Logf("requests per operation: %v; %d commands", cnt.n, len(commands))
+	for key, n := range cnt.n {
+		if calls[key] != n {
+			t.Errorf("Calls()[%s] = %d, the clients made %d", key, calls[key], n)
+		}
+	}
+	for key, n := range calls {
+		if _, ok := cnt.n[key]; !ok {
+			t.Errorf("Calls() has %s = %d, the clients made none", key, n)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	// Invariants.
+	profiles, err := iamc.ListInstanceProfiles(ctx, &iam.ListInstanceProfilesInput{MaxItems: aws.Int32(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(profiles.InstanceProfiles) < 2 {
+		t.Errorf("only %d profiles survived", len(profiles.InstanceProfiles))
+	}
+	for _, p := range profiles.InstanceProfiles {
+		if len(p.Roles) > 1 {
+			t.Errorf("profile %s has %d roles", aws.ToString(p.InstanceProfileName), len(p.Roles))
+		}
+	}
+	assocs, err := ec2c.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, a := range assocs.IamInstanceProfileAssociations {
+		per[aws.ToString(a.InstanceId)]++
+	}
+	for id, n := range per {
+		if n > 1 {
+			t.Errorf("instance %s has %d associations", id, n)
+		}
+	}
+	if len(commands) == 0 {
+		t.Fatal("no command was sent")
+	}
+	for _, id := range commands {
+		c := waitCommand(t, ssmc, id, 10*time.Second)
+		out, err := ssmc.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		terminal := 0
+		for _, inv := range out.CommandInvocations {
+			switch inv.Status {
+			case ssmtypes.CommandInvocationStatusPending, ssmtypes.CommandInvocationStatusInProgress, ssmtypes.CommandInvocationStatusDelayed, ssmtypes.CommandInvocationStatusCancelling:
+			default:
+				terminal++
+			}
+			if inv.Status != ssmtypes.CommandInvocationStatusSuccess {
+				t.Errorf("command %s on %s: %s", id, aws.ToString(inv.InstanceId), inv.Status)
+			}
+		}
+		if int(c.CompletedCount) != terminal || int(c.TargetCount) != len(out.CommandInvocations) || c.Status != ssmtypes.CommandStatusSuccess {
+			t.Errorf("command %s: %s CompletedCount %d TargetCount %d, %d invocations of which %d terminal",
+				id, c.Status, c.CompletedCount, c.TargetCount, len(out.CommandInvocations), terminal)
+		}
+		inv := invocation(t, ssmc, id, aws.ToString(out.CommandInvocations[0].InstanceId))
+		if aws.ToString(inv.StandardOutputContent) != "x\n" {
+			t.Errorf("command %s output %q", id, aws.ToString(inv.StandardOutputContent))
+		}
+	}
+	for key, data := range objects {
+		if got := mustGet(t, s3c, "shared", key); !bytes.Equal(got, data) {
+			t.Errorf("%s: read back %d bytes, last write was %d", key, len(got), len(data))
+		}
+	}
+}
+
+// FuzzServeHTTPJSON feeds arbitrary bodies to SSM operations through ServeHTTP. The
+// emulator has no instances, so no fuzzed command can ever run on the host.
+func FuzzServeHTTPJSON(f *testing.F) {
+	e, err := New(Options{DisableSigV4: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = e.Close() })
+	ops := []string{"SendCommand", "ListCommandInvocations", "DescribeInstanceInformation"}
+	for _, seed := range []string{
+		``, `{}`, `null`, `[]`, `"s"`, `1`, `{"`, `not json`, "\xff\xfe",
+		`{"InstanceIds":"i-1"}`, `{"InstanceIds":["i-0123456789abcdef0"],"DocumentName":"AWS-RunShellScript","Parameters":{"commands":["echo x"]}}`,
+		`{"Targets":[{"Key":"tag:Env","Values":["none"]}],"DocumentName":"AWS-RunShellScript","Parameters":{"commands":["true"]}}`,
+		`{"DocumentName":"AWS-RunShellScript","InstanceIds":[],"TimeoutSeconds":-1,"MaxConcurrency":"0%","MaxErrors":"-5"}`,
+		`{"MaxResults":"x"}`, `{"MaxResults":0}`, `{"MaxResults":-1}`, `{"MaxResults":1e40}`, `{"NextToken":"!!!"}`, `{"NextToken":"aWlpOjk5OTk5OTk5OTk5OTk5OTk5OTk="}`,
+		`{"CommandId":"x","Details":true,"Filters":[{"key":"Status","value":"Nope"}]}`,
+		`{"Filters":[{"Key":"PingStatus","Values":[]}],"InstanceInformationFilterList":[{"key":"InstanceIds","valueSet":["i-1"]}]}`,
+		`{"Filters":[{"Key":"tag:","Values":["` + strings.Repeat("v", 2000) + `"]}]}`,
+		`{"CommandId":"` + strings.Repeat("a", 100000) + `"}`,
+		strings.Repeat("[", 20000),
+	} {
+		for i := range ops {
+			f.Add(uint8(i), []byte(seed))
+		}
+	}
+	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set("X-Amz-Target", "AmazonSSM."+ops[int(op)%len(ops)])
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code >= 500 || rec.Code < 200 || (rec.Code >= 300 && rec.Code < 400) {
+			t.Fatalf("%s %q: status %d %s", ops[int(op)%len(ops)], body, rec.Code, rec.Body.Bytes())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatalf("response is not a JSON object: %v %q", err, rec.Body.Bytes())
+		}
+		if _, isErr := m["__type"]; isErr != (rec.Code >= 400) {
+			t.Fatalf("status %d with body %s", rec.Code, rec.Body.Bytes())
+		}
+	})
+}
