@@ -111,6 +111,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		svc = svcs["s3"] // unknown scope: answer in the generic XML shape
 	}
 	if authErr != nil {
+		authErr = protocolAuthError(svc.name, authErr)
 		e.count("unknown", "Unauthenticated")
 		e.writeError(w, r, svc, "", authErr)
 		return

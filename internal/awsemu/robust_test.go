@@ -258,17 +258,25 @@ func TestRobustBadInput(t *testing.T) {
 		valid := validRawReq(svc, version[svc])
 		unsigned := valid
 		unsigned.auth = "unsigned"
-		wantUnsigned := "MissingAuthenticationToken"
-		if svc == "s3" {
+		// Each protocol's own spelling of the authentication errors.
+		unsignedStatus, wantUnsigned := 403, "MissingAuthenticationToken"
+		wrongStatus, wantWrong, wantIncomplete := 403, "SignatureDoesNotMatch", "IncompleteSignature"
+		switch svc {
+		case "s3":
 			wantUnsigned = "AccessDenied"
+		case "ssm", "logs":
+			unsignedStatus, wantUnsigned = 400, "MissingAuthenticationTokenException"
+			wrongStatus, wantWrong, wantIncomplete = 400, "InvalidSignatureException", "IncompleteSignatureException"
+		case "ec2":
+			wrongStatus, wantWrong = 401, "AuthFailure"
 		}
 		wrong, truncCred, truncSig := valid, valid, valid
 		wrong.auth, truncCred.auth, truncSig.auth = "wrongsecret", "truncated-cred", "truncated-sig"
 		cases = append(cases,
-			tc{svc + " unsigned", unsigned, 403, wantUnsigned},
-			tc{svc + " wrong secret", wrong, 403, "SignatureDoesNotMatch"},
-			tc{svc + " truncated credential", truncCred, 400, "IncompleteSignature"},
-			tc{svc + " truncated signature", truncSig, 400, "IncompleteSignature"},
+			tc{svc + " unsigned", unsigned, unsignedStatus, wantUnsigned},
+			tc{svc + " wrong secret", wrong, wrongStatus, wantWrong},
+			tc{svc + " truncated credential", truncCred, 400, wantIncomplete},
+			tc{svc + " truncated signature", truncSig, 400, wantIncomplete},
 		)
 	}
 

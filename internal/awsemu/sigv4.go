@@ -97,6 +97,29 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError
 	return sr.service, nil
 }
 
+// protocolAuthError renames the generic (query-protocol) authentication errors to
+// what each protocol's services answer: awsJson services use the *Exception
+// forms (InvalidSignatureException, MissingAuthenticationTokenException, ...),
+// EC2 answers bad keys and signatures with 401 AuthFailure. (From AWS error
+// references and user reports; not in AWS-API.md: GUESS-level confidence.)
+func protocolAuthError(service string, err *APIError) *APIError {
+	switch service {
+	case "ssm", "logs":
+		switch err.Code {
+		case "MissingAuthenticationToken", "IncompleteSignature", "ExpiredToken":
+			return &APIError{Code: err.Code + "Exception", Message: err.Message, Status: 400}
+		case "SignatureDoesNotMatch":
+			return &APIError{Code: "InvalidSignatureException", Message: err.Message, Status: 400}
+		}
+	case "ec2":
+		switch err.Code {
+		case "SignatureDoesNotMatch", "InvalidClientTokenId":
+			return &APIError{Code: "AuthFailure", Message: "AWS was not able to validate the provided access credentials", Status: 401}
+		}
+	}
+	return err
+}
+
 func invalidKeyError(service string) *APIError {
 	switch service {
 	case "s3":

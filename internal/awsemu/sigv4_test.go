@@ -66,8 +66,8 @@ func TestSigV4SDKClients(t *testing.T) {
 		logsCode   string
 		logsStatus int
 	}{
-		{"wrong secret", "test", "wrong", "SignatureDoesNotMatch", 403, "SignatureDoesNotMatch", 403},
-		{"other key's secret", "AKIDOTHER", "test", "SignatureDoesNotMatch", 403, "SignatureDoesNotMatch", 403},
+		{"wrong secret", "test", "wrong", "SignatureDoesNotMatch", 403, "InvalidSignatureException", 400},
+		{"other key's secret", "AKIDOTHER", "test", "SignatureDoesNotMatch", 403, "InvalidSignatureException", 400},
 		{"unknown access key", "AKIDUNKNOWN", "test", "InvalidAccessKeyId", 403, "UnrecognizedClientException", 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,7 +179,7 @@ func TestSigV4TamperedBody(t *testing.T) {
 	lc := cloudwatchlogs.NewFromConfig(cfg)
 	_, err = lc.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("good")},
 		func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, tamperBody) })
-	wantCode(t, err, "SignatureDoesNotMatch")
+	wantCode(t, err, "InvalidSignatureException")
 	_, err = lc.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("evil")})
 	var nf *cwltypes.ResourceNotFoundException
 	if !errors.As(err, &nf) {
