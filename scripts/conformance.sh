@@ -27,7 +27,12 @@ apt_install() {
 command -v aws >/dev/null 2>&1 || apt_install awscli
 command -v curl >/dev/null 2>&1 || apt_install curl
 command -v python3 >/dev/null 2>&1 || apt_install python3
-aws --version
+# A pyenv shim costs about half a second a call: call the CLI it points to.
+AWS_CLI=$(command -v aws)
+if [[ $AWS_CLI == */shims/aws ]] && command -v pyenv >/dev/null 2>&1; then
+	AWS_CLI=$(pyenv which aws 2>/dev/null) || AWS_CLI=aws
+fi
+"$AWS_CLI" --version
 
 # --- isolated AWS CLI environment ---------------------------------------------
 
@@ -59,7 +64,8 @@ EOF
 
 # --- emulator ------------------------------------------------------------------
 
-go build -o "$tmp/awsemu" ./internal/awsemu/cmd/awsemu
+echo "building the emulator (at ${SECONDS}s)"
+"${GO:-go}" build -o "$tmp/awsemu" ./internal/awsemu/cmd/awsemu
 "$tmp/awsemu" -addr 127.0.0.1:0 -instances 2 -tags Environment=conformance \
 	-registration-delay 1s -iam-propagation-delay 5s \
 	>"$tmp/awsemu.env" 2>"$tmp/awsemu.log" &
@@ -86,6 +92,7 @@ ID=${AWSEMU_INSTANCE_IDS%%,*}
 
 passed=0
 failed=0
+section() { echo "== $1 (at ${SECONDS}s)"; }
 pass() { passed=$((passed + 1)); echo "PASS: $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 
@@ -117,7 +124,9 @@ sys.stdout.write(v if isinstance(v, str) else json.dumps(v))
 run_aws() {
 	local __out=$1 __err=$2 __rc=0
 	shift 2
-	aws --output json "$@" >"$tmp/out" 2>"$tmp/err" || __rc=$?
+	# --endpoint-url as well as AWS_ENDPOINT_URL: CLIs before v1.29 / v2.13
+	# (Debian's awscli among them) ignore the variable.
+	"$AWS_CLI" --endpoint-url "$AWS_ENDPOINT_URL" --output json "$@" >"$tmp/out" 2>"$tmp/err" || __rc=$?
 	printf -v "$__out" '%s' "$(cat "$tmp/out")"
 	printf -v "$__err" '%s' "$(cat "$tmp/err")"
 	return $__rc
@@ -125,6 +134,7 @@ run_aws() {
 
 # --- STS -------------------------------------------------------------------------
 
+section "STS"
 out="" err=""
 if run_aws out err sts get-caller-identity; then
 	expect_eq "sts get-caller-identity Account" 123456789012 "$(jget "$out" 'd["Account"]')"
@@ -141,6 +151,7 @@ fi
 
 # --- IAM role ----------------------------------------------------------------------
 
+section "IAM role"
 cat >"$tmp/trust.json" <<'EOF'
 {
   "Version": "2012-10-17",
@@ -199,6 +210,7 @@ fi
 
 # --- EC2 instance before association ---------------------------------------------
 
+section "EC2 instance before association"
 if run_aws out err ec2 describe-instances --instance-ids "$ID"; then
 	expect_eq "ec2 describe-instances state" running "$(jget "$out" 'd["Reservations"][0]["Instances"][0]["State"]["Name"]')"
 	expect_eq "ec2 describe-instances tag" conformance \
@@ -210,6 +222,7 @@ fi
 
 # --- IAM instance profile ---------------------------------------------------------------
 
+section "IAM instance profile"
 if run_aws out err iam create-instance-profile --instance-profile-name SSMInstanceProfile; then
 	expect_eq "iam create-instance-profile Arn" arn:aws:iam::123456789012:instance-profile/SSMInstanceProfile \
 		"$(jget "$out" 'd["InstanceProfile"]["Arn"]')"
@@ -226,6 +239,7 @@ fi
 
 # --- EC2 association ----------------------------------------------------------------------
 
+section "EC2 association"
 associated="" rejected=0 first_reject=""
 for _ in $(seq 1 15); do
 	if run_aws out err ec2 associate-iam-instance-profile --instance-id "$ID" \
@@ -291,6 +305,7 @@ fi
 
 # --- SSM registration -------------------------------------------------------------------------
 
+section "SSM registration"
 ping=""
 deadline=$((SECONDS + 30))
 while [ $SECONDS -lt $deadline ]; do
@@ -307,6 +322,7 @@ expect_eq "ssm describe-instance-information InstanceId" "$ID" "$(jget "$out" 'd
 
 # --- SSM Run Command ----------------------------------------------------------------------------
 
+section "SSM Run Command"
 # wait_invocation CMD_ID: polls get-command-invocation until a terminal status;
 # leaves the last response in $out.
 wait_invocation() {
@@ -388,6 +404,7 @@ fi
 
 # --- S3 -----------------------------------------------------------------------------------------------
 
+section "S3"
 printf 'conformance payload %s\n' "$RANDOM$RANDOM" >"$tmp/file.txt"
 if run_aws out err s3 mb s3://conformance-bucket; then
 	expect_match "s3 mb" 'make_bucket: conformance-bucket' "$out"
