@@ -315,7 +315,7 @@ func (m *providerModel) settings(ctx context.Context) (awsclient.Settings, diag.
 func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newInstanceRoleResource,
-		// newInstanceProfileResource,
+		newInstanceProfileResource,
 		// newInstanceProfileAssociationResource,
 	}
 }
