@@ -284,4 +284,3 @@ func (r *instanceProfileResource) Delete(ctx context.Context, req resource.Delet
 func (r *instanceProfileResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
-

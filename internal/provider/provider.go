@@ -316,7 +316,7 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newInstanceRoleResource,
 		newInstanceProfileResource,
-		// newInstanceProfileAssociationResource,
+		newInstanceProfileAssociationResource,
 	}
 }
 
