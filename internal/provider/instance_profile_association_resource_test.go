@@ -266,4 +266,3 @@ instance_profile = "my profile"`, `Invalid instance profile`},
 		})
 	}
 }
-
