@@ -225,3 +225,24 @@ resource "ssm_instance_profile_association" "a%[1]d" {
 		}},
 	})
 }
+
+// TestAccInstanceIdentity_partition: in aws-cn the managed policy and the ARNs
+// are those of the partition, and the agent still registers.
+func TestAccInstanceIdentity_partition(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{Region: "cn-north-1", RegistrationDelay: 200 * time.Millisecond})
+	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkAllDestroyed(e),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + identityConfig("cn", "managed", id, "1m"),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("ssm_instance_role.cn", tfjsonpath.New("managed_policy_arns"), knownvalue.SetExact([]knownvalue.Check{
+					knownvalue.StringExact("arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore")})),
+				statecheck.ExpectKnownValue("ssm_instance_role.cn", tfjsonpath.New("arn"), knownvalue.StringExact("arn:aws-cn:iam::123456789012:role/cn")),
+				statecheck.ExpectKnownValue("data.ssm_agent_online.cn", tfjsonpath.New("instances").AtMapKey(id).AtMapKey("ping_status"), knownvalue.StringExact("Online")),
+			},
+		}},
+	})
+}

@@ -142,7 +142,8 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 				Optional: true, Computed: true, Default: stringdefault.StaticString(policyManaged),
 				MarkdownDescription: "What the agent gets: `managed` (the default) attaches the AWS managed policy " +
 					"`AmazonSSMManagedInstanceCore`; `minimal` puts an inline policy allowing exactly the agent's actions " +
-					"(`ssm:UpdateInstanceInformation`, `ssmmessages:*` channel actions and `ec2messages:*`).",
+					"(`ssm:UpdateInstanceInformation`, `ssmmessages:*` channel actions and `ec2messages:*`): enough for Run Command and " +
+					"Session Manager. State Manager associations, Inventory and Patch Manager need more: use `managed` or `additional_policy_arns` for them.",
 				Validators: []validator.String{stringvalidator.OneOf(policyManaged, policyMinimal)},
 			},
 			"output_bucket_arns": schema.SetAttribute{
