@@ -203,9 +203,10 @@ func TestAccAgentOnlineDataSource_terminatedFailsFast(t *testing.T) {
 	if err := e.SetInstanceState(id, awsemu.StateTerminated); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	var start time.Time
 	resource.ParallelTest(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		// Timed from PreCheck: ParallelTest first waits for a free parallel slot.
+		PreCheck:                 func() { acctest.PreCheck(t); start = time.Now() },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: acctest.ProviderConfig(e) + fmt.Sprintf(`

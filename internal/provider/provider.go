@@ -313,7 +313,11 @@ func (m *providerModel) settings(ctx context.Context) (awsclient.Settings, diag.
 }
 
 func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		newInstanceRoleResource,
+		newInstanceProfileResource,
+		newInstanceProfileAssociationResource,
+	}
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {

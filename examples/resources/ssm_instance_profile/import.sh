@@ -1,0 +1,2 @@
+# Import an instance profile by its name.
+terraform import ssm_instance_profile.web web-ssm

@@ -1,0 +1,2 @@
+# Import an instance role by its name.
+terraform import ssm_instance_role.web web-ssm

@@ -1,0 +1,253 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*instanceProfileAssociationResource)(nil)
+	_ resource.ResourceWithImportState = (*instanceProfileAssociationResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*instanceProfileAssociationResource)(nil)
+)
+
+// ec2InstanceIDPattern matches EC2 instance ids (not managed-instance mi- ids:
+// only EC2 instances take instance profiles).
+var ec2InstanceIDPattern = regexp.MustCompile(`^i-(\w{8}|\w{17})$`)
+
+const (
+	// defaultAssociationTimeout covers IAM propagation (about 10 s, retried) and
+	// the associating state, with terraform-provider-aws's ec2PropagationTimeout.
+	defaultAssociationTimeout  = 5 * time.Minute
+	defaultDisassociateTimeout = 2 * time.Minute
+)
+
+func newInstanceProfileAssociationResource() resource.Resource {
+	return &instanceProfileAssociationResource{}
+}
+
+type instanceProfileAssociationResource struct{ data *ProviderData }
+
+type instanceProfileAssociationModel struct {
+	ID                 types.String   `tfsdk:"id"`
+	InstanceID         types.String   `tfsdk:"instance_id"`
+	InstanceProfile    types.String   `tfsdk:"instance_profile"`
+	ReplaceExisting    types.Bool     `tfsdk:"replace_existing"`
+	AssociationID      types.String   `tfsdk:"association_id"`
+	InstanceProfileARN types.String   `tfsdk:"instance_profile_arn"`
+	Timeouts           timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *instanceProfileAssociationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_instance_profile_association"
+}
+
+func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Gives an existing EC2 instance an instance profile, the way the migration guide's \"attach a role " +
+			"to an existing instance\" step does, without replacing the instance. It retries EC2's `Invalid IAM Instance Profile` " +
+			"error while a new profile propagates, waits until the association is `associated`, and disassociates on destroy. " +
+			"An instance holds one profile: an existing association is replaced (`replace_existing`, the default) — on stopped " +
+			"instances by disassociating and associating, since EC2 replaces only on running ones. An association replaced or " +
+			"removed out of band shows in the plan and is restored by apply.\n\n" +
+			"The agent picks up the new credentials within minutes; gate later steps on `data.ssm_agent_online`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The instance id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"instance_id": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Id of the EC2 instance (`i-...`), running or stopped. Changing it replaces the association.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(ec2InstanceIDPattern, "must be an EC2 instance id such as i-0123456789abcdef0")},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"instance_profile": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Name or ARN of the instance profile, such as `ssm_instance_profile.this.name`.",
+				Validators:          []validator.String{instanceProfileNameOrARN()},
+			},
+			"replace_existing": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Replace another profile the instance already has (default `true`). With `false`, create fails " +
+					"and names the existing association instead.",
+			},
+			"association_id":       schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the association (`iip-assoc-...`)."},
+			"instance_profile_arn": schema.StringAttribute{Computed: true, MarkdownDescription: "ARN of the associated instance profile."},
+		},
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *instanceProfileAssociationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan keeps the association's id and ARN unless the profile changes.
+func (r *instanceProfileAssociationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state instanceProfileAssociationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.InstanceProfile.Equal(state.InstanceProfile) {
+		plan.AssociationID, plan.InstanceProfileARN = state.AssociationID, state.InstanceProfileARN
+	} else {
+		plan.AssociationID, plan.InstanceProfileARN = types.StringUnknown(), types.StringUnknown()
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *instanceProfileAssociationResource) associate(ctx context.Context, m *instanceProfileAssociationModel, replace bool, timeout time.Duration, summary string, diags interface {
+	AddError(string, string)
+}) bool {
+	id, profile := m.InstanceID.ValueString(), m.InstanceProfile.ValueString()
+	a, err := iamx.Associate(ctx, r.data.EC2, id, profile, replace, timeout)
+	var existing *iamx.ExistingAssociationError
+	switch {
+	case errors.As(err, &existing):
+		diags.AddError(summary, fmt.Sprintf("Instance %s already has instance profile %s (association %s), and replace_existing is false.\n\n"+
+			"Set replace_existing = true to replace it, or import the association with: terraform import <address> %s",
+			id, existing.ProfileARN, existing.AssociationID, id))
+		return false
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("%s\n\nA new instance profile can take a while to reach EC2; the wait lasted up to %s "+
+			"(see the timeouts block).", err, shortDuration(timeout)))
+		return false
+	}
+	m.ID = types.StringValue(id)
+	m.AssociationID = types.StringValue(aws.ToString(a.AssociationId))
+	m.InstanceProfileARN = types.StringValue(profileARNOf(a))
+	tflog.Debug(ctx, "associated instance profile", map[string]any{"instance_id": id, "association_id": m.AssociationID.ValueString()})
+	return true
+}
+
+func profileARNOf(a *ec2types.IamInstanceProfileAssociation) string {
+	if a == nil || a.IamInstanceProfile == nil {
+		return ""
+	}
+	return aws.ToString(a.IamInstanceProfile.Arn)
+}
+
+func (r *instanceProfileAssociationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan instanceProfileAssociationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultAssociationTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	summary := fmt.Sprintf("associating instance profile %s with instance %s", plan.InstanceProfile.ValueString(), plan.InstanceID.ValueString())
+	if r.associate(ctx, &plan, plan.ReplaceExisting.ValueBool(), timeout, summary, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+}
+
+func (r *instanceProfileAssociationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state instanceProfileAssociationModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := state.ID.ValueString()
+	a, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, id)
+	if iamx.IsNotFound(err) {
+		tflog.Warn(ctx, "instance profile association gone, removing it from state", map[string]any{"instance_id": id})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("reading instance profile association of %s", id), err.Error())
+		return
+	}
+	arn := profileARNOf(a)
+	state.InstanceID = types.StringValue(id)
+	state.AssociationID = types.StringValue(aws.ToString(a.AssociationId))
+	state.InstanceProfileARN = types.StringValue(arn)
+	if state.ReplaceExisting.IsNull() {
+		state.ReplaceExisting = types.BoolValue(true) // imported
+	}
+	// Keep the configured spelling (name or ARN) while it names the same profile.
+	if cur := state.InstanceProfile.ValueString(); state.InstanceProfile.IsNull() || !iamx.ProfileMatches(arn, cur) {
+		if strings.HasPrefix(cur, "arn:") {
+			state.InstanceProfile = types.StringValue(arn)
+		} else {
+			state.InstanceProfile = types.StringValue(iamx.ProfileNameFromARN(arn))
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *instanceProfileAssociationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state instanceProfileAssociationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultAssociationTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.InstanceProfile.Equal(state.InstanceProfile) {
+		summary := fmt.Sprintf("replacing the instance profile of instance %s with %s", plan.InstanceID.ValueString(), plan.InstanceProfile.ValueString())
+		// The association is this resource's: replacing it is what the change asks for.
+		if !r.associate(ctx, &plan, true, timeout, summary, &resp.Diagnostics) {
+			return
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *instanceProfileAssociationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state instanceProfileAssociationModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultDisassociateTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := iamx.Disassociate(ctx, r.data.EC2, state.ID.ValueString(), timeout); err != nil && !iamx.IsNotFound(err) {
+		resp.Diagnostics.AddError(fmt.Sprintf("disassociating the instance profile of instance %s", state.ID.ValueString()), err.Error())
+	}
+}
+
+func (r *instanceProfileAssociationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !ec2InstanceIDPattern.MatchString(req.ID) {
+		resp.Diagnostics.AddError("importing an instance profile association",
+			fmt.Sprintf("%q is not an EC2 instance id: import the association by the id of its instance, such as i-0123456789abcdef0.", req.ID))
+		return
+	}
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
