@@ -201,7 +201,8 @@ func clip(s string, limit int) (string, bool) {
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut], true
+	// A copy: a slice would keep the whole (up to 24,000-character) response alive.
+	return strings.Clone(s[:cut]), true
 }
 
 // fetchOutputs runs the tasks with at most spec.FetchConcurrency in flight.
