@@ -1,0 +1,86 @@
+package runcommand_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
+)
+
+// newEmulator starts an emulator for one test and returns SDK clients for it.
+// adaptive builds the SSM client like internal/awsclient does for the provider:
+// the adaptive retryer with 25 attempts.
+func newEmulator(t testing.TB, opts awsemu.Options, adaptive bool) (*awsemu.Emulator, runcommand.Clients) {
+	t.Helper()
+	e, err := awsemu.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	cfg := aws.Config{
+		Region:       e.Options().Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(e.URL()),
+	}
+	if adaptive {
+		cfg.Retryer = func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+					so.MaxAttempts = 25
+					so.MaxBackoff = 2 * time.Second
+				})
+			})
+		}
+	}
+	return e, runcommand.Clients{
+		SSM: ssm.NewFromConfig(cfg),
+		S3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+	}
+}
+
+func addReady(t testing.TB, e *awsemu.Emulator, n int, tags map[string]string) []string {
+	t.Helper()
+	ids, err := e.AddInstances(awsemu.InstanceSpec{Count: n, Ready: true, Tags: tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOnline(t, e, ids)
+	return ids
+}
+
+// waitOnline waits until the emulator's agents for ids have registered.
+func waitOnline(t testing.TB, e *awsemu.Emulator, ids []string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range ids {
+		for {
+			inst, _ := e.Instance(id)
+			if inst.PingStatus == awsemu.PingOnline {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %s did not come online", id)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func cmds(lines ...string) map[string][]string { return map[string][]string{"commands": lines} }

@@ -1,0 +1,308 @@
+package runcommand
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// reInstanceID is SendCommand's InstanceIds member pattern (AWS-API.md §1).
+var reInstanceID = regexp.MustCompile(`^(i-(\w{8}|\w{17})|mi-\w{17})$`)
+
+// reIDInMessage finds instance ids in an InvalidInstanceId message
+// ("Instances [[i-…, i-…]] not in a valid state for account …").
+var reIDInMessage = regexp.MustCompile(`\b(i-\w{8}(\w{9})?|mi-\w{17})\b`)
+
+// Run sends the command (several commands of at most 50 instance ids each when
+// more ids are given), waits for it as a whole, collects every invocation and
+// fetches output up to spec.OutputLimit.
+//
+// Errors: a validation or SendCommand error (Result nil, or holding the ids
+// already sent); *CancelledError when ctx ends first (CancelCommand sent with a
+// fresh context); *FailedError when an invocation did not succeed. In the last
+// two cases the Result is returned too.
+func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
+	spec = withDefaults(spec)
+	if err := Validate(spec); err != nil {
+		return nil, err
+	}
+	if c.SSM == nil {
+		return nil, errors.New("runcommand: no SSM client")
+	}
+	res := &Result{Invocations: map[string]*Invocation{}}
+	var states []*cmdState
+	for _, in := range sendInputs(spec) {
+		cmd, err := send(ctx, c.SSM, spec, in)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, interrupted(ctx, c, spec, res, states)
+			}
+			if len(states) > 0 {
+				// Stop the commands already sent: the run as a whole failed.
+				cerr := cancelAll(ctx, c.SSM, states)
+				if cerr != nil {
+					return res, fmt.Errorf("%w (cancelling the %d command(s) already sent also failed: %v)", err, len(states), cerr)
+				}
+			}
+			return res, err
+		}
+		st := &cmdState{id: aws.ToString(cmd.CommandId)}
+		st.update(cmd)
+		states = append(states, st)
+		res.CommandIDs = append(res.CommandIDs, st.id)
+	}
+	sentAt := time.Now()
+	aggregate(res, states)
+
+	if err := waitCommands(ctx, c.SSM, spec, states, sentAt); err != nil {
+		if ctx.Err() != nil {
+			return res, interrupted(ctx, c, spec, res, states)
+		}
+		return res, err
+	}
+	if err := collectAll(ctx, c, spec, res, states, true); err != nil {
+		if ctx.Err() != nil {
+			return res, interrupted(ctx, c, spec, res, states)
+		}
+		return res, err
+	}
+	return res, failure(res)
+}
+
+// failure is a *FailedError when an invocation (or the command) did not succeed.
+func failure(res *Result) error {
+	var failed []*Invocation
+	for _, inv := range res.Invocations {
+		if inv.Status != string(ssmtypes.CommandInvocationStatusSuccess) {
+			failed = append(failed, inv)
+		}
+	}
+	if len(failed) == 0 && (res.Status == "" || res.Status == string(ssmtypes.CommandStatusSuccess)) {
+		return nil
+	}
+	sort.Slice(failed, func(i, j int) bool { return failed[i].InstanceID < failed[j].InstanceID })
+	return &FailedError{Result: res, Failed: failed}
+}
+
+func withDefaults(s Spec) Spec {
+	if s.DocumentName == "" {
+		s.DocumentName = DefaultDocument
+	}
+	if s.OutputLimit <= 0 {
+		s.OutputLimit = DefaultOutputLimit
+	}
+	if s.MinInterval <= 0 {
+		s.MinInterval = DefaultMinInterval
+	}
+	if s.MaxInterval <= 0 {
+		s.MaxInterval = DefaultMaxInterval
+	}
+	if s.MaxInterval < s.MinInterval {
+		s.MaxInterval = s.MinInterval
+	}
+	if s.Backoff < 1 {
+		s.Backoff = DefaultBackoff
+	}
+	if s.FetchConcurrency <= 0 {
+		s.FetchConcurrency = DefaultFetchWorkers
+	}
+	return s
+}
+
+// Validate checks what SendCommand would reject with a less helpful message.
+// The provider validates at plan time; this is the engine's own guard.
+func Validate(s Spec) error {
+	var errs []string
+	switch {
+	case len(s.InstanceIDs) == 0 && len(s.Targets) == 0:
+		errs = append(errs, "no target: set instance ids or targets")
+	case len(s.InstanceIDs) > 0 && len(s.Targets) > 0:
+		errs = append(errs, "instance ids and targets cannot be used together")
+	}
+	seen := map[string]bool{}
+	for _, id := range s.InstanceIDs {
+		if !reInstanceID.MatchString(id) {
+			errs = append(errs, fmt.Sprintf("%q is not an instance id (i-xxxxxxxx, i-xxxxxxxxxxxxxxxxx or mi-xxxxxxxxxxxxxxxxx)", id))
+		}
+		if seen[id] {
+			errs = append(errs, fmt.Sprintf("instance id %s is listed more than once", id))
+		}
+		seen[id] = true
+	}
+	if len(s.Targets) > 5 {
+		errs = append(errs, fmt.Sprintf("%d targets given, at most 5 are allowed", len(s.Targets)))
+	}
+	for _, t := range s.Targets {
+		if t.Key == "" || len(t.Values) == 0 {
+			errs = append(errs, fmt.Sprintf("target %q needs a key and at least one value", t.Key))
+		}
+	}
+	if n := len([]rune(s.Comment)); n > 100 {
+		errs = append(errs, fmt.Sprintf("comment is %d characters, at most 100 are allowed", n))
+	}
+	if s.DeliveryTimeout != 0 && (s.DeliveryTimeout < 30*time.Second || s.DeliveryTimeout > 2592000*time.Second) {
+		errs = append(errs, fmt.Sprintf("delivery timeout %s is outside 30s..720h", s.DeliveryTimeout))
+	}
+	if (s.DocumentName == "" || s.DocumentName == DefaultDocument) && len(s.Parameters["commands"]) == 0 {
+		errs = append(errs, "AWS-RunShellScript needs at least one command (parameter \"commands\")")
+	}
+	if len(errs) > 0 {
+		return errors.New("invalid run: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// sendInputs is one SendCommand input per command: ids in chunks of 50, or the
+// targets.
+func sendInputs(s Spec) []*ssm.SendCommandInput {
+	base := func() *ssm.SendCommandInput {
+		in := &ssm.SendCommandInput{
+			DocumentName: aws.String(s.DocumentName),
+			Parameters:   s.Parameters,
+		}
+		if s.DocumentVersion != "" {
+			in.DocumentVersion = aws.String(s.DocumentVersion)
+		}
+		if s.MaxConcurrency != "" {
+			in.MaxConcurrency = aws.String(s.MaxConcurrency)
+		}
+		if s.MaxErrors != "" {
+			in.MaxErrors = aws.String(s.MaxErrors)
+		}
+		if s.Comment != "" {
+			in.Comment = aws.String(s.Comment)
+		}
+		if s.DeliveryTimeout > 0 {
+			in.TimeoutSeconds = aws.Int32(int32(s.DeliveryTimeout / time.Second))
+		}
+		if s.OutputS3BucketName != "" {
+			in.OutputS3BucketName = aws.String(s.OutputS3BucketName)
+			if s.OutputS3KeyPrefix != "" {
+				in.OutputS3KeyPrefix = aws.String(s.OutputS3KeyPrefix)
+			}
+		}
+		if s.CloudWatchLogEnabled || s.CloudWatchLogGroup != "" {
+			in.CloudWatchOutputConfig = &ssmtypes.CloudWatchOutputConfig{CloudWatchOutputEnabled: s.CloudWatchLogEnabled}
+			if s.CloudWatchLogGroup != "" {
+				in.CloudWatchOutputConfig.CloudWatchLogGroupName = aws.String(s.CloudWatchLogGroup)
+			}
+		}
+		return in
+	}
+	if len(s.Targets) > 0 {
+		in := base()
+		for _, t := range s.Targets {
+			in.Targets = append(in.Targets, ssmtypes.Target{Key: aws.String(t.Key), Values: t.Values})
+		}
+		return []*ssm.SendCommandInput{in}
+	}
+	var ins []*ssm.SendCommandInput
+	for i := 0; i < len(s.InstanceIDs); i += MaxInstanceIDsPerCommand {
+		in := base()
+		in.InstanceIds = s.InstanceIDs[i:min(i+MaxInstanceIDsPerCommand, len(s.InstanceIDs))]
+		ins = append(ins, in)
+	}
+	return ins
+}
+
+// send calls SendCommand, retrying InvalidInstanceId (agents still registering)
+// until spec.AgentWaitTimeout has passed.
+func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) (*ssmtypes.Command, error) {
+	deadline := time.Now().Add(spec.AgentWaitTimeout)
+	wait := max(spec.MinInterval, 500*time.Millisecond)
+	for {
+		out, err := api.SendCommand(ctx, in)
+		if err == nil {
+			if out.Command == nil || out.Command.CommandId == nil {
+				return nil, errors.New("sending command: SendCommand returned no command id")
+			}
+			return out.Command, nil
+		}
+		if errorCode(err) != "InvalidInstanceId" || ctx.Err() != nil {
+			return nil, fmt.Errorf("sending command: %w", err)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			ids := reIDInMessage.FindAllString(err.Error(), -1)
+			if len(ids) == 0 {
+				ids = in.InstanceIds
+			}
+			waited := ""
+			if spec.AgentWaitTimeout > 0 {
+				waited = fmt.Sprintf(" after waiting %s for their agents", spec.AgentWaitTimeout)
+			}
+			return nil, fmt.Errorf("sending command: instance(s) %s not registered with Systems Manager or not in a valid state%s (InvalidInstanceId); check that each runs, has the SSM agent and an instance profile granting it, or raise agent_wait_timeout: %w",
+				strings.Join(dedupe(ids), ", "), waited, err)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(time.Duration(float64(wait)*spec.Backoff), 5*time.Second)
+	}
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// interrupted cancels every command with a fresh context, collects what is known
+// and returns the *CancelledError.
+func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states []*cmdState) error {
+	ce := &CancelledError{Result: res, Cause: context.Cause(ctx)}
+	if ce.Cause == nil {
+		ce.Cause = ctx.Err()
+	}
+	if len(states) == 0 {
+		return ce
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
+	defer cancel()
+	ce.CancelErr = cancelAll(cctx, c.SSM, states)
+	ce.CancelSent = ce.CancelErr == nil
+	// Give the cancellation a moment to land, then collect what is known.
+	wctx, wcancel := context.WithTimeout(cctx, min(CancelTimeout/3, 5*time.Second))
+	_ = waitCommands(wctx, c.SSM, spec, states, time.Now())
+	wcancel()
+	gctx, gcancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
+	defer gcancel()
+	_ = collectAll(gctx, c, spec, res, states, false)
+	return ce
+}
+
+// cancelAll sends CancelCommand for every command that is not known to be done.
+func cancelAll(ctx context.Context, api SSMAPI, states []*cmdState) error {
+	var errs []error
+	for _, st := range states {
+		if _, err := api.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: aws.String(st.id)}); err != nil {
+			errs = append(errs, fmt.Errorf("cancelling command %s: %w", st.id, err))
+		}
+	}
+	return errors.Join(errs...)
+}

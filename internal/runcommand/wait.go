@@ -1,0 +1,154 @@
+package runcommand
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// lagFraction bounds how late the wait notices the end of a run: the poll
+// interval is never more than this fraction of the time since sending (and never
+// less than MinInterval), so a 1 s command is seen at most ~MinInterval late and a
+// 10 min command at most ~MaxInterval late.
+const lagFraction = 0.2
+
+// invalidCommandGrace: how long after sending InvalidCommandId is taken for
+// eventual consistency rather than an error.
+const invalidCommandGrace = time.Minute
+
+// cmdState is what the last poll said about one command.
+type cmdState struct {
+	id                                   string
+	status, details                      string
+	target, completed, errors            int
+	requested                            time.Time
+	documentName, bucket, prefix, plugin string
+	done                                 bool
+}
+
+func (st *cmdState) update(cmd *ssmtypes.Command) {
+	st.status, st.details = string(cmd.Status), aws.ToString(cmd.StatusDetails)
+	st.target, st.completed, st.errors = int(cmd.TargetCount), int(cmd.CompletedCount), int(cmd.ErrorCount)
+	if cmd.RequestedDateTime != nil {
+		st.requested = *cmd.RequestedDateTime
+	}
+	st.documentName = aws.ToString(cmd.DocumentName)
+	st.bucket, st.prefix = aws.ToString(cmd.OutputS3BucketName), aws.ToString(cmd.OutputS3KeyPrefix)
+	st.done = commandTerminal(st.status)
+}
+
+// commandTerminal: Pending, InProgress, Delayed and Cancelling are not terminal;
+// every other status is (Success, Failed, TimedOut, Cancelled, and whatever new
+// terminal value AWS adds).
+func commandTerminal(status string) bool {
+	switch status {
+	case "", "Pending", "InProgress", "Delayed", "Cancelling":
+		return false
+	}
+	return true
+}
+
+// nextInterval is the wait before poll n (0-based), elapsed after sending:
+// MinInterval growing by Backoff up to MaxInterval, and at most lagFraction of
+// the elapsed time (but at least MinInterval).
+func nextInterval(s Spec, n int, elapsed time.Duration) time.Duration {
+	d := float64(s.MinInterval)
+	for i := 0; i < n && d < float64(s.MaxInterval); i++ {
+		d *= s.Backoff
+	}
+	lag := max(float64(s.MinInterval), lagFraction*float64(elapsed))
+	return time.Duration(min(d, lag, float64(s.MaxInterval)))
+}
+
+// waitCommands polls ListCommands (one call per unfinished command per poll)
+// until every command is terminal. Transient errors (throttling or 5xx left over
+// by the SDK retryer, connection errors) and not-yet-visible commands are polled
+// through until ctx ends.
+func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState, sentAt time.Time) error {
+	for n := 0; ; n++ {
+		if allDone(states) {
+			return nil
+		}
+		if err := sleep(ctx, nextInterval(spec, n, time.Since(sentAt))); err != nil {
+			return err
+		}
+		for _, st := range states {
+			if st.done {
+				continue
+			}
+			out, err := api.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(st.id)})
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if fatalWhileWaiting(err) || (errorCode(err) == "InvalidCommandId" && time.Since(sentAt) > invalidCommandGrace) {
+					return fmt.Errorf("waiting for command %s: %w", st.id, err)
+				}
+				continue // transient: poll again
+			}
+			if len(out.Commands) == 0 {
+				continue // not visible yet
+			}
+			st.update(&out.Commands[0])
+		}
+		if spec.Progress != nil {
+			var p Progress
+			for _, st := range states {
+				p.Targets += st.target
+				p.Completed += st.completed
+				p.Errors += st.errors
+			}
+			spec.Progress(p)
+		}
+	}
+}
+
+func allDone(states []*cmdState) bool {
+	for _, st := range states {
+		if !st.done {
+			return false
+		}
+	}
+	return true
+}
+
+// aggregate sets the Result's command-level fields from the states: counts are
+// summed, the status is the worst one.
+func aggregate(res *Result, states []*cmdState) {
+	res.TargetCount, res.CompletedCount, res.ErrorCount = 0, 0, 0
+	rank := func(s string) int {
+		switch s {
+		case "Success":
+			return 0
+		case "Cancelled":
+			return 2
+		case "TimedOut":
+			return 3
+		case "Failed":
+			return 4
+		case "":
+			return -1
+		}
+		if !commandTerminal(s) {
+			return 5 // still running outranks everything
+		}
+		return 1
+	}
+	best := -2
+	for _, st := range states {
+		res.TargetCount += st.target
+		res.CompletedCount += st.completed
+		res.ErrorCount += st.errors
+		if !st.requested.IsZero() && (res.RequestedAt.IsZero() || st.requested.Before(res.RequestedAt)) {
+			res.RequestedAt = st.requested
+		}
+		if r := rank(st.status); r > best {
+			best = r
+			res.Status, res.StatusDetails = st.status, st.details
+		}
+	}
+}
