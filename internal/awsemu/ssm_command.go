@@ -417,7 +417,7 @@ func ssmSendCommand(e *Emulator, body []byte) (any, *APIError) {
 		execTotal += st.TimeoutSeconds
 	}
 	cmd := &ssmCommand{
-		ID: newUUID(), DocName: doc.Name, DocVersion: strconv.Itoa(ver.Version), Comment: in.Comment,
+		ID: newUUID(), DocName: doc.Name, DocVersion: requestedVersion(in.DocumentVersion), Comment: in.Comment,
 		Params: in.Parameters, InstanceIDs: in.InstanceIDs, Targets: in.Targets, Requested: now,
 		// ExpiresAfter: delivery timeout + execution timeout, in emulator (scaled) time
 		// so that clients bounding their polling by it stay consistent with TimeScale.
@@ -1120,4 +1120,13 @@ func (c *ssmCommand) poke() {
 	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// requestedVersion is the DocumentVersion a command reports: what the caller
+// asked for, "$DEFAULT" when nothing was (as real send-command output shows).
+func requestedVersion(v string) string {
+	if v == "" {
+		return "$DEFAULT"
+	}
+	return v
 }

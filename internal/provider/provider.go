@@ -317,6 +317,7 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newInstanceRoleResource,
 		newInstanceProfileResource,
 		newInstanceProfileAssociationResource,
+		newCommandRunResource,
 	}
 }
 

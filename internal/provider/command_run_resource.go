@@ -1,0 +1,411 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/dynamicplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*commandRunResource)(nil)
+	_ resource.ResourceWithImportState      = (*commandRunResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*commandRunResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*commandRunResource)(nil)
+)
+
+const (
+	defaultCommandCreateTimeout = 60 * time.Minute
+	defaultCommandDeleteTimeout = 30 * time.Minute
+	maxExecutionTimeout         = 48 * time.Hour   // AWS-RunShellScript executionTimeout ceiling
+	minDeliveryTimeout          = 30 * time.Second // SendCommand TimeoutSeconds range
+	maxDeliveryTimeout          = 2592000 * time.Second
+)
+
+// Patterns from the SSM API model (AWS-API.md §1).
+var (
+	maxConcurrencyPattern = regexp.MustCompile(`^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
+	maxErrorsPattern      = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
+	documentNamePattern   = regexp.MustCompile(`^[a-zA-Z0-9_\-.:/]{3,128}$`)
+	documentVersionPat    = regexp.MustCompile(`^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$`)
+	targetKeyPattern      = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=\-@]*|resource-groups:ResourceTypeFilters|resource-groups:Name)$`)
+)
+
+func newCommandRunResource() resource.Resource { return &commandRunResource{} }
+
+type commandRunResource struct{ data *ProviderData }
+
+func (r *commandRunResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_command_run"
+}
+
+func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replaceStr := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	replaceList := []planmodifier.List{listplanmodifier.RequiresReplace()}
+	keepStr := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	keepInt := []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}
+	computedStr := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc, PlanModifiers: keepStr}
+	}
+	computedInt := func(desc string) schema.Int64Attribute {
+		return schema.Int64Attribute{Computed: true, MarkdownDescription: desc, PlanModifiers: keepInt}
+	}
+	invStr := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Runs a command, a script or any SSM document on one instance or a whole fleet through " +
+			"Systems Manager Run Command, blocks until every invocation has finished, and keeps each instance's result in state. " +
+			"It replaces `null_resource` + `local-exec` + `aws ssm send-command` + polling loops, and gets their details right: " +
+			"`Delayed` and `Cancelling` are not final, invocations that are not visible yet right after sending are waited for, " +
+			"output past the API's 24,000-character cap is read whole from S3 when an output bucket is set, waiting costs one API " +
+			"call per poll whatever the fleet size, and an interrupted or timed-out apply cancels the command.\n\n" +
+			"The run is a fact: reading the resource makes no API call (Run Command history expires after 30 days). Any change to " +
+			"what runs or where replaces the resource, which runs it again; use `triggers_replace` to re-run on other changes. " +
+			"When some instances fail, the apply fails with one diagnostic naming them, and the resource is saved tainted so the " +
+			"next apply runs it again.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, PlanModifiers: keepStr,
+				MarkdownDescription: "Command id of the run (the first of `command_ids`)."},
+			"commands": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true, PlanModifiers: replaceList,
+				MarkdownDescription: "Shell commands to run with `AWS-RunShellScript`, one per line of the script the agent writes. " +
+					"Conflicts with `script` and with `parameters.commands`.",
+				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+			},
+			"script": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "A script delivered byte-exact (quotes, `$`, backslashes, heredocs and non-ASCII text arrive " +
+					"unchanged: it is sent base64-encoded and decoded on the instance), then run with `interpreter`.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1), stringvalidator.ConflictsWith(path.MatchRoot("commands"))},
+			},
+			"interpreter": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "Program that runs `script`, such as `bash`, `python3` or `/usr/bin/env node`. By default the " +
+					"script's own `#!` line is honoured, else `/bin/sh` runs it.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1), stringvalidator.AlsoRequires(path.MatchRoot("script"))},
+			},
+			"parameters": schema.MapAttribute{
+				ElementType: types.ListType{ElemType: types.StringType}, Optional: true,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				MarkdownDescription: "Document parameters, for documents other than the default or for parameters this resource has " +
+					"no argument for. Each value is a list of strings, as SendCommand takes them.",
+				Validators: []validator.Map{mapvalidator.SizeAtLeast(1)},
+			},
+			"document_name": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(runcommand.DefaultDocument), PlanModifiers: replaceStr,
+				MarkdownDescription: "SSM document to run (name or ARN). Defaults to `AWS-RunShellScript`.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(documentNamePattern, "must be 3 to 128 letters, digits and _-.:/ (a document name or ARN)")},
+			},
+			"document_version": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "Document version: `$DEFAULT` (when unset), `$LATEST` or a version number.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(documentVersionPat, "must be $DEFAULT, $LATEST or a version number")},
+			},
+			"working_directory": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "Directory the commands run in on the instance (the document's `workingDirectory`).",
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, 4096)},
+			},
+			"execution_timeout": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "How long the commands may run on each instance before the agent kills them (`ExecutionTimedOut`), " +
+					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript).",
+				Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)},
+			},
+			"instance_ids": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true, PlanModifiers: replaceList,
+				MarkdownDescription: "Instances to run on. Any number: more than 50 are sent as several commands.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
+				},
+			},
+			"max_concurrency": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "How many instances run at once: a number such as `10` or a percentage such as `25%`. Defaults to AWS's `50`.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(maxConcurrencyPattern, "must be a positive number such as 10, or a percentage from 1% to 100%")},
+			},
+			"max_errors": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "How many failed invocations stop the run (the rest end `Terminated`): a number or a percentage. " +
+					"Defaults to AWS's `0`, which stops after the first error.",
+				Validators: []validator.String{stringvalidator.RegexMatches(maxErrorsPattern, "must be a number such as 0 or 3, or a percentage from 0% to 100%")},
+			},
+			"comment": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters.",
+				Validators:          []validator.String{stringvalidator.LengthAtMost(100)},
+			},
+			"delivery_timeout": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "How long SSM tries to deliver the command to an instance whose agent is offline before that " +
+					"invocation ends `DeliveryTimedOut` (SendCommand's `TimeoutSeconds`), between `30s` and `720h`.",
+				Validators: []validator.String{durationBetween(minDeliveryTimeout, maxDeliveryTimeout)},
+			},
+			"output_s3_bucket_name": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "S3 bucket the agent writes the complete output to. Needed to keep output beyond the API's " +
+					"24,000 (stdout) and 8,000 (stderr) characters; the instance role must be allowed to write to it.",
+				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)},
+			},
+			"output_s3_key_prefix": schema.StringAttribute{
+				Optional: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "Key prefix of the output objects.",
+				Validators:          []validator.String{stringvalidator.LengthAtMost(500), stringvalidator.AlsoRequires(path.MatchRoot("output_s3_bucket_name"))},
+			},
+			"triggers_replace": schema.DynamicAttribute{
+				Optional: true, PlanModifiers: []planmodifier.Dynamic{dynamicplanmodifier.RequiresReplace()},
+				MarkdownDescription: "Any value; when it changes the command runs again (for example a hash of a file the command uses).",
+			},
+			"agent_wait_timeout": schema.StringAttribute{
+				CustomType: timetypes.GoDurationType{}, Optional: true,
+				MarkdownDescription: "How long to keep retrying when SSM rejects instances whose agents are not registered yet " +
+					"(`InvalidInstanceId`), such as `5m`. Defaults to `0s`: fail at once. Prefer an `ssm_agent_online` gate.",
+				Validators: []validator.String{durationBetween(0, 24*time.Hour)},
+			},
+			"allow_failure": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "When true, failed invocations do not fail the apply: results are recorded and a warning names them.",
+			},
+			"output_limit": schema.Int64Attribute{
+				Optional: true, Computed: true, Default: int64default.StaticInt64(runcommand.DefaultOutputLimit),
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut). Defaults to %d.", runcommand.DefaultOutputLimit),
+				Validators:          []validator.Int64{int64validator.Between(0, 16<<20)},
+			},
+			"command_ids":     schema.ListAttribute{ElementType: types.StringType, Computed: true, PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()}, MarkdownDescription: "Every command sent: one per 50 instance ids."},
+			"status":          computedStr("Overall status: `Success`, `Failed`, `TimedOut`, `Cancelled` (or `InProgress` if the apply was interrupted)."),
+			"status_details":  computedStr("Overall status details, such as `Success`, `Failed` or `Incomplete`."),
+			"target_count":    computedInt("How many instances the command was sent to."),
+			"completed_count": computedInt("How many invocations finished."),
+			"error_count":     computedInt("How many invocations failed or timed out."),
+			"requested_at":    computedStr("When the command was sent, RFC 3339."),
+			"completed_at":    computedStr("When the last invocation finished, RFC 3339."),
+			"invocations": schema.MapNestedAttribute{
+				Computed: true, PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+				MarkdownDescription: "Results by instance id.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"status":           invStr("`Success`, `Failed`, `TimedOut`, `Cancelled`, ..."),
+					"status_details":   invStr("`Success`, `Failed`, `ExecutionTimedOut`, `DeliveryTimedOut`, `Terminated`, `Undeliverable`, `InvalidPlatform`, ..."),
+					"response_code":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Exit code (-1 when the command did not run; 137 when it was killed)."},
+					"stdout":           invStr("Standard output, up to `output_limit` bytes."),
+					"stderr":           invStr("Standard error, up to `output_limit` bytes."),
+					"stdout_truncated": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether stdout was longer than what is kept."},
+					"stderr_truncated": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether stderr was longer than what is kept."},
+					"stdout_url":       invStr("S3 URL of the complete stdout, when an output bucket is set."),
+					"stderr_url":       invStr("S3 URL of the complete stderr, when an output bucket is set."),
+					"started_at":       invStr("When the instance started running the command, RFC 3339."),
+					"finished_at":      invStr("When it finished, RFC 3339."),
+				}},
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"targets": schema.ListNestedBlock{
+				MarkdownDescription: "Instances to run on by tag (`key = \"tag:Role\"`), tag key (`tag-key`), ids (`InstanceIds`) or " +
+					"resource group (`resource-groups:Name`); up to 5 blocks, all of which must match. Conflicts with `instance_ids`.",
+				PlanModifiers: replaceList,
+				Validators:    []validator.List{listvalidator.SizeAtMost(5)},
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Target key, such as `tag:Environment`.",
+						Validators: []validator.String{stringvalidator.LengthBetween(1, 163), stringvalidator.RegexMatches(targetKeyPattern, "must be tag:<key>, tag-key, InstanceIds or resource-groups:Name")}},
+					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: "Target values, up to 50.",
+						Validators: []validator.List{listvalidator.SizeBetween(1, 50)}},
+				}},
+			},
+			"cloudwatch_output": schema.ListNestedBlock{
+				MarkdownDescription: "Send output to CloudWatch Logs too.",
+				PlanModifiers:       replaceList,
+				Validators:          []validator.List{listvalidator.SizeAtMost(1)},
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Whether output goes to CloudWatch Logs. Defaults to true."},
+					"log_group_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Log group; defaults to `/aws/ssm/<document name>`.",
+						Validators: []validator.String{stringvalidator.LengthBetween(1, 512)}},
+				}},
+			},
+			"destroy": schema.ListNestedBlock{
+				MarkdownDescription: "Commands run on the same targets when the resource is destroyed (for example to deregister a node).",
+				Validators:          []validator.List{listvalidator.SizeAtMost(1)},
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+					"commands": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Shell commands to run at destroy.",
+						Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
+					"script": schema.StringAttribute{Optional: true, MarkdownDescription: "A script to run at destroy, delivered byte-exact.",
+						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script`."},
+					"execution_timeout": schema.StringAttribute{CustomType: timetypes.GoDurationType{}, Optional: true,
+						MarkdownDescription: "Execution timeout of the destroy commands.", Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)}},
+					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands only warn and the resource is removed anyway."},
+				}},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Delete: true, CreateDescription: shortDuration(defaultCommandCreateTimeout), DeleteDescription: shortDuration(defaultCommandDeleteTimeout)}),
+		},
+	}
+}
+
+func (r *commandRunResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("instance_ids"), path.MatchRoot("targets")),
+		resourcevalidator.AtLeastOneOf(path.MatchRoot("commands"), path.MatchRoot("script"), path.MatchRoot("parameters")),
+		resourcevalidator.Conflicting(path.MatchRoot("script"), path.MatchRoot("parameters")),
+	}
+}
+
+func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m commandRunModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !m.Parameters.IsNull() && !m.Parameters.IsUnknown() {
+		params := m.Parameters.Elements()
+		if _, ok := params["commands"]; ok && !m.Commands.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("parameters").AtMapKey("commands"), "commands given twice",
+				"Set the commands either with the commands argument or with parameters.commands, not both.")
+		}
+	}
+	if len(m.Destroy) == 1 {
+		d := m.Destroy[0]
+		if d.Commands.IsNull() == d.Script.IsNull() && !d.Commands.IsUnknown() && !d.Script.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root("destroy"), "destroy needs commands or a script",
+				"Set exactly one of destroy.commands and destroy.script.")
+		}
+	}
+}
+
+func (r *commandRunResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *commandRunResource) clients() runcommand.Clients {
+	return runcommand.Clients{SSM: r.data.SSM, S3: r.data.S3}
+}
+
+func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan commandRunModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultCommandCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	spec, diags := plan.spec(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	spec.Progress = progressLogger(ctx)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	res, err := runcommand.Run(ctx, r.clients(), spec)
+	if res != nil && len(res.CommandIDs) > 0 {
+		resp.Diagnostics.Append(plan.setResult(ctx, res)...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+	if err != nil {
+		addRunError(&resp.Diagnostics, "Running command", err, plan.AllowFailure.ValueBool(), timeout)
+	}
+}
+
+// Read makes no API call: the run is a fact recorded in state, and Run Command
+// history expires after 30 days.
+func (r *commandRunResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state commandRunModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update only changes what does not re-run the command: allow_failure, timeouts,
+// agent_wait_timeout and the destroy block.
+func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state commandRunModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.copyResult(&state)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *commandRunResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state commandRunModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || len(state.Destroy) == 0 {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultCommandDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	spec, diags := state.destroySpec(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	spec.Progress = progressLogger(ctx)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := runcommand.Run(ctx, r.clients(), spec)
+	if err != nil {
+		addRunError(&resp.Diagnostics, "Running destroy commands", err, state.Destroy[0].AllowFailure.ValueBool(), timeout)
+	}
+}
+
+func (r *commandRunResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !commandIDPattern.MatchString(req.ID) {
+		resp.Diagnostics.AddError("Invalid import id",
+			fmt.Sprintf("%q is not a Run Command command id (36 characters, such as 0b2d5f3c-1a2b-4c3d-9e8f-0123456789ab). Import with: terraform import ssm_command_run.NAME COMMAND_ID", req.ID))
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The provider must be configured to import a command run.")
+		return
+	}
+	res, spec, err := runcommand.Import(ctx, r.clients(), req.ID, runcommand.DefaultOutputLimit)
+	if err != nil {
+		if errors.Is(err, runcommand.ErrCommandNotFound) {
+			resp.Diagnostics.AddError("Command not found",
+				fmt.Sprintf("SSM has no command %s in this account and region. Run Command keeps history for 30 days.", req.ID))
+			return
+		}
+		resp.Diagnostics.AddError("Importing command "+req.ID, err.Error())
+		return
+	}
+	m := importedModel(ctx, spec, res, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+var commandIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+var _ = attr.Value(nil)
