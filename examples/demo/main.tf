@@ -61,7 +61,7 @@ resource "ssm_command_run" "system_info" {
   instance_ids = data.ssm_agent_online.demo.online_instance_ids
   comment      = "migration guide system info test"
   commands = [
-    "echo \"== $(hostname)\"",
+    "echo \"== $AWS_SSM_INSTANCE_ID ($(hostname))\"",
     "uname -srm",
     "uptime",
     "df -h / | tail -n 1",
