@@ -420,6 +420,9 @@ func TestRun_invocationVisibilityDelay(t *testing.T) {
 	if len(res.Invocations) != 3 {
 		t.Fatalf("%d invocations, want 3", len(res.Invocations))
 	}
+	if n := e.CallCount("ssm.ListCommandInvocations"); n < 2 {
+		t.Errorf("ListCommandInvocations calls = %d: the empty list while invisible was not met", n)
+	}
 	for _, id := range ids {
 		if res.Invocations[id].Stdout != "visible\n" {
 			t.Errorf("%s: %+v", id, res.Invocations[id])
