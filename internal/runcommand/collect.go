@@ -29,6 +29,9 @@ const (
 	errorMarker     = "\n----------ERROR-------\n"
 	truncatedMarker = "---Output truncated---"
 	invocationsPage = 50
+	// collectSettle: how long a terminal command's invocation list may stay short
+	// of its TargetCount (eventual consistency) before it is taken as complete.
+	collectSettle = 30 * time.Second
 )
 
 // fetchTask is output still to read for one invocation: GetCommandInvocation,
@@ -48,9 +51,13 @@ type fetchTask struct {
 func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states []*cmdState, untilComplete bool) error {
 	var tasks []fetchTask
 	for _, st := range states {
+		start := time.Now()
 		for attempt := 0; ; attempt++ {
 			invs, ts, err := listInvocations(ctx, c.SSM, spec, st)
-			if err == nil && (!untilComplete || complete(invs, st)) {
+			// A listing short of TargetCount is waited for, but not forever: after
+			// collectSettle with every listed invocation terminal it is taken as is.
+			settled := err == nil && time.Since(start) > collectSettle && complete(invs, &cmdState{})
+			if err == nil && (!untilComplete || complete(invs, st) || settled) {
 				for _, inv := range invs {
 					res.Invocations[inv.InstanceID] = inv
 				}
@@ -61,7 +68,7 @@ func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states [
 				aggregate(res, states)
 				return fmt.Errorf("listing invocations of command %s: %w", st.id, err)
 			}
-			if err := sleep(ctx, nextInterval(spec, attempt, 0)); err != nil {
+			if err := sleep(ctx, nextInterval(spec, attempt, time.Since(start))); err != nil {
 				aggregate(res, states)
 				return err
 			}

@@ -101,6 +101,8 @@ func (e *CancelledError) Error() string {
 			b.WriteString(" cancelled (CancelCommand sent)")
 		case e.CancelErr != nil:
 			fmt.Fprintf(&b, " may still be running: CancelCommand failed: %v", e.CancelErr)
+		default:
+			b.WriteString(" had already finished (nothing to cancel)")
 		}
 		fmt.Fprintf(&b, "; %d/%d invocations complete, %d failed", e.Result.CompletedCount, e.Result.TargetCount, e.Result.ErrorCount)
 	} else {

@@ -47,7 +47,7 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 			}
 			if len(states) > 0 {
 				// Stop the commands already sent: the run as a whole failed.
-				cerr := cancelAll(ctx, c.SSM, states)
+				_, cerr := cancelAll(ctx, c.SSM, states)
 				if cerr != nil {
 					return res, fmt.Errorf("%w (cancelling the %d command(s) already sent also failed: %v)", err, len(states), cerr)
 				}
@@ -284,8 +284,9 @@ func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states 
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
 	defer cancel()
-	ce.CancelErr = cancelAll(cctx, c.SSM, states)
-	ce.CancelSent = ce.CancelErr == nil
+	sent, err := cancelAll(cctx, c.SSM, states)
+	ce.CancelErr = err
+	ce.CancelSent = sent > 0 && err == nil
 	// Give the cancellation a moment to land, then collect what is known.
 	wctx, wcancel := context.WithTimeout(cctx, min(CancelTimeout/3, 5*time.Second))
 	_ = waitCommands(wctx, c.SSM, spec, states, time.Now())
@@ -296,13 +297,20 @@ func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states 
 	return ce
 }
 
-// cancelAll sends CancelCommand for every command that is not known to be done.
-func cancelAll(ctx context.Context, api SSMAPI, states []*cmdState) error {
+// cancelAll sends CancelCommand for every command not known to be finished and
+// returns how many were sent.
+func cancelAll(ctx context.Context, api SSMAPI, states []*cmdState) (int, error) {
 	var errs []error
+	sent := 0
 	for _, st := range states {
+		if st.done {
+			continue
+		}
 		if _, err := api.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: aws.String(st.id)}); err != nil {
 			errs = append(errs, fmt.Errorf("cancelling command %s: %w", st.id, err))
+			continue
 		}
+		sent++
 	}
-	return errors.Join(errs...)
+	return sent, errors.Join(errs...)
 }

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
@@ -418,6 +420,9 @@ func TestRun_invocationVisibilityDelay(t *testing.T) {
 	if len(res.Invocations) != 3 {
 		t.Fatalf("%d invocations, want 3", len(res.Invocations))
 	}
+	if n := e.CallCount("ssm.ListCommandInvocations"); n < 2 {
+		t.Errorf("ListCommandInvocations calls = %d: the empty list while invisible was not met", n)
+	}
 	for _, id := range ids {
 		if res.Invocations[id].Stdout != "visible\n" {
 			t.Errorf("%s: %+v", id, res.Invocations[id])
@@ -543,5 +548,95 @@ func TestImport_roundTrip(t *testing.T) {
 	_, _, err = runcommand.Import(ctxTimeout(t, time.Minute), c, "not-an-id", 0)
 	if !errors.Is(err, runcommand.ErrCommandNotFound) {
 		t.Errorf("malformed id: err = %v, want ErrCommandNotFound", err)
+	}
+}
+
+// Without SDK retries, throttling and 5xx reach the engine: the wait and the
+// collection poll through them instead of failing.
+func TestRun_transientErrorsWhileWaitingAndCollecting(t *testing.T) {
+	t.Parallel()
+	e, _ := newEmulator(t, awsemu.Options{}, false)
+	ids := addReady(t, e, 3, nil)
+	client := ssm.NewFromConfig(aws.Config{
+		Region:       e.Options().Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(e.URL()),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+	})
+	e.SetFault("ssm.ListCommands", awsemu.Fault{ThrottleRate: 0.6})
+	// Every collection call fails until 3 s after sending (the run takes ~1 s).
+	e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})
+	clear := time.AfterFunc(3*time.Second, func() { e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{}) })
+	defer clear.Stop()
+	counting := &errorCounter{SSMAPI: client}
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), runcommand.Clients{SSM: counting}, runcommand.Spec{
+		InstanceIDs: ids, Parameters: cmds("sleep 1", "echo done"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Invocations) != 3 || res.Invocations[ids[2]].Stdout != "done\n" {
+		t.Errorf("result = %+v", res.Invocations)
+	}
+	if counting.waitErrs == 0 || counting.collectErrs == 0 {
+		t.Errorf("faults seen: %d while waiting, %d while collecting; want some of each (calls %v)", counting.waitErrs, counting.collectErrs, e.Calls())
+	}
+}
+
+// errorCounter counts the errors the engine saw.
+type errorCounter struct {
+	runcommand.SSMAPI
+	mu                    sync.Mutex
+	waitErrs, collectErrs int
+}
+
+func (c *errorCounter) ListCommands(ctx context.Context, in *ssm.ListCommandsInput, opts ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
+	out, err := c.SSMAPI.ListCommands(ctx, in, opts...)
+	if err != nil {
+		c.mu.Lock()
+		c.waitErrs++
+		c.mu.Unlock()
+	}
+	return out, err
+}
+
+func (c *errorCounter) ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, opts ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error) {
+	out, err := c.SSMAPI.ListCommandInvocations(ctx, in, opts...)
+	if err != nil {
+		c.mu.Lock()
+		c.collectErrs++
+		c.mu.Unlock()
+	}
+	return out, err
+}
+
+// A SendCommand error on a later chunk cancels the commands already sent and
+// keeps their ids.
+func TestRun_sendErrorOnLaterChunkCancelsEarlierOnes(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, false)
+	ids := addReady(t, e, 59, nil)
+	e.SetDelays(time.Hour, -1, -1)
+	late, err := e.AddInstances(awsemu.InstanceSpec{Count: 1, Ready: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
+		InstanceIDs: append(ids, late...), Parameters: cmds("sleep 30"),
+	})
+	if err == nil || !strings.Contains(err.Error(), late[0]) {
+		t.Fatalf("err = %v, want one naming %s", err, late[0])
+	}
+	if res == nil || len(res.CommandIDs) != 1 {
+		t.Fatalf("result = %+v, want the first command's id", res)
+	}
+	if n := e.CallCount("ssm.CancelCommand"); n != 1 {
+		t.Errorf("CancelCommand calls = %d, want 1", n)
+	}
+}
+
+func TestProgress_String(t *testing.T) {
+	if got := (runcommand.Progress{Targets: 1000, Completed: 12, Errors: 1}).String(); got != "12/1000 invocations complete, 1 failed" {
+		t.Errorf("got %q", got)
 	}
 }

@@ -152,3 +152,9 @@ func aggregate(res *Result, states []*cmdState) {
 		}
 	}
 }
+
+// String is the progress line the provider logs: "12/1000 invocations
+// complete, 1 failed".
+func (p Progress) String() string {
+	return fmt.Sprintf("%d/%d invocations complete, %d failed", p.Completed, p.Targets, p.Errors)
+}

@@ -1,0 +1,143 @@
+package runcommand
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+func TestNextInterval_fastFirstPollsThenBackoffAndCap(t *testing.T) {
+	s := withDefaults(Spec{})
+	// The first second: every MinInterval (lag bound 20% of elapsed).
+	if d := nextInterval(s, 3, 600*time.Millisecond); d != s.MinInterval {
+		t.Errorf("early interval = %s", d)
+	}
+	// Later: at most a fifth of the elapsed time...
+	if d := nextInterval(s, 20, 10*time.Second); d != 2*time.Second {
+		t.Errorf("interval at 10 s = %s, want 2s", d)
+	}
+	// ...and never more than MaxInterval.
+	if d := nextInterval(s, 50, time.Hour); d != s.MaxInterval {
+		t.Errorf("interval at 1 h = %s", d)
+	}
+	// Backoff still bounds a young run's growth.
+	if d := nextInterval(s, 1, time.Hour); d != time.Duration(float64(s.MinInterval)*s.Backoff) {
+		t.Errorf("second interval = %s", d)
+	}
+}
+
+func TestSplitPluginOutput(t *testing.T) {
+	for _, tc := range []struct{ in, out, err string }{
+		{"hello\n", "hello\n", ""},
+		{"a\n" + errorMarker + "b\n", "a\n", "b\n"},
+		{errorMarker + "only err", "", "only err"},
+	} {
+		o, e, ok := splitPluginOutput(tc.in)
+		if !ok || o != tc.out || e != tc.err {
+			t.Errorf("%q: %q %q %v", tc.in, o, e, ok)
+		}
+	}
+	for _, in := range []string{strings.Repeat("x", 2500), "a" + errorMarker + "b" + errorMarker + "c", "abc\n---Output truncated---"} {
+		if _, _, ok := splitPluginOutput(in); ok {
+			t.Errorf("%.40q taken as complete", in)
+		}
+	}
+}
+
+func TestClip_utf8Boundary(t *testing.T) {
+	s, cut := clip("aé✓", 3) // a(1) é(2) ✓(3)
+	if s != "aé" || !cut {
+		t.Errorf("clip = %q %v", s, cut)
+	}
+	s, cut = clip("aé✓", 5)
+	if s != "aé" || !cut {
+		t.Errorf("clip inside ✓ = %q %v", s, cut)
+	}
+	if s, cut = clip("abc", 3); s != "abc" || cut {
+		t.Errorf("clip = %q %v", s, cut)
+	}
+}
+
+func TestS3Key(t *testing.T) {
+	task := fetchTask{inv: &Invocation{InstanceID: "i-0123456789abcdef0"}, commandID: "c0000000-0000-0000-0000-000000000000", bucket: "out", prefix: "p/q/"}
+	for url, want := range map[string]string{
+		"https://s3.us-east-1.amazonaws.com/out/p/q/c/i/awsrunShellScript/0.awsrunShellScript/stdout": "p/q/c/i/awsrunShellScript/0.awsrunShellScript/stdout",
+		"https://out.s3.eu-west-1.amazonaws.com/x/y%20z/stdout":                                       "x/y z/stdout",
+		"": "p/q/c0000000-0000-0000-0000-000000000000/i-0123456789abcdef0/awsrunShellScript/0.awsrunShellScript/stdout",
+	} {
+		if got := s3Key(url, task, "", "stdout"); got != want {
+			t.Errorf("%q: key %q, want %q", url, got, want)
+		}
+	}
+}
+
+func TestTail(t *testing.T) {
+	var lines []string
+	for i := 1; i <= 30; i++ {
+		lines = append(lines, "line")
+	}
+	if got := Tail(strings.Join(lines, "\n")+"\n", 10, 1000); strings.Count(got, "\n") != 9 {
+		t.Errorf("tail = %q", got)
+	}
+	if got := Tail(strings.Repeat("é", 1000), 10, 1001); len(got) != 1000 {
+		t.Errorf("tail cut inside a rune: %d bytes", len(got))
+	}
+}
+
+// fakeSSM serves one finished two-step command: per-step output through
+// GetCommandInvocation with PluginName (the emulator keeps no per-step output).
+type fakeSSM struct {
+	SSMAPI
+	gets []string
+}
+
+const fakeID = "f0000000-0000-0000-0000-000000000000"
+
+func (f *fakeSSM) SendCommand(context.Context, *ssm.SendCommandInput, ...func(*ssm.Options)) (*ssm.SendCommandOutput, error) {
+	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(fakeID), Status: ssmtypes.CommandStatusPending, TargetCount: 1}}, nil
+}
+
+func (f *fakeSSM) ListCommands(context.Context, *ssm.ListCommandsInput, ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
+	return &ssm.ListCommandsOutput{Commands: []ssmtypes.Command{{CommandId: aws.String(fakeID), Status: ssmtypes.CommandStatusFailed, TargetCount: 1, CompletedCount: 1, ErrorCount: 1}}}, nil
+}
+
+func (f *fakeSSM) ListCommandInvocations(context.Context, *ssm.ListCommandInvocationsInput, ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error) {
+	now := time.Now()
+	return &ssm.ListCommandInvocationsOutput{CommandInvocations: []ssmtypes.CommandInvocation{{
+		InstanceId: aws.String("i-12345678"), Status: ssmtypes.CommandInvocationStatusFailed, StatusDetails: aws.String("Failed"),
+		CommandPlugins: []ssmtypes.CommandPlugin{
+			{Name: aws.String("first"), Status: ssmtypes.CommandPluginStatusSuccess, ResponseCode: 0, Output: aws.String("one\n"), ResponseStartDateTime: &now, ResponseFinishDateTime: &now},
+			{Name: aws.String("second"), Status: ssmtypes.CommandPluginStatusFailed, ResponseCode: 4, Output: aws.String("two\n"), ResponseStartDateTime: &now, ResponseFinishDateTime: &now},
+		},
+	}}}, nil
+}
+
+func (f *fakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
+	name := aws.ToString(in.PluginName)
+	f.gets = append(f.gets, name)
+	out := map[string]string{"first": "one\n", "second": "two\n"}[name]
+	return &ssm.GetCommandInvocationOutput{StandardOutputContent: aws.String(out), StandardErrorContent: aws.String(name + " err\n")}, nil
+}
+
+func TestRun_multiStepDocumentOutputPerStep(t *testing.T) {
+	f := &fakeSSM{}
+	res, err := Run(context.Background(), Clients{SSM: f}, Spec{
+		DocumentName: "Two-Steps", InstanceIDs: []string{"i-12345678"}, MinInterval: time.Millisecond,
+	})
+	fe, ok := err.(*FailedError)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	inv := res.Invocations["i-12345678"]
+	if inv.Stdout != "one\ntwo\n" || inv.Stderr != "first err\nsecond err\n" || inv.ResponseCode != 4 || len(fe.Failed) != 1 {
+		t.Errorf("invocation = %+v", inv)
+	}
+	if strings.Join(f.gets, ",") != "first,second" {
+		t.Errorf("GetCommandInvocation plugin names = %v", f.gets)
+	}
+}
