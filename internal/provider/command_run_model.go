@@ -319,7 +319,7 @@ func progressLogger(ctx context.Context) func(runcommand.Progress) {
 			return
 		}
 		last = p
-		tflog.Info(ctx, fmt.Sprintf("%d/%d invocations complete, %d failed", p.Completed, p.Targets, p.Errors),
+		tflog.Info(ctx, p.String(),
 			map[string]any{"completed": p.Completed, "targets": p.Targets, "errors": p.Errors})
 	}
 }
