@@ -373,9 +373,10 @@ resource "ssm_command_run" "test" {
 func TestAccCommandRun_script(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
-	// Prints itself back: quotes, $, backslashes, a heredoc and UTF-8 must survive.
-	script := "#!/bin/sh\n# 'single' \"double\" $HOME ${PATH} `date` \\back\\slash\\n ünïcödé ✓ 日本\ncat <<'EOF'\nliteral $HOME \\t \"q\" 'q'\nEOF\nprintf '%s\\n' \"done: $((1+2))\"\n"
-	want := "literal $HOME \\t \"q\" 'q'\ndone: 3\n"
+	// Runs, then prints itself back: quotes, $, backslashes, a heredoc and UTF-8
+	// must arrive byte-exact.
+	script := "#!/bin/sh\n# 'single' \"double\" $HOME ${PATH} `date` \\back\\slash\\n ünïcödé ✓ 日本\ncat <<'EOF'\nliteral $HOME \\t \"q\" 'q'\nEOF\nprintf '%s\\n' \"done: $((1+2))\"\ncat \"$0\"\n"
+	want := "literal $HOME \\t \"q\" 'q'\ndone: 3\n" + script
 	commandTest(t, resource.TestStep{
 		Config: acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
