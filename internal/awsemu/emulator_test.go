@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -31,8 +32,17 @@ func testConfig(e *Emulator, ak, sk string) aws.Config {
 		Region:       e.Options().Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(ak, sk, ""),
 		BaseEndpoint: aws.String(e.URL()),
-		// Faults are injected on purpose in some tests: let them surface.
-		RetryMaxAttempts: 1,
+		// Faults are injected on purpose in some tests: let them surface. Only
+		// connection errors are retried, as the SDK's own retryer does: with a
+		// server this fast, Go's transport can close a keep-alive connection while a
+		// response over 4 KiB is still being read ("use of closed network
+		// connection", aws/aws-sdk-go-v2#2737), which real clients retry.
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+			})
+		},
 	}
 }
 

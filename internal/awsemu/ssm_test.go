@@ -243,7 +243,7 @@ func TestSSMCommandSuccess(t *testing.T) {
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo hello", "uname -s", "echo $AWS_SSM_INSTANCE_ID", "pwd"), Comment: aws.String("hi")})
 	if len(*c.CommandId) != 36 || c.Status != ssmtypes.CommandStatusPending || aws.ToString(c.MaxConcurrency) != "50" || aws.ToString(c.MaxErrors) != "0" ||
-		c.TargetCount != 1 || aws.ToString(c.DocumentVersion) != "1" || c.RequestedDateTime == nil || c.ExpiresAfter == nil {
+		c.TargetCount != 1 || aws.ToString(c.DocumentVersion) != "$DEFAULT" || c.RequestedDateTime == nil || c.ExpiresAfter == nil {
 		t.Fatalf("unexpected command %+v", c)
 	}
 	done := waitCommand(t, cl, *c.CommandId, 10*time.Second)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 )
 
@@ -119,12 +121,21 @@ output "ready" {
 	})
 }
 
-// emuConfig is an SDK configuration for setting the emulator up by API.
+// emuConfig is an SDK configuration for setting up and checking the emulator by
+// API. It retries like the provider (adaptive mode, 25 retries), so checks stay
+// reliable while a test injects throttling.
 func emuConfig(e *awsemu.Emulator) aws.Config {
 	return aws.Config{
 		Region:       e.Options().Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(e.URL()),
+		Retryer: func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+					so.MaxAttempts = awsclient.DefaultMaxRetries + 1
+				})
+			})
+		},
 	}
 }
 
