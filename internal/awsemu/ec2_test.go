@@ -367,7 +367,9 @@ func TestEC2RunInstancesProfilePropagation(t *testing.T) {
 
 func TestEC2StartStopTerminate(t *testing.T) {
 	t.Parallel()
-	e, cfg := newTestEmulator(t, Options{TimeScale: 0.01})
+	// Transitions last 2 s x 0.25: long enough that a loaded machine still sees
+	// the pending state right after StartInstances.
+	e, cfg := newTestEmulator(t, Options{TimeScale: 0.25})
 	c := ec2.NewFromConfig(cfg)
 	ids, _ := e.AddInstances(InstanceSpec{Count: 2})
 	id := ids[0]
