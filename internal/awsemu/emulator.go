@@ -7,7 +7,6 @@ package awsemu
 
 import (
 	"context"
-	"errors"
 	"math/rand"
 	"net"
 	"net/http"
@@ -245,5 +244,3 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-var errNotFound = errors.New("not found")

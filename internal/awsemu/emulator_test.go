@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,5 +44,3 @@ func testConfig(e *Emulator, ak, sk string) aws.Config {
 		},
 	}
 }
-
-var _ = context.Background

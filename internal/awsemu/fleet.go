@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"sort"
 	"time"
 )
 
@@ -330,13 +329,4 @@ func matchTags(inst *Instance, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-func sortedInstanceIDs(m map[string]*Instance) []string {
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -284,5 +283,3 @@ func uriEncode(s string, encodeSlash bool) string {
 	}
 	return b.String()
 }
-
-var _ = url.Values{}

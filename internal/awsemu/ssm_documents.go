@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -804,5 +803,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-var _ = sort.Strings
