@@ -279,11 +279,17 @@ func TestRun_splitsMoreThan50IDs(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 120, nil)
+	polls := 0
 	res, err := runcommand.Run(ctxTimeout(t, 2*time.Minute), c, runcommand.Spec{
 		InstanceIDs: ids, MaxConcurrency: "100%", Parameters: cmds(`echo "$AWS_SSM_INSTANCE_ID"`),
+		Progress: func(runcommand.Progress) { polls++ },
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The three commands are waited for together: one ListCommands per poll.
+	if n := e.CallCount("ssm.ListCommands"); n > int64(polls) {
+		t.Errorf("%d ListCommands calls for %d polls of 3 commands, want at most one per poll", n, polls)
 	}
 	if len(res.CommandIDs) != 3 || e.CallCount("ssm.SendCommand") != 3 {
 		t.Fatalf("command ids = %v, SendCommand calls %d", res.CommandIDs, e.CallCount("ssm.SendCommand"))

@@ -64,10 +64,13 @@ func nextInterval(s Spec, n int, elapsed time.Duration) time.Duration {
 	return time.Duration(min(d, lag, float64(s.MaxInterval)))
 }
 
-// waitCommands polls ListCommands (one call per unfinished command per poll)
-// until every command is terminal. Transient errors (throttling or 5xx left over
-// by the SDK retryer, connection errors) and not-yet-visible commands are polled
-// through until ctx ends.
+// waitCommands polls ListCommands until every command is terminal. One command
+// is polled by id. Several (a run split by 50 instance ids) are polled together
+// with one InvokedAfter-filtered listing, one call per 50 commands, falling back
+// to by-id calls for commands the listing did not show (another caller's many
+// commands in between). Transient errors (throttling or 5xx left over by the SDK
+// retryer, connection errors) and not-yet-visible commands are polled through
+// until ctx ends.
 func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState, sentAt time.Time) error {
 	for n := 0; ; n++ {
 		if allDone(states) {
@@ -76,17 +79,25 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 		if err := sleep(ctx, nextInterval(spec, n, time.Since(sentAt))); err != nil {
 			return err
 		}
+		pending := map[string]*cmdState{}
 		for _, st := range states {
-			if st.done {
+			if !st.done {
+				pending[st.id] = st
+			}
+		}
+		if len(pending) > 1 {
+			if err := pollListing(ctx, api, pending, sentAt); err != nil {
+				return err
+			}
+		}
+		for _, st := range states {
+			if st.done || pending[st.id] == nil {
 				continue
 			}
 			out, err := api.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(st.id)})
 			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if fatalWhileWaiting(err) || (errorCode(err) == "InvalidCommandId" && time.Since(sentAt) > invalidCommandGrace) {
-					return fmt.Errorf("waiting for command %s: %w", st.id, err)
+				if err := waitError(ctx, err, st.id, sentAt); err != nil {
+					return err
 				}
 				continue // transient: poll again
 			}
@@ -105,6 +116,55 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 			spec.Progress(p)
 		}
 	}
+}
+
+// pollListing updates the pending commands from ListCommands pages filtered to
+// commands requested since the run started (newest first), and removes the ones
+// it saw from pending. It reads at most one page per 50 pending commands plus
+// one; what it does not see is left for by-id calls.
+func pollListing(ctx context.Context, api SSMAPI, pending map[string]*cmdState, sentAt time.Time) error {
+	since := sentAt
+	for _, st := range pending {
+		if !st.requested.IsZero() && st.requested.Before(since) {
+			since = st.requested // the service's clock, not ours
+		}
+	}
+	since = since.Add(-time.Second).UTC().Truncate(time.Second)
+	p := ssm.NewListCommandsPaginator(api, &ssm.ListCommandsInput{
+		MaxResults: aws.Int32(MaxInstanceIDsPerCommand),
+		Filters:    []ssmtypes.CommandFilter{{Key: ssmtypes.CommandFilterKeyInvokedAfter, Value: aws.String(since.Format(time.RFC3339))}},
+	})
+	for pages := 0; p.HasMorePages() && len(pending) > 0 && pages <= len(pending)/MaxInstanceIDsPerCommand+1; pages++ {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			if werr := waitError(ctx, err, "", sentAt); werr != nil {
+				return werr
+			}
+			return nil // transient: the by-id calls or the next poll go on
+		}
+		for i := range out.Commands {
+			if st := pending[aws.ToString(out.Commands[i].CommandId)]; st != nil {
+				st.update(&out.Commands[i])
+				delete(pending, st.id)
+			}
+		}
+	}
+	return nil
+}
+
+// waitError decides whether an error while waiting ends the wait (returned) or
+// is transient (nil).
+func waitError(ctx context.Context, err error, id string, sentAt time.Time) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if fatalWhileWaiting(err) || (errorCode(err) == "InvalidCommandId" && time.Since(sentAt) > invalidCommandGrace) {
+		if id == "" {
+			return fmt.Errorf("waiting for commands: %w", err)
+		}
+		return fmt.Errorf("waiting for command %s: %w", id, err)
+	}
+	return nil
 }
 
 func allDone(states []*cmdState) bool {
