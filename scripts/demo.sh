@@ -49,11 +49,11 @@ endpoint     = "$AWS_ENDPOINT_URL"
 VARS
 
 cd "$work"
-echo "==> terraform apply"
+echo "==> $(basename "$terraform") apply"
 start=$(date +%s)
 "$terraform" apply -auto-approve -no-color
 echo "==> outputs"
 "$terraform" output -no-color
-echo "==> terraform destroy"
+echo "==> $(basename "$terraform") destroy"
 "$terraform" destroy -auto-approve -no-color >/dev/null
 echo "==> demo done in $(( $(date +%s) - start ))s after the build"
