@@ -101,7 +101,8 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"script": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
 				MarkdownDescription: "A script delivered byte-exact (quotes, `$`, backslashes, heredocs and non-ASCII text arrive " +
-					"unchanged: it is sent base64-encoded and decoded on the instance), then run with `interpreter`.",
+					"unchanged: it is sent base64-encoded and decoded on the instance), then run with `interpreter`. Load it with " +
+					"`file()`, or write `$${` for a literal `${` inside an HCL string.",
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1), stringvalidator.ConflictsWith(path.MatchRoot("commands"))},
 			},
 			"interpreter": schema.StringAttribute{
