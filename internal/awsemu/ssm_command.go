@@ -846,40 +846,53 @@ func commandFilterPreds(filters []cmdFilter, forCommands bool) ([]func(c *ssmCom
 	return preds, nil
 }
 
-func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
-	var in struct {
-		CommandID  string      `json:"CommandId"`
-		InstanceID string      `json:"InstanceId"`
-		MaxResults *int        `json:"MaxResults"`
-		NextToken  string      `json:"NextToken"`
-		Filters    []cmdFilter `json:"Filters"`
-	}
-	if err := decodeJSON(body, &in); err != nil {
-		return nil, err
-	}
+// listInput is what ListCommands and ListCommandInvocations take alike.
+type listInput struct {
+	CommandID  string      `json:"CommandId"`
+	InstanceID string      `json:"InstanceId"`
+	MaxResults *int        `json:"MaxResults"`
+	NextToken  string      `json:"NextToken"`
+	Filters    []cmdFilter `json:"Filters"`
+}
+
+// validate checks the shared inputs and returns the page size, the offset the
+// NextToken points at and the filters as predicates.
+func (in *listInput) validate(e *Emulator, tokenKind string, forCommands bool) (int, int, []func(c *ssmCommand, st, det string) bool, *APIError) {
 	max := 50
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return nil, rangeErr(*in.MaxResults, "maxResults", 1, 50)
+			return 0, 0, nil, rangeErr(*in.MaxResults, "maxResults", 1, 50)
 		}
 		max = *in.MaxResults
 	}
-	start, aerr := parsePageToken("cmds", in.NextToken)
+	start, aerr := parsePageToken(tokenKind, in.NextToken)
 	if aerr != nil {
-		return nil, aerr
+		return 0, 0, nil, aerr
 	}
 	if in.CommandID != "" {
 		if err := checkCommandID(in.CommandID); err != nil {
-			return nil, err
+			return 0, 0, nil, err
 		}
 		if e.ssm.commands[in.CommandID] == nil {
-			return nil, apiErr(400, "InvalidCommandId", "")
+			return 0, 0, nil, apiErr(400, "InvalidCommandId", "")
 		}
 	}
 	if in.InstanceID != "" && !reInstanceID.MatchString(in.InstanceID) {
-		return nil, apiErr(400, "InvalidInstanceId", "Instance Id %s is not valid.", in.InstanceID)
+		return 0, 0, nil, apiErr(400, "InvalidInstanceId", "Instance Id %s is not valid.", in.InstanceID)
 	}
-	preds, aerr := commandFilterPreds(in.Filters, true)
+	preds, aerr := commandFilterPreds(in.Filters, forCommands)
+	if aerr != nil {
+		return 0, 0, nil, aerr
+	}
+	return max, start, preds, nil
+}
+
+func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
+	var in listInput
+	if err := decodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	max, start, preds, aerr := in.validate(e, "cmds", true)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -982,39 +995,13 @@ func (e *Emulator) invocationOut(inv *ssmInvocation, details bool) map[string]an
 
 func ssmListCommandInvocations(e *Emulator, body []byte) (any, *APIError) {
 	var in struct {
-		CommandID  string      `json:"CommandId"`
-		InstanceID string      `json:"InstanceId"`
-		MaxResults *int        `json:"MaxResults"`
-		NextToken  string      `json:"NextToken"`
-		Filters    []cmdFilter `json:"Filters"`
-		Details    bool        `json:"Details"`
+		listInput
+		Details bool `json:"Details"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max := 50
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return nil, rangeErr(*in.MaxResults, "maxResults", 1, 50)
-		}
-		max = *in.MaxResults
-	}
-	start, aerr := parsePageToken("invs", in.NextToken)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if in.CommandID != "" {
-		if err := checkCommandID(in.CommandID); err != nil {
-			return nil, err
-		}
-		if e.ssm.commands[in.CommandID] == nil {
-			return nil, apiErr(400, "InvalidCommandId", "")
-		}
-	}
-	if in.InstanceID != "" && !reInstanceID.MatchString(in.InstanceID) {
-		return nil, apiErr(400, "InvalidInstanceId", "Instance Id %s is not valid.", in.InstanceID)
-	}
-	preds, aerr := commandFilterPreds(in.Filters, false)
+	max, start, preds, aerr := in.validate(e, "invs", false)
 	if aerr != nil {
 		return nil, aerr
 	}
