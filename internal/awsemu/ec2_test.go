@@ -605,6 +605,9 @@ func TestEC2Associations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if as.IamInstanceProfileAssociation.State != ec2types.IamInstanceProfileAssociationStateAssociating {
+		t.Errorf("associate on a stopped instance: state %s", as.IamInstanceProfileAssociation.State)
+	}
 	// Terminating clears the association.
 	if _, err := c.TerminateInstances(ec2Ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)

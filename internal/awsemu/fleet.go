@@ -320,13 +320,3 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
 }
-
-// matchTags reports whether inst carries every tag in want.
-func matchTags(inst *Instance, want map[string]string) bool {
-	for k, v := range want {
-		if got, ok := inst.Tags[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
-}

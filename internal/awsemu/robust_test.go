@@ -165,8 +165,6 @@ func protocolErrorCode(svc string, body []byte) (string, error) {
 	}
 }
 
-var jsonTargets = map[string]string{"ssm": "AmazonSSM.", "logs": "Logs_20140328."}
-
 func TestRobustBadInput(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})

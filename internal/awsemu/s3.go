@@ -20,8 +20,6 @@ import (
 // stored (a put replaces the object), so a response can be written from it after
 // e.mu is released.
 
-const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-
 type s3State struct {
 	buckets map[string]*s3Bucket
 	uploads map[string]*s3Upload // multipart uploads by upload id

@@ -50,7 +50,7 @@ func TestScriptCommands_exitCodeAndCleanup(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 1, nil)
 	script := "echo \"$0\" > script-path\necho 'bad thing' >&2\nexit 7\n"
-	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
+	_, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
 		InstanceIDs: ids,
 		Parameters:  map[string][]string{"commands": runcommand.ScriptCommands(script, "")},
 	})
@@ -59,7 +59,7 @@ func TestScriptCommands_exitCodeAndCleanup(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// The temporary file is gone.
-	res, err = runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
 		InstanceIDs: ids, Parameters: cmds(`f=$(cat script-path); if [ -e "$f" ]; then echo "left behind: $f"; else echo removed; fi`),
 	})
 	if err != nil {

@@ -22,12 +22,12 @@ const invalidCommandGrace = time.Minute
 
 // cmdState is what the last poll said about one command.
 type cmdState struct {
-	id                                   string
-	status, details                      string
-	target, completed, errors            int
-	requested                            time.Time
-	documentName, bucket, prefix, plugin string
-	done                                 bool
+	id                           string
+	status, details              string
+	target, completed, errors    int
+	requested                    time.Time
+	documentName, bucket, prefix string
+	done                         bool
 }
 
 func (st *cmdState) update(cmd *ssmtypes.Command) {
