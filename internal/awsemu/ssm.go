@@ -136,6 +136,20 @@ func pageToken(kind string, offset int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("awsemu:" + kind + ":" + strconv.Itoa(offset)))
 }
 
+// ssmPageParams checks a MaxResults in [lo, hi] (def when absent) and decodes the
+// NextToken of a paginated SSM list operation.
+func ssmPageParams(maxResults *int, lo, hi, def int, kind, token string) (int, int, *APIError) {
+	max := def
+	if maxResults != nil {
+		if *maxResults < lo || *maxResults > hi {
+			return 0, 0, rangeErr(*maxResults, "maxResults", lo, hi)
+		}
+		max = *maxResults
+	}
+	start, aerr := parsePageToken(kind, token)
+	return max, start, aerr
+}
+
 // parsePageToken decodes a NextToken made by pageToken; "" means the start.
 func parsePageToken(kind, tok string) (int, *APIError) {
 	if tok == "" {

@@ -858,14 +858,7 @@ type listInput struct {
 // validate checks the shared inputs and returns the page size, the offset the
 // NextToken points at and the filters as predicates.
 func (in *listInput) validate(e *Emulator, tokenKind string, forCommands bool) (int, int, []func(c *ssmCommand, st, det string) bool, *APIError) {
-	max := 50
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return 0, 0, nil, rangeErr(*in.MaxResults, "maxResults", 1, 50)
-		}
-		max = *in.MaxResults
-	}
-	start, aerr := parsePageToken(tokenKind, in.NextToken)
+	max, start, aerr := ssmPageParams(in.MaxResults, 1, 50, 50, tokenKind, in.NextToken)
 	if aerr != nil {
 		return 0, 0, nil, aerr
 	}

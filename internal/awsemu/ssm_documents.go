@@ -664,14 +664,7 @@ func ssmListDocuments(e *Emulator, body []byte) (any, *APIError) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max := 50
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return nil, rangeErr(*in.MaxResults, "maxResults", 1, 50)
-		}
-		max = *in.MaxResults
-	}
-	start, aerr := parsePageToken("docs", in.NextToken)
+	max, start, aerr := ssmPageParams(in.MaxResults, 1, 50, 50, "docs", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}

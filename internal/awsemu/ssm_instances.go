@@ -67,14 +67,7 @@ func ssmDescribeInstanceInformation(e *Emulator, body []byte) (any, *APIError) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max := 10
-	if in.MaxResults != nil {
-		if *in.MaxResults < 5 || *in.MaxResults > 50 {
-			return nil, rangeErr(*in.MaxResults, "maxResults", 5, 50)
-		}
-		max = *in.MaxResults
-	}
-	start, aerr := parsePageToken("iii", in.NextToken)
+	max, start, aerr := ssmPageParams(in.MaxResults, 5, 50, 10, "iii", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}
