@@ -1,6 +1,6 @@
 # The SSH -> SSM migration guide's end-to-end test ("aws-ec2-test.sh") as
-# Terraform: give instances an SSM identity, wait for their agents, run the
-# system-information commands, and show each instance's output.
+# Terraform: give instances an SSM identity, run the system-information
+# commands once their agents are online, and show each instance's output.
 #
 # `make demo` runs it against the bundled emulator. Against AWS, set
 # instance_ids (and drop the endpoint variable).
@@ -50,16 +50,14 @@ resource "ssm_instance_profile_association" "demo" {
   instance_profile = ssm_instance_profile.demo.name
 }
 
-# Step 2: wait until every agent is Online (or say why not).
-data "ssm_agent_online" "demo" {
-  instance_ids = [for a in ssm_instance_profile_association.demo : a.instance_id]
-  timeout      = "5m"
-}
-
-# Step 3: the guide's system-information test, on every instance at once.
+# Step 2: run the guide's system-information test on every instance at once.
+# The run itself waits for the agents (agent_wait_timeout) when it is created,
+# so there is no data-source gate: later plans and destroys never wait for
+# agents, and the command never re-runs because an agent went offline.
 resource "ssm_command_run" "system_info" {
-  instance_ids = data.ssm_agent_online.demo.online_instance_ids
-  comment      = "migration guide system info test"
+  instance_ids       = [for a in ssm_instance_profile_association.demo : a.instance_id]
+  agent_wait_timeout = "5m"
+  comment            = "migration guide system info test"
   commands = [
     "echo \"== $AWS_SSM_INSTANCE_ID ($(hostname))\"",
     "uname -srm",
@@ -68,10 +66,6 @@ resource "ssm_command_run" "system_info" {
     "id -un",
   ]
   execution_timeout = "2m"
-}
-
-output "online_instances" {
-  value = data.ssm_agent_online.demo.online_instance_ids
 }
 
 output "command_id" {

@@ -126,7 +126,8 @@ func (e *TimeoutError) Error() string {
 }
 
 // NeverOnlineError is returned as soon as too many selected instances are in a
-// state they cannot come online from (terminated, shutting-down).
+// state they cannot come online from while the wait runs (terminated,
+// shutting-down, stopped, stopping).
 type NeverOnlineError struct {
 	Want, Possible int
 	Dead           []Diagnosis
@@ -200,7 +201,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		}
 		// Fail fast: instances that can never come online.
 		if len(ids) > 0 && c.EC2 != nil && (res.Polls == 1 || res.Polls%failFastEvery == 0) {
-			if dead := deadInstances(ctx, c.EC2, missingIDs(ids, agents)); len(ids)-len(dead) < want {
+			if dead := deadInstances(ctx, c.EC2, missingIDs(ids, agents), true); len(ids)-len(dead) < want {
 				return res, &NeverOnlineError{Want: want, Possible: len(ids) - len(dead), Dead: dead}
 			}
 		}

@@ -58,8 +58,9 @@ func describe(ctx context.Context, api EC2API, ids []string) (map[string]ec2type
 }
 
 // deadInstances lists the instances that can never come online: terminated or
-// shutting down. A failed check finds none (the wait goes on).
-func deadInstances(ctx context.Context, api EC2API, ids []string) []Diagnosis {
+// shutting down, and with alsoStopped stopped or stopping (nothing starts them
+// while a wait runs). A failed check finds none (the wait goes on).
+func deadInstances(ctx context.Context, api EC2API, ids []string, alsoStopped bool) []Diagnosis {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -77,6 +78,11 @@ func deadInstances(ctx context.Context, api EC2API, ids []string) []Diagnosis {
 		case ec2types.InstanceStateNameTerminated, ec2types.InstanceStateNameShuttingDown:
 			dead = append(dead, Diagnosis{InstanceID: id, Check: "running",
 				Reason: fmt.Sprintf("instance is %s: its agent can never come online", inst.State.Name)})
+		case ec2types.InstanceStateNameStopped, ec2types.InstanceStateNameStopping:
+			if alsoStopped {
+				dead = append(dead, Diagnosis{InstanceID: id, Check: "running",
+					Reason: fmt.Sprintf("instance is %s: its agent comes online only after the instance is started", inst.State.Name)})
+			}
 		}
 	}
 	return dead

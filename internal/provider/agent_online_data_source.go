@@ -70,14 +70,22 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Waits until the SSM agents of instances report `Online`, then returns them. Use it as a gate " +
-			"(`depends_on`, or its `online_instance_ids` as the targets of `ssm_command_run`) between giving instances an identity " +
-			"and running commands on them. It polls `DescribeInstanceInformation` with back-off (at most one call per 50 instances " +
-			"per poll), fails at once when selected instances are terminated or shutting down, and on timeout explains each " +
-			"instance that is not online, in the order of the SSM troubleshooting checklist: does it exist and run, has it an " +
-			"instance profile, does the profile's role allow the agent, was the agent seen.\n\n" +
-			"When its arguments are known at plan time it waits during plan; when they come from resources created in the same " +
-			"apply, it waits during apply.",
+		MarkdownDescription: "Waits until the SSM agents of instances report `Online`, then returns them. It polls " +
+			"`DescribeInstanceInformation` with back-off (at most one call per 50 instances per poll), fails at once when selected " +
+			"instances are stopped, stopping, terminated or shutting down, and on timeout explains each instance that is not " +
+			"online, in the order of the SSM troubleshooting checklist: does it exist and run, has it an instance profile, does " +
+			"the profile's role allow the agent, was the agent seen.\n\n" +
+			"**When it runs.** Terraform reads a data source on every plan, refresh and destroy, not only when it is created. " +
+			"When its arguments are known at plan time (ids written out, or taken from resources that already exist) it waits " +
+			"during *every* plan, and also before `terraform destroy` and `terraform import`; when they come from resources " +
+			"created or changed in the same apply, it waits during that apply. So on day 2, an agent that is offline on purpose " +
+			"(instance stopped, agent down for maintenance, permissions drifted) makes every plan and destroy of the workspace " +
+			"fail after `timeout` (or at once for stopped instances), including the plan that would repair it.\n\n" +
+			"**Use it** as a gate in front of things this provider does not run (a load balancer registration, another " +
+			"provider's resource) and where failing while the agents are offline is what you want. **To run commands**, do not " +
+			"gate `ssm_command_run` with it: give `ssm_command_run` the instance ids directly and set its `agent_wait_timeout`; " +
+			"it waits for the agents only when it runs, and plans, refreshes and destroys never depend on them. Passing " +
+			"`online_instance_ids` to `ssm_command_run` would also change its targets whenever the set of online agents changes.",
 		Attributes: map[string]schema.Attribute{
 			"instance_ids": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -186,8 +194,9 @@ func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadReq
 		case errors.As(err, &te):
 			resp.Diagnostics.AddError("Waiting for SSM agents timed out", err.Error())
 		case errors.As(err, &ne):
-			resp.Diagnostics.AddError("SSM agents can never come online", err.Error()+
-				"\n\nSelect running instances, or lower min_count.")
+			resp.Diagnostics.AddError("SSM agents cannot come online", err.Error()+
+				"\n\nStart the instances or select running ones, or lower min_count. Terraform reads this data source on every "+
+				"plan and destroy: to run commands, prefer ssm_command_run's agent_wait_timeout, which waits only when the command runs.")
 		default:
 			resp.Diagnostics.AddError("Waiting for SSM agents failed", err.Error())
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -196,27 +197,125 @@ func (m *commandRunModel) setResult(ctx context.Context, res *runcommand.Result)
 	m.ErrorCount = types.Int64Value(int64(res.ErrorCount))
 	m.RequestedAt = rfc3339(res.RequestedAt)
 	m.CompletedAt = rfc3339(res.CompletedAt)
-	invs := make(map[string]attr.Value, len(res.Invocations))
+	invs := make(map[string]invocationModel, len(res.Invocations))
 	for id, inv := range res.Invocations {
-		obj, d := types.ObjectValue(invocationAttrTypes, map[string]attr.Value{
-			"status":           types.StringValue(inv.Status),
-			"status_details":   types.StringValue(inv.StatusDetails),
-			"response_code":    types.Int64Value(int64(inv.ResponseCode)),
-			"stdout":           types.StringValue(inv.Stdout),
-			"stderr":           types.StringValue(inv.Stderr),
-			"stdout_truncated": types.BoolValue(inv.StdoutTruncated),
-			"stderr_truncated": types.BoolValue(inv.StderrTruncated),
-			"stdout_url":       types.StringValue(inv.StdoutURL),
-			"stderr_url":       types.StringValue(inv.StderrURL),
-			"started_at":       rfc3339(inv.StartedAt),
-			"finished_at":      rfc3339(inv.FinishedAt),
-		})
-		diags.Append(d...)
-		invs[id] = obj
+		invs[id] = invocationOf(inv)
 	}
-	m.Invocations, d = types.MapValue(types.ObjectType{AttrTypes: invocationAttrTypes}, invs)
+	m.Invocations, d = types.MapValueFrom(ctx, types.ObjectType{AttrTypes: invocationAttrTypes}, invs)
 	diags.Append(d...)
 	return diags
+}
+
+// invocationModel is one entry of the invocations attribute.
+type invocationModel struct {
+	Status          types.String `tfsdk:"status"`
+	StatusDetails   types.String `tfsdk:"status_details"`
+	ResponseCode    types.Int64  `tfsdk:"response_code"`
+	Stdout          types.String `tfsdk:"stdout"`
+	Stderr          types.String `tfsdk:"stderr"`
+	StdoutTruncated types.Bool   `tfsdk:"stdout_truncated"`
+	StderrTruncated types.Bool   `tfsdk:"stderr_truncated"`
+	StdoutURL       types.String `tfsdk:"stdout_url"`
+	StderrURL       types.String `tfsdk:"stderr_url"`
+	StartedAt       types.String `tfsdk:"started_at"`
+	FinishedAt      types.String `tfsdk:"finished_at"`
+}
+
+func invocationOf(inv *runcommand.Invocation) invocationModel {
+	return invocationModel{
+		Status:          types.StringValue(inv.Status),
+		StatusDetails:   types.StringValue(inv.StatusDetails),
+		ResponseCode:    types.Int64Value(int64(inv.ResponseCode)),
+		Stdout:          types.StringValue(inv.Stdout),
+		Stderr:          types.StringValue(inv.Stderr),
+		StdoutTruncated: types.BoolValue(inv.StdoutTruncated),
+		StderrTruncated: types.BoolValue(inv.StderrTruncated),
+		StdoutURL:       types.StringValue(inv.StdoutURL),
+		StderrURL:       types.StringValue(inv.StderrURL),
+		StartedAt:       rfc3339(inv.StartedAt),
+		FinishedAt:      rfc3339(inv.FinishedAt),
+	}
+}
+
+// invocationMap is the recorded invocations by instance id.
+func (m *commandRunModel) invocationMap(ctx context.Context) (map[string]invocationModel, diag.Diagnostics) {
+	invs := map[string]invocationModel{}
+	if m.Invocations.IsNull() || m.Invocations.IsUnknown() {
+		return invs, nil
+	}
+	return invs, m.Invocations.ElementsAs(ctx, &invs, false)
+}
+
+// invocationFinished: the invocation reached a final status (see the engine's
+// notion of terminal).
+func invocationFinished(status string) bool {
+	switch status {
+	case "", "Pending", "InProgress", "Delayed", "Cancelling":
+		return false
+	}
+	return true
+}
+
+// mergeResult records a run on added instances (res may be nil when only
+// instances were removed) on top of what the state recorded: invs holds the
+// merged invocations. Counts are recomputed from them; the overall status is
+// the new run's when it did not succeed, else the recorded one.
+func (m *commandRunModel) mergeResult(ctx context.Context, res *runcommand.Result, invs map[string]invocationModel) diag.Diagnostics {
+	var diags, d diag.Diagnostics
+	if res != nil && len(res.CommandIDs) > 0 {
+		ids := stringsOf(ctx, m.CommandIDs)
+		m.CommandIDs, d = types.ListValueFrom(ctx, types.StringType, append(ids, res.CommandIDs...))
+		diags.Append(d...)
+		if res.Status != "Success" || m.Status.ValueString() == "" {
+			m.Status, m.StatusDetails = types.StringValue(res.Status), types.StringValue(res.StatusDetails)
+		}
+		m.CompletedAt = rfc3339(res.CompletedAt)
+	}
+	completed, errs := 0, 0
+	for _, inv := range invs {
+		if invocationFinished(inv.Status.ValueString()) {
+			completed++
+		}
+		if st, det := inv.Status.ValueString(), inv.StatusDetails.ValueString(); st == "Failed" && det != "Undeliverable" && det != "InvalidPlatform" && det != "AccessDenied" ||
+			det == "ExecutionTimedOut" {
+			errs++
+		}
+	}
+	m.TargetCount, m.CompletedCount, m.ErrorCount = types.Int64Value(int64(len(invs))), types.Int64Value(int64(completed)), types.Int64Value(int64(errs))
+	m.Invocations, d = types.MapValueFrom(ctx, types.ObjectType{AttrTypes: invocationAttrTypes}, invs)
+	diags.Append(d...)
+	return diags
+}
+
+// stringsOf is a known list of strings as a slice (nil when null or unknown).
+func stringsOf(ctx context.Context, l types.List) []string {
+	if l.IsNull() || l.IsUnknown() {
+		return nil
+	}
+	var out []string
+	_ = l.ElementsAs(ctx, &out, false)
+	return out
+}
+
+// idChanges lists the ids in to that are not in from (in to's order), and the
+// ids in from that are not in to.
+func idChanges(from, to []string) (added, removed []string) {
+	inFrom, inTo := map[string]bool{}, map[string]bool{}
+	for _, id := range from {
+		inFrom[id] = true
+	}
+	for _, id := range to {
+		inTo[id] = true
+		if !inFrom[id] {
+			added = append(added, id)
+		}
+	}
+	for _, id := range from {
+		if !inTo[id] {
+			removed = append(removed, id)
+		}
+	}
+	return added, removed
 }
 
 // copyResult keeps the recorded run across an in-place update.
@@ -246,7 +345,7 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		AgentWaitTimeout: timetypes.NewGoDurationNull(),
 		AllowFailure:     types.BoolValue(false),
 		OutputLimit:      types.Int64Value(runcommand.DefaultOutputLimit),
-		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "delete": types.StringType})},
+		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
 	}
 	params := map[string][]string{}
 	for k, v := range spec.Parameters {
@@ -324,20 +423,79 @@ func progressLogger(ctx context.Context) func(runcommand.Progress) {
 	}
 }
 
+// runPhase says which run an error belongs to, so that its messages speak of it.
+type runPhase int
+
+const (
+	phaseCreate  runPhase = iota // the run, at create
+	phaseUpdate                  // the run on instances added to instance_ids
+	phaseDestroy                 // the destroy block's commands
+)
+
+func (p runPhase) what() string {
+	switch p {
+	case phaseUpdate:
+		return "Running command on added instances"
+	case phaseDestroy:
+		return "Running destroy commands"
+	}
+	return "Running command"
+}
+
 // addRunError turns an engine error into one diagnostic that says what happened
 // and what to do next.
-func addRunError(diags *diag.Diagnostics, what string, err error, allowFailure bool, timeout time.Duration) {
+func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailure bool, timeout time.Duration) {
+	what := phase.what()
 	var fe *runcommand.FailedError
 	var ce *runcommand.CancelledError
+	var nr *agentwait.NotReadyError
 	switch {
 	case errors.As(err, &fe):
 		summary := fmt.Sprintf("%s failed on %d of %d instances", what, len(fe.Failed), fe.Result.TargetCount)
-		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s. Each instance's status, exit code and output are in the resource's `invocations` attribute.", fe.Result.CommandIDs[0])
+		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s.", fe.Result.CommandIDs[0])
+		switch phase {
+		case phaseDestroy:
+			if allowFailure {
+				diags.AddWarning(summary, detail+" destroy.allow_failure is set, so the resource is removed anyway.")
+				return
+			}
+			diags.AddError(summary, detail+" The resource stays in state, so the next destroy runs the destroy commands again. "+
+				"Fix the cause, or set destroy.allow_failure = true to remove the resource anyway. Terraform destroys with what is "+
+				"in state: a changed destroy block takes effect only after an apply has stored it.")
+			return
+		case phaseUpdate:
+			detail += " Each added instance's status, exit code and output are in the resource's `invocations` attribute."
+			if allowFailure {
+				diags.AddWarning(summary, detail+" allow_failure is set, so the apply goes on.")
+				return
+			}
+			diags.AddError(summary, detail+" The instances where it did not succeed are left out of the stored instance_ids, "+
+				"so the next apply runs the command on them again; or set allow_failure = true.")
+			return
+		}
+		detail += " Each instance's status, exit code and output are in the resource's `invocations` attribute."
 		if allowFailure {
 			diags.AddWarning(summary, detail+" allow_failure is set, so the apply goes on.")
 			return
 		}
 		diags.AddError(summary, detail+" The resource is saved tainted: fix the cause and apply again to re-run it, or set allow_failure = true.")
+	case errors.As(err, &nr):
+		summary := "Instances cannot receive the command"
+		next := "Nothing was sent. Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents that are still coming online."
+		switch phase {
+		case phaseDestroy:
+			summary = "Instances cannot receive the destroy commands"
+			if allowFailure {
+				diags.AddWarning(summary, nr.Error()+"\n\nThe destroy commands were not sent; destroy.allow_failure is set, so the resource is removed anyway.")
+				return
+			}
+			next = "Nothing was sent and the resource stays in state. Start the instances or repair their agents and destroy again, " +
+				"or set destroy.allow_failure = true (applied first, so that it is stored) to remove the resource without running them."
+		case phaseUpdate:
+			next = "Nothing was sent to the added instances; they are left out of the stored instance_ids, so the next apply tries again. " +
+				"Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents that are still coming online."
+		}
+		diags.AddError(summary, nr.Error()+"\n\n"+next)
 	case errors.As(err, &ce):
 		ids := "none"
 		if ce.Result != nil && len(ce.Result.CommandIDs) > 0 {

@@ -29,6 +29,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -37,6 +38,7 @@ var (
 	_ resource.ResourceWithImportState      = (*commandRunResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*commandRunResource)(nil)
 	_ resource.ResourceWithValidateConfig   = (*commandRunResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*commandRunResource)(nil)
 )
 
 const (
@@ -85,10 +87,20 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"`Delayed` and `Cancelling` are not final, invocations that are not visible yet right after sending are waited for, " +
 			"output past the API's 24,000-character cap is read whole from S3 when an output bucket is set, waiting costs one API " +
 			"call per poll whatever the fleet size, and an interrupted or timed-out apply cancels the command.\n\n" +
-			"The run is a fact: reading the resource makes no API call (Run Command history expires after 30 days). Any change to " +
-			"what runs or where replaces the resource, which runs it again; use `triggers_replace` to re-run on other changes. " +
+			"Before sending, it checks that every target's SSM agent is `Online` and fails at once, naming each instance and why, " +
+			"when one cannot receive the command; set `agent_wait_timeout` to wait for agents of instances created in the same apply " +
+			"(this replaces an `ssm_agent_online` gate, and costs nothing on later plans).\n\n" +
+			"The run is a fact: reading the resource makes no API call (Run Command history expires after 30 days), so plans, " +
+			"refreshes and destroys do not depend on the agents being online. What runs and where decide whether it runs again:\n\n" +
+			"- **Replaces (runs again on every target):** a change to `commands`, `script`, `interpreter`, `parameters`, " +
+			"`document_name`, `document_version`, `working_directory`, `targets` or `triggers_replace`.\n" +
+			"- **Updates in place, runs on the added instances only:** instances added to `instance_ids`. Removed instances are " +
+			"forgotten; reordering changes nothing.\n" +
+			"- **Updates in place, runs nothing:** every other argument (`comment`, `max_concurrency`, `max_errors`, " +
+			"`execution_timeout`, `delivery_timeout`, `output_limit`, the output bucket and CloudWatch settings, `agent_wait_timeout`, " +
+			"`allow_failure`, `destroy`, `timeouts`); the new values apply to the next run (added instances, or the destroy commands).\n\n" +
 			"When some instances fail, the apply fails with one diagnostic naming them, and the resource is saved tainted so the " +
-			"next apply runs it again.",
+			"next apply runs it again (when added instances fail during an update, only they run again on the next apply).",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, PlanModifiers: keepStr,
 				MarkdownDescription: "Command id of the run (the first of `command_ids`)."},
@@ -134,49 +146,55 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 4096)},
 			},
 			"execution_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
+				CustomType: timetypes.GoDurationType{}, Optional: true,
 				MarkdownDescription: "How long the commands may run on each instance before the agent kills them (`ExecutionTimedOut`), " +
-					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript).",
+					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript). " +
+					"Changing it updates in place and applies to the next run.",
 				Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)},
 			},
 			"instance_ids": schema.ListAttribute{
-				ElementType: types.StringType, Optional: true, PlanModifiers: replaceList,
-				MarkdownDescription: "Instances to run on. Any number: more than 50 are sent as several commands.",
+				ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Instances to run on. Any number: more than 50 are sent as several commands. The order does not matter. " +
+					"Adding instances updates in place and runs the command on the added instances only; removing instances forgets " +
+					"their results (the `destroy` commands do not run on them). Before sending, every listed instance's agent must be " +
+					"`Online`: see `agent_wait_timeout`.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
 				},
 			},
 			"max_concurrency": schema.StringAttribute{
-				Optional: true, PlanModifiers: replaceStr,
-				MarkdownDescription: "How many instances run at once: a number such as `10` or a percentage such as `25%`. Defaults to AWS's `50`.",
-				Validators:          []validator.String{stringvalidator.RegexMatches(maxConcurrencyPattern, "must be a positive number such as 10, or a percentage from 1% to 100%")},
+				Optional: true,
+				MarkdownDescription: "How many instances run at once: a number such as `10` or a percentage such as `25%`. Defaults to AWS's `50`. " +
+					"Changing it updates in place and applies to the next run.",
+				Validators: []validator.String{stringvalidator.RegexMatches(maxConcurrencyPattern, "must be a positive number such as 10, or a percentage from 1% to 100%")},
 			},
 			"max_errors": schema.StringAttribute{
-				Optional: true, PlanModifiers: replaceStr,
+				Optional: true,
 				MarkdownDescription: "How many failed invocations stop the run (the rest end `Terminated`): a number or a percentage. " +
-					"Defaults to AWS's `0`, which stops after the first error.",
+					"Defaults to AWS's `0`, which stops after the first error. Changing it updates in place and applies to the next run.",
 				Validators: []validator.String{stringvalidator.RegexMatches(maxErrorsPattern, "must be a number such as 0 or 3, or a percentage from 0% to 100%")},
 			},
 			"comment": schema.StringAttribute{
-				Optional: true, PlanModifiers: replaceStr,
-				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters.",
+				Optional:            true,
+				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters. Changing it updates in place.",
 				Validators:          []validator.String{stringvalidator.LengthAtMost(100)},
 			},
 			"delivery_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
+				CustomType: timetypes.GoDurationType{}, Optional: true,
 				MarkdownDescription: "How long SSM tries to deliver the command to an instance whose agent is offline before that " +
 					"invocation ends `DeliveryTimedOut` (SendCommand's `TimeoutSeconds`), between `30s` and `720h`.",
 				Validators: []validator.String{durationBetween(minDeliveryTimeout, maxDeliveryTimeout)},
 			},
 			"output_s3_bucket_name": schema.StringAttribute{
-				Optional: true, PlanModifiers: replaceStr,
+				Optional: true,
 				MarkdownDescription: "S3 bucket the agent writes the complete output to. Needed to keep output beyond the API's " +
-					"24,000 (stdout) and 8,000 (stderr) characters; the instance role must be allowed to write to it.",
+					"24,000 (stdout) and 8,000 (stderr) characters; the instance role must be allowed to write to it. Changing it " +
+					"updates in place and applies to the next run.",
 				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)},
 			},
 			"output_s3_key_prefix": schema.StringAttribute{
-				Optional: true, PlanModifiers: replaceStr,
+				Optional:            true,
 				MarkdownDescription: "Key prefix of the output objects.",
 				Validators:          []validator.String{stringvalidator.LengthAtMost(500), stringvalidator.AlsoRequires(path.MatchRoot("output_s3_bucket_name"))},
 			},
@@ -186,8 +204,12 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			},
 			"agent_wait_timeout": schema.StringAttribute{
 				CustomType: timetypes.GoDurationType{}, Optional: true,
-				MarkdownDescription: "How long to keep retrying when SSM rejects instances whose agents are not registered yet " +
-					"(`InvalidInstanceId`), such as `5m`. Defaults to `0s`: fail at once. Prefer an `ssm_agent_online` gate.",
+				MarkdownDescription: "How long to wait, before sending, for the targets' SSM agents to be `Online` (and to retry SSM's " +
+					"`InvalidInstanceId` for agents still registering), such as `10m`. Set it when the instances are created or given " +
+					"an identity in the same apply. Defaults to `0s`: check once, and when an agent cannot receive the command " +
+					"(instance stopped or terminated, agent `ConnectionLost` or never registered) fail at once, naming each instance " +
+					"and why, without sending anything. Also applies to the `destroy` commands. Only explicit instance ids and " +
+					"`tag:` targets are checked; for tags, every registered agent carrying them must be `Online`.",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)},
 			},
 			"allow_failure": schema.BoolAttribute{
@@ -196,9 +218,9 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			},
 			"output_limit": schema.Int64Attribute{
 				Optional: true, Computed: true, Default: int64default.StaticInt64(runcommand.DefaultOutputLimit),
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut). Defaults to %d.", runcommand.DefaultOutputLimit),
-				Validators:          []validator.Int64{int64validator.Between(0, 16<<20)},
+				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut). Defaults to %d. "+
+					"Changing it updates in place and applies to the next run; stored output is kept as it is.", runcommand.DefaultOutputLimit),
+				Validators: []validator.Int64{int64validator.Between(0, 16<<20)},
 			},
 			"command_ids":     schema.ListAttribute{ElementType: types.StringType, Computed: true, PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()}, MarkdownDescription: "Every command sent: one per 50 instance ids."},
 			"status":          computedStr("Overall status: `Success`, `Failed`, `TimedOut`, `Cancelled` (or `InProgress` if the apply was interrupted)."),
@@ -240,8 +262,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				}},
 			},
 			"cloudwatch_output": schema.ListNestedBlock{
-				MarkdownDescription: "Send output to CloudWatch Logs too.",
-				PlanModifiers:       replaceList,
+				MarkdownDescription: "Send output to CloudWatch Logs too. Changing it updates in place and applies to the next run.",
 				Validators:          []validator.List{listvalidator.SizeAtMost(1)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Whether output goes to CloudWatch Logs. Defaults to true."},
@@ -250,20 +271,25 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				}},
 			},
 			"destroy": schema.ListNestedBlock{
-				MarkdownDescription: "Commands run on the same targets when the resource is destroyed (for example to deregister a node).",
-				Validators:          []validator.List{listvalidator.SizeAtMost(1)},
+				MarkdownDescription: "Commands run on the same targets when the resource is destroyed (for example to deregister a node). " +
+					"Terraform destroys with what is in state, so a changed `destroy` block takes effect only after an apply has stored it. " +
+					"The targets' agents are checked first, as for the run itself (`agent_wait_timeout` applies).",
+				Validators: []validator.List{listvalidator.SizeAtMost(1)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"commands": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Shell commands to run at destroy.",
 						Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
 					"script": schema.StringAttribute{Optional: true, MarkdownDescription: "A script to run at destroy, delivered byte-exact.",
 						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
-					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script`."},
+					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script` (only with `script`)."},
 					"execution_timeout": schema.StringAttribute{CustomType: timetypes.GoDurationType{}, Optional: true,
 						MarkdownDescription: "Execution timeout of the destroy commands.", Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)}},
-					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands only warn and the resource is removed anyway."},
+					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands (or targets that cannot receive them) only warn and the resource is removed anyway."},
 				}},
 			},
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Delete: true, CreateDescription: shortDuration(defaultCommandCreateTimeout), DeleteDescription: shortDuration(defaultCommandDeleteTimeout)}),
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true,
+				CreateDescription: "How long the run may take, agent wait included, before it is cancelled, as a Go duration. Default " + shortDuration(defaultCommandCreateTimeout) + ".",
+				UpdateDescription: "How long the run on instances added to `instance_ids` may take. Default " + shortDuration(defaultCommandCreateTimeout) + ".",
+				DeleteDescription: "How long the `destroy` commands may take. Default " + shortDuration(defaultCommandDeleteTimeout) + "."}),
 		},
 	}
 }
@@ -295,6 +321,10 @@ func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.Va
 			resp.Diagnostics.AddAttributeError(path.Root("destroy"), "destroy needs commands or a script",
 				"Set exactly one of destroy.commands and destroy.script.")
 		}
+		if !d.Interpreter.IsNull() && d.Script.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("destroy").AtListIndex(0).AtName("interpreter"), "destroy.interpreter needs destroy.script",
+				"destroy.interpreter runs destroy.script; destroy.commands always run with /bin/sh. Move the commands into destroy.script, or remove destroy.interpreter.")
+		}
 	}
 }
 
@@ -303,7 +333,8 @@ func (r *commandRunResource) Configure(_ context.Context, req resource.Configure
 }
 
 func (r *commandRunResource) clients() runcommand.Clients {
-	return runcommand.Clients{SSM: r.data.SSM, S3: r.data.S3}
+	return runcommand.Clients{SSM: r.data.SSM, S3: r.data.S3,
+		Agents: &agentwait.Clients{SSM: r.data.SSM, EC2: r.data.EC2, IAM: r.data.IAM}}
 }
 
 func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -329,7 +360,7 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
 	if err != nil {
-		addRunError(&resp.Diagnostics, "Running command", err, plan.AllowFailure.ValueBool(), timeout)
+		addRunError(&resp.Diagnostics, phaseCreate, err, plan.AllowFailure.ValueBool(), timeout)
 	}
 }
 
@@ -344,8 +375,35 @@ func (r *commandRunResource) Read(ctx context.Context, req resource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update only changes what does not re-run the command: allow_failure, timeouts,
-// agent_wait_timeout and the destroy block.
+// ModifyPlan marks the recorded results unknown when instances are added to or
+// removed from instance_ids: the update runs on the added ones and forgets the
+// removed ones. A reordered list changes nothing.
+func (r *commandRunResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state commandRunModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || plan.ID.IsUnknown() {
+		return // replaced: everything computed is unknown already
+	}
+	if !plan.InstanceIDs.IsUnknown() {
+		added, removed := idChanges(stringsOf(ctx, state.InstanceIDs), stringsOf(ctx, plan.InstanceIDs))
+		if len(added) == 0 && len(removed) == 0 {
+			return
+		}
+	}
+	plan.CommandIDs = types.ListUnknown(types.StringType)
+	plan.Status, plan.StatusDetails, plan.CompletedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+	plan.TargetCount, plan.CompletedCount, plan.ErrorCount = types.Int64Unknown(), types.Int64Unknown(), types.Int64Unknown()
+	plan.Invocations = types.MapUnknown(types.ObjectType{AttrTypes: invocationAttrTypes})
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// Update never re-runs the command on instances that have run it: it runs it on
+// instances added to instance_ids (with the planned arguments) and forgets the
+// removed ones; everything else is stored for the next run.
 func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state commandRunModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -354,7 +412,68 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	plan.copyResult(&state)
+	oldIDs, newIDs := stringsOf(ctx, state.InstanceIDs), stringsOf(ctx, plan.InstanceIDs)
+	added, removed := idChanges(oldIDs, newIDs)
+	if len(added) == 0 && len(removed) == 0 {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
+	invs, diags := plan.invocationMap(ctx)
+	resp.Diagnostics.Append(diags...)
+	for _, id := range removed {
+		delete(invs, id)
+	}
+	var res *runcommand.Result
+	var err error
+	var timeout time.Duration
+	if len(added) > 0 {
+		timeout, diags = plan.Timeouts.Update(ctx, defaultCommandCreateTimeout)
+		resp.Diagnostics.Append(diags...)
+		spec, diags := plan.spec(ctx)
+		resp.Diagnostics.Append(diags...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		spec.InstanceIDs = added
+		spec.Progress = progressLogger(ctx)
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		res, err = runcommand.Run(rctx, r.clients(), spec)
+		cancel()
+	}
+	// Instances on which the run did not succeed stay out of the stored list,
+	// so the next apply runs it on them again.
+	done := map[string]bool{}
+	for _, id := range oldIDs {
+		done[id] = true
+	}
+	if res != nil {
+		for id, inv := range res.Invocations {
+			invs[id] = invocationOf(inv)
+			if inv.Status == "Success" || (err != nil && plan.AllowFailure.ValueBool() && invocationFinished(inv.Status)) {
+				done[id] = true
+			}
+		}
+	}
+	if err == nil {
+		for _, id := range added {
+			done[id] = true
+		}
+	}
+	var kept []string
+	for _, id := range newIDs {
+		if done[id] {
+			kept = append(kept, id)
+		}
+	}
+	if len(kept) != len(newIDs) {
+		plan.InstanceIDs, diags = types.ListValueFrom(ctx, types.StringType, kept)
+		resp.Diagnostics.Append(diags...)
+	}
+	resp.Diagnostics.Append(plan.mergeResult(ctx, res, invs)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	if err != nil {
+		addRunError(&resp.Diagnostics, phaseUpdate, err, plan.AllowFailure.ValueBool(), timeout)
+	}
 }
 
 func (r *commandRunResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -375,7 +494,7 @@ func (r *commandRunResource) Delete(ctx context.Context, req resource.DeleteRequ
 	defer cancel()
 	_, err := runcommand.Run(ctx, r.clients(), spec)
 	if err != nil {
-		addRunError(&resp.Diagnostics, "Running destroy commands", err, state.Destroy[0].AllowFailure.ValueBool(), timeout)
+		addRunError(&resp.Diagnostics, phaseDestroy, err, state.Destroy[0].AllowFailure.ValueBool(), timeout)
 	}
 }
 

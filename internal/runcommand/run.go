@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 )
 
 // reInstanceID is SendCommand's InstanceIds member pattern (AWS-API.md §1).
@@ -39,6 +41,16 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	}
 	res := &Result{Invocations: map[string]*Invocation{}}
 	var states []*cmdState
+	if c.Agents != nil {
+		// A command sent to an agent that is offline waits out its whole delivery
+		// timeout (an hour by default): check first, and say why not.
+		if err := agentwait.Ready(ctx, *c.Agents, readySpec(spec)); err != nil {
+			if ctx.Err() != nil {
+				return res, interrupted(ctx, c, spec, res, nil)
+			}
+			return res, err
+		}
+	}
 	for _, in := range sendInputs(spec) {
 		cmd, err := send(ctx, c.SSM, spec, in)
 		if err != nil {
@@ -158,6 +170,30 @@ func Validate(s Spec) error {
 		return errors.New("invalid run: " + strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// readySpec is what must be Online before the run is sent: the listed ids, or
+// the registered agents matching tag targets. Other target kinds (resource
+// groups, tag-key) are not checked.
+func readySpec(s Spec) agentwait.ReadySpec {
+	rs := agentwait.ReadySpec{InstanceIDs: s.InstanceIDs, Wait: s.AgentWaitTimeout}
+	for _, t := range s.Targets {
+		switch {
+		case strings.EqualFold(t.Key, "InstanceIds"):
+			rs.InstanceIDs = append(rs.InstanceIDs, t.Values...)
+		case strings.HasPrefix(t.Key, "tag:"):
+			if rs.TagValues == nil {
+				rs.TagValues = map[string][]string{}
+			}
+			rs.TagValues[strings.TrimPrefix(t.Key, "tag:")] = t.Values
+		default:
+			return agentwait.ReadySpec{}
+		}
+	}
+	if len(rs.InstanceIDs) > 0 && len(rs.TagValues) > 0 {
+		rs.TagValues = nil // the ids bound the selection
+	}
+	return rs
 }
 
 // sendInputs is one SendCommand input per command: ids in chunks of 50, or the

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 )
 
 // SSMAPI is the part of the SSM client the engine uses.
@@ -27,10 +29,13 @@ type S3API interface {
 }
 
 // Clients are the SDK clients the engine needs. S3 may be nil when no output
-// bucket is used.
+// bucket is used. Agents, when set, is used to check before sending that every
+// target's agent can receive the command (and to explain why not); nil skips
+// the check.
 type Clients struct {
-	SSM SSMAPI
-	S3  S3API
+	SSM    SSMAPI
+	S3     S3API
+	Agents *agentwait.Clients
 }
 
 // Target is a SendCommand target: {Key: "tag:Role", Values: ["web"]},
@@ -63,8 +68,10 @@ type Spec struct {
 	CloudWatchLogGroup   string
 	CloudWatchLogEnabled bool
 
-	// AgentWaitTimeout: how long InvalidInstanceId from SendCommand (agents still
-	// registering) is retried before it is an error. 0 = fail at once.
+	// AgentWaitTimeout: how long to wait for targets' agents to be Online before
+	// sending (when Clients.Agents is set), and how long InvalidInstanceId from
+	// SendCommand (agents still registering) is retried. 0 = check once and fail
+	// at once, naming each instance that cannot receive the command.
 	AgentWaitTimeout time.Duration
 	// OutputLimit is the most bytes of stdout and of stderr kept per instance
 	// (0 = DefaultOutputLimit). Output beyond the API caps (24,000/8,000 chars) is

@@ -1,5 +1,7 @@
-# Wait until the agents of two instances are Online (for example after giving
-# them an instance profile), then use them as command targets.
+# A gate in front of something this provider does not run: wait until the
+# agents of two instances are Online. Terraform reads data sources on every plan
+# and destroy, so this waits (and fails when an agent is offline) every time;
+# to run commands, use ssm_command_run's agent_wait_timeout instead.
 data "ssm_agent_online" "web" {
   instance_ids = ["i-0123456789abcdef0", "i-0fedcba9876543210"]
   timeout      = "5m"

@@ -1,6 +1,26 @@
-# Run commands on two instances and keep each one's output.
+# Give instances an identity, then bootstrap them once their agents are online.
+# The run waits for the agents itself (agent_wait_timeout) when it is created;
+# later plans and destroys never wait for them. Adding an instance later runs
+# the commands on that instance only.
+resource "ssm_instance_role" "web" {
+  name_prefix = "web-"
+  policy      = "managed"
+}
+
+resource "ssm_instance_profile" "web" {
+  name_prefix = "web-"
+  role        = ssm_instance_role.web.name
+}
+
+resource "ssm_instance_profile_association" "web" {
+  for_each         = toset(["i-0123456789abcdef0", "i-0fedcba9876543210"])
+  instance_id      = each.value
+  instance_profile = ssm_instance_profile.web.name
+}
+
 resource "ssm_command_run" "bootstrap" {
-  instance_ids = ["i-0123456789abcdef0", "i-0fedcba9876543210"]
+  instance_ids       = [for a in ssm_instance_profile_association.web : a.instance_id]
+  agent_wait_timeout = "10m"
   commands = [
     "dnf install -y nginx",
     "systemctl enable --now nginx",
