@@ -491,3 +491,48 @@ func TestExamples_noAgentGateBeforeCommands(t *testing.T) {
 		}
 	}
 }
+
+// An added instance on which the run fails is left out of the stored
+// instance_ids, so the next plan runs the command on it again (and only on it).
+func TestAccCommandRun_day2AddedInstanceFails(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
+	for _, id := range ids {
+		waitOnline(t, e, id)
+	}
+	bad := ids[2]
+	cfg := func(list []string) string {
+		return acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_command_run" "test" {
+  instance_ids = %s
+  commands     = ["[ \"$AWS_SSM_INSTANCE_ID\" != \"%s\" ] || { echo broken >&2; exit 4; }", "echo ok"]
+}
+`, quoteIDs(list), bad)
+	}
+	commandTest(t,
+		resource.TestStep{Config: cfg(ids[:2]), Check: sendCount(e, 1)},
+		resource.TestStep{
+			Config:      cfg(ids),
+			ExpectError: regexp.MustCompile(`(?s)Running command on added instances failed on 1 of 1 instances.*` + bad + `.*exit code 4.*broken.*left out of the stored\s+instance_ids`),
+		},
+		// The failed instance is still to do: the plan updates in place again.
+		resource.TestStep{
+			Config: cfg(ids),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(cmdRes, plancheck.ResourceActionUpdate),
+			}},
+			ExpectError: regexp.MustCompile(`failed on 1 of 1 instances`),
+		},
+		resource.TestStep{
+			Config: cfg(ids),
+			PreConfig: func() {
+				// Three sends: the first run, and one per attempt on the bad instance.
+				if got := e.CallCount("ssm.SendCommand"); got != 3 {
+					t.Errorf("SendCommand called %d times, want 3", got)
+				}
+			},
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		},
+	)
+}
