@@ -29,7 +29,6 @@ const (
 )
 
 const (
-	maxStdoutContent = 24000
 	maxStderrContent = 8000
 	maxPluginOutput  = 2500
 	maxKeptOutput    = 16 << 20 // full output kept in memory per stream
@@ -114,6 +113,7 @@ type ssmInvocation struct {
 
 	pgid       int // running process group, 0 when none
 	killReason string
+	hostDown   bool // the instance stopped under the agent running this
 	cancelCh   chan struct{}
 	cancelled  bool
 }
@@ -771,8 +771,14 @@ func ssmGetCommandInvocation(e *Emulator, body []byte) (any, *APIError) {
 		"CloudWatchOutputConfig": c.cwOut(),
 	}
 	if inv.terminal() {
-		out["StandardOutputContent"] = truncRunes(string(inv.stdout), maxStdoutContent)
-		out["StandardErrorContent"] = truncRunes(string(inv.stderr), maxStderrContent)
+		// The agent reports each stream cut at 24,000 bytes with its suffix; the
+		// API documents StandardOutputContent as empty unless the status is Success
+		// or Failed, and StandardErrorContent as the first 8,000 characters
+		// (notes/aws-behaviour.md#agent-output).
+		if inv.Status == "Success" || inv.Status == "Failed" {
+			out["StandardOutputContent"] = agentPrefix(string(inv.stdout), agentMaxOutput)
+		}
+		out["StandardErrorContent"] = truncRunes(agentPrefix(string(inv.stderr), agentMaxOutput), maxStderrContent)
 		if !inv.start.IsZero() {
 			out["ExecutionEndDateTime"] = isoTime(inv.end)
 			out["ExecutionElapsedTime"] = formatElapsed(inv.end.Sub(inv.start))
@@ -943,14 +949,10 @@ type pluginOut struct {
 	OutputS3KeyPrefix      string    `json:"OutputS3KeyPrefix"`
 }
 
-// pluginOutput is the agent's combined Output: stdout, then stderr after a marker,
-// capped at 2,500 characters.
+// pluginOutput is the agent's combined Output: stdout, then stderr after a
+// title, within 2,500 bytes (notes/aws-behaviour.md#agent-output).
 func pluginOutput(stdout, stderr string) string {
-	out := truncRunes(stdout, maxPluginOutput)
-	if stderr != "" {
-		out += "\n----------ERROR-------\n" + stderr
-	}
-	return truncRunes(out, maxPluginOutput)
+	return agentPluginOutput(stdout, stderr, maxPluginOutput)
 }
 
 func (e *Emulator) invocationOut(inv *ssmInvocation, details bool) map[string]any {

@@ -161,24 +161,38 @@ func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 	}
 }
 
-// work delivers and runs one invocation.
+// work delivers and runs one invocation. When the instance stops under the
+// agent (hostDownLocked) nothing is reported; the invocation stays InProgress
+// and is delivered again if the agent comes back before the command expires
+// (the agent resumes in-progress documents), else it ends DeliveryTimedOut
+// (notes/aws-behaviour.md#statuses).
 func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 	defer e.wg.Done()
-	c := inv.cmd
+	deadline := inv.cmd.deadline
+	for {
+		platform, ok := e.deliver(s, inv, deadline)
+		if !ok || e.runSteps(s, inv, platform) {
+			return
+		}
+		deadline = inv.cmd.Expires
+	}
+}
 
-	// 1. Delivery: wait for the agent to be Online, until the delivery deadline.
-	var platform string
+// deliver waits for the agent to be Online, until deadline. ok is false when
+// the invocation ended instead.
+func (e *Emulator) deliver(s *ssmState, inv *ssmInvocation, deadline time.Time) (platform string, ok bool) {
+	c := inv.cmd
 	for {
 		e.mu.Lock()
 		if s.closed {
 			e.mu.Unlock()
-			return
+			return "", false
 		}
 		now := time.Now()
 		if inv.cancelled || inv.terminal() {
 			e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, now)
 			e.mu.Unlock()
-			return
+			return "", false
 		}
 		inst := e.ec2.instances[inv.InstanceID]
 		if inst != nil && e.agentOnlineLocked(inst) {
@@ -186,18 +200,20 @@ func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 			if !stepsApply(c.steps, platform) {
 				e.finishInvocationLocked(inv, "Failed", detInvalidPlatform, -1, now)
 				e.mu.Unlock()
-				return
+				return "", false
 			}
 			inv.Status, inv.Details = "InProgress", detInProgress
+			inv.hostDown = false
+			e.trackRunningLocked(inv, true)
 			e.mu.Unlock()
-			break
+			return platform, true
 		}
-		if !now.Before(c.deadline) {
+		if !now.Before(deadline) {
 			e.finishInvocationLocked(inv, "TimedOut", detDeliveryTimedOut, -1, now)
 			e.mu.Unlock()
-			return
+			return "", false
 		}
-		wait := min(time.Until(c.deadline), 25*time.Millisecond)
+		wait := min(time.Until(deadline), 25*time.Millisecond)
 		e.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
@@ -207,21 +223,29 @@ func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 		}
 		t.Stop()
 	}
+}
 
-	// 2. A host process slot.
+// runSteps runs a delivered invocation's steps. It returns false when the
+// instance went down under the agent (nothing reported, nothing kept).
+func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bool {
+	c := inv.cmd
+	// 1. A host process slot.
 	select {
 	case e.procSem <- struct{}{}:
 	case <-inv.cancelCh:
+		// Received by the agent, cancelled before the plugin started: the plugin
+		// reports Cancelled with exit code 1 (notes/aws-behaviour.md#agent-exit-codes).
 		e.mu.Lock()
-		e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, time.Now())
+		e.trackRunningLocked(inv, false)
+		e.finishInvocationLocked(inv, "Cancelled", detCancelled, 1, time.Now())
 		e.mu.Unlock()
-		return
+		return true
 	case <-s.stopCh:
-		return
+		return true
 	}
 	defer func() { <-e.procSem }()
 
-	// 3. Run the steps.
+	// 2. Run the steps.
 	instDir := e.instanceDir(inv.InstanceID)
 	orchDir := filepath.Join(e.opts.WorkDir, "ssm", inv.InstanceID, c.ID)
 	defer os.RemoveAll(orchDir)
@@ -235,18 +259,36 @@ func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 		if !stepApplies(st, platform) {
 			continue
 		}
+		e.mu.Lock()
+		down, cancelled := inv.hostDown, inv.cancelled
+		e.mu.Unlock()
+		if down {
+			break
+		}
+		if cancelled {
+			// A later plugin sees the cancel flag before it starts (exit code 1).
+			status, details, code = "Cancelled", detCancelled, 1
+			break
+		}
 		status, details, code = e.runStep(s, inv, st, platform, instDir, orchDir, stdout, stderr)
 		if status != "Success" {
 			break
 		}
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.trackRunningLocked(inv, false)
+	if inv.hostDown {
+		// The agent died with the instance: it reported and uploaded nothing.
+		inv.start = time.Time{}
+		return false
+	}
 	inv.stdout, inv.stderr = stdout.b, stderr.b
 	inv.end = time.Now()
 	if !s.closed {
 		e.finishInvocationLocked(inv, status, details, code, inv.end)
 	}
-	e.mu.Unlock()
+	return true
 }
 
 func stepApplies(st runStep, platform string) bool {
@@ -352,22 +394,28 @@ func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, platform
 	e.mu.Unlock()
 	switch reason {
 	case "timeout":
-		return "TimedOut", detExecutionTimedOut, 137
+		return "TimedOut", detExecutionTimedOut, agentPreemptedCode
 	case "cancel", "closed":
-		return "Cancelled", detCancelled, 137
+		return "Cancelled", detCancelled, agentPreemptedCode
+	case "hostdown":
+		return "", "", 0
 	}
+	// Exit statuses as the agent on Unix maps them
+	// (notes/aws-behaviour.md#agent-exit-codes).
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 		return "Success", detSuccess, 0
 	case errors.As(err, &ee):
-		code := ee.ExitCode()
-		if code < 0 {
-			code = 137 // killed by a signal from outside
-		}
-		if code == 0 {
+		code := ee.ExitCode() // -1 when the shell was killed by a signal
+		switch code {
+		case 0:
 			return "Success", detSuccess, 0
+		case agentPreemptedCode:
+			// Not cancelled by us, so the agent takes 137 for its own timeout kill.
+			return "TimedOut", detExecutionTimedOut, agentPreemptedCode
 		}
+		agentFailedSuffix(stderr, err)
 		return "Failed", detFailed, code
 	}
 	return failed("failed to run commands: " + err.Error())

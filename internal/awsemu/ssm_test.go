@@ -282,7 +282,7 @@ func TestSSMCommandFailedAndWorkingDirectory(t *testing.T) {
 	done := waitCommand(t, cl, *c.CommandId, 10*time.Second)
 	inv := invocation(t, cl, *c.CommandId, ids[0])
 	if done.Status != ssmtypes.CommandStatusFailed || done.ErrorCount != 1 || inv.Status != ssmtypes.CommandInvocationStatusFailed ||
-		aws.ToString(inv.StatusDetails) != "Failed" || inv.ResponseCode != 3 || aws.ToString(inv.StandardErrorContent) != "oops\n" || aws.ToString(inv.StandardOutputContent) != "out\n" {
+		aws.ToString(inv.StatusDetails) != "Failed" || inv.ResponseCode != 3 || aws.ToString(inv.StandardErrorContent) != "oops\nfailed to run commands: exit status 3" || aws.ToString(inv.StandardOutputContent) != "out\n" {
 		t.Fatalf("command %s, invocation %s/%s %d %q", done.Status, inv.Status, aws.ToString(inv.StatusDetails), inv.ResponseCode, aws.ToString(inv.StandardErrorContent))
 	}
 	// A relative workingDirectory is relative to the instance directory.
