@@ -37,7 +37,7 @@ const (
 	errorMarker          = "\n----------ERROR-------\n"
 	truncatedMarker      = "---Output truncated---"
 	errorTruncatedMarker = "---Error truncated----"
-	invocationsPage = 50
+	invocationsPage      = 50
 	// collectSettle: how long a terminal command's invocation list may stay short
 	// of its TargetCount (eventual consistency) before it is taken as complete.
 	collectSettle = 30 * time.Second
