@@ -245,7 +245,8 @@ func TestSSMOutputS3Keys(t *testing.T) {
 	for _, key := range []string{
 		"pre/fix/" + *shellCmd.CommandId + "/" + ids[0] + "/awsrunShellScript/0.awsrunShellScript/stdout",
 		"pre/" + *twoCmd.CommandId + "/" + ids[0] + "/awsrunShellScript/first/stdout",
-		*psCmd.CommandId + "/" + win[0] + "/awsrunPowerShellScript/0.awsrunPowerShellScript/stdout",
+		// No pwsh on the emulator host: the step fails with a message on stderr.
+		*psCmd.CommandId + "/" + win[0] + "/awsrunPowerShellScript/0.awsrunPowerShellScript/stderr",
 	} {
 		h, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("keys"), Key: aws.String(key)})
 		if err != nil {
@@ -261,6 +262,11 @@ func TestSSMOutputS3Keys(t *testing.T) {
 		if acl != "bucket-owner-full-control" {
 			t.Errorf("%s: ACL %q", key, acl)
 		}
+	}
+	// An empty stream is not uploaded.
+	if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("keys"),
+		Key: aws.String("pre/fix/" + *shellCmd.CommandId + "/" + ids[0] + "/awsrunShellScript/0.awsrunShellScript/stderr")}); err == nil {
+		t.Error("empty stderr uploaded")
 	}
 	inv := invocation(t, cl, *shellCmd.CommandId, ids[0])
 	if !strings.HasSuffix(aws.ToString(inv.StandardOutputUrl), "/keys/pre/fix/"+*shellCmd.CommandId+"/"+ids[0]+"/awsrunShellScript/0.awsrunShellScript/stdout") {

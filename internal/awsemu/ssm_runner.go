@@ -129,7 +129,9 @@ func s3KeyJoin(parts ...string) string {
 }
 
 // uploadOutputLocked writes the full output to S3 and CloudWatch Logs as the agent
-// does. GUESS: the URL uses the regional path-style host form.
+// does, at <prefix>/<command>/<instance>/<plugin>/<step>/<stream>
+// (notes/aws-behaviour.md#s3-output-keys). GUESS: the URL uses the regional
+// path-style host form.
 func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 	c := inv.cmd
 	if len(c.steps) == 0 {
@@ -138,12 +140,16 @@ func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 	st := c.steps[0]
 	if c.S3Bucket != "" {
 		base := s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action), pluginDir(st.ID))
+		// The agent uploads a stream only when it is not empty
+		// (notes/aws-behaviour.md#s3-output-keys). GUESS: the URLs are reported
+		// all the same, built from the key layout.
 		urlBase := fmt.Sprintf("https://s3.%s.amazonaws.com/%s/", e.opts.Region, c.S3Bucket)
-		if err := e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", inv.stdout); err == nil {
-			inv.stdoutURL = urlBase + base + "/stdout"
+		inv.stdoutURL, inv.stderrURL = urlBase+base+"/stdout", urlBase+base+"/stderr"
+		if len(inv.stdout) > 0 {
+			_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", inv.stdout)
 		}
-		if err := e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", inv.stderr); err == nil {
-			inv.stderrURL = urlBase + base + "/stderr"
+		if len(inv.stderr) > 0 {
+			_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", inv.stderr)
 		}
 	}
 	if c.CW != nil && c.CW.CloudWatchOutputEnabled {
