@@ -1,8 +1,8 @@
 package awsemu
 
 // EC2 (ec2Query protocol): instances, tags and IAM instance profile associations.
-// Behaviour per ../shared/AWS-API.md §9 and §10; wire names per the SDK's
-// service/ec2 deserializers.go.
+// Behaviour per notes/aws-behaviour.md#ec2-instance-profile-associations; wire
+// names per the SDK's service/ec2 deserializers.go.
 
 import (
 	"encoding/base64"

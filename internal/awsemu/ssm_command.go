@@ -578,7 +578,7 @@ func (c *ssmCommand) counts() cmdCounts {
 	return n
 }
 
-// status aggregates the invocations (AWS-API.md §2).
+// status aggregates the invocations (notes/aws-behaviour.md#statuses).
 func (c *ssmCommand) status() (string, string) {
 	if c.noInstances {
 		// GUESS: a tag target matching nothing ends at once as Success with

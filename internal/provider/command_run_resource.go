@@ -47,7 +47,7 @@ const (
 	maxDeliveryTimeout          = 2592000 * time.Second
 )
 
-// Patterns from the SSM API model (AWS-API.md §1).
+// Patterns from the SSM API model (notes/aws-behaviour.md#sendcommand).
 var (
 	maxConcurrencyPattern = regexp.MustCompile(`^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
 	maxErrorsPattern      = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
