@@ -72,7 +72,8 @@ var awsManagedDefs = []awsManagedDef{
 	},
 	{
 		// Deprecated predecessor of AmazonSSMManagedInstanceCore, still widely used.
-		// GUESS: action list abridged from memory.
+		// GUESS: action list abridged from memory (path, dates and version per the
+		// AWS managed policy reference page, notes/aws-behaviour.md#iam).
 		Name:        "AmazonEC2RoleforSSM",
 		Path:        "/service-role/", // notes/aws-behaviour.md#iam
 		Description: "This policy will soon be deprecated. Please use AmazonSSMManagedInstanceCore policy to enable AWS Systems Manager service core functionality on EC2 instances.",

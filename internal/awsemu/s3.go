@@ -328,8 +328,9 @@ func (c *s3Ctx) createBucket() {
 		}
 		constraint = conf.LocationConstraint
 	}
-	// GUESS (as AWS does for a regional endpoint): us-east-1 takes no constraint and
-	// rejects "us-east-1" itself; other regions need their own name.
+	// A regional endpoint takes only its own region as constraint; us-east-1 takes
+	// none (notes/aws-behaviour.md#emulator-guesses). GUESS: the
+	// InvalidLocationConstraint reply to an explicit "us-east-1".
 	switch {
 	case constraint == "" && region != "us-east-1":
 		c.fail(apiErr(400, "IllegalLocationConstraintException", "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."))
