@@ -438,8 +438,8 @@ func TestSSMOutputCaps(t *testing.T) {
 	)})
 	waitCommand(t, cl, *c.CommandId, 10*time.Second)
 	inv := invocation(t, cl, *c.CommandId, ids[0])
-	if n := len(aws.ToString(inv.StandardOutputContent)); n != 24000 {
-		t.Fatalf("stdout %d chars, want 24000", n)
+	if so := aws.ToString(inv.StandardOutputContent); len(so) != 24000 || !strings.HasSuffix(so, "0--output truncated--") {
+		t.Fatalf("stdout %d bytes, want 24000 ending with the agent's suffix", len(so))
 	}
 	if n := len(aws.ToString(inv.StandardErrorContent)); n != 8000 {
 		t.Fatalf("stderr %d chars, want 8000", n)
