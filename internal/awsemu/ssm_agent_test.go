@@ -263,6 +263,27 @@ func TestSSMOutputS3Keys(t *testing.T) {
 			t.Errorf("%s: ACL %q", key, acl)
 		}
 	}
+	// Each step of the 2.x document has its own output.
+	for step, want := range map[string]string{"first": "one\n", "second": "two\n"} {
+		key := "pre/" + *twoCmd.CommandId + "/" + ids[0] + "/awsrunShellScript/" + step + "/stdout"
+		obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("keys"), Key: aws.String(key)})
+		if err != nil {
+			t.Errorf("%s: %v", key, err)
+			continue
+		}
+		b, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if string(b) != want {
+			t.Errorf("%s: %q, want %q", key, b, want)
+		}
+		gi, err := cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: twoCmd.CommandId, InstanceId: aws.String(ids[0]), PluginName: aws.String(step)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(gi.StandardOutputContent) != want || aws.ToString(gi.PluginName) != step || !strings.HasSuffix(aws.ToString(gi.StandardOutputUrl), key) {
+			t.Errorf("GetCommandInvocation %s: %q %q %q", step, aws.ToString(gi.StandardOutputContent), aws.ToString(gi.PluginName), aws.ToString(gi.StandardOutputUrl))
+		}
+	}
 	// An empty stream is not uploaded.
 	if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("keys"),
 		Key: aws.String("pre/fix/" + *shellCmd.CommandId + "/" + ids[0] + "/awsrunShellScript/0.awsrunShellScript/stderr")}); err == nil {

@@ -113,9 +113,31 @@ type ssmInvocation struct {
 
 	pgid       int // running process group, 0 when none
 	killReason string
-	hostDown   bool // the instance stopped under the agent running this
+	hostDown   bool       // the instance stopped under the agent running this
+	spans      []stepSpan // each step's part of stdout and stderr
 	cancelCh   chan struct{}
 	cancelled  bool
+}
+
+// stepSpan is one step's part of an invocation's output: stdout[so0:so1],
+// stderr[se0:se1].
+type stepSpan struct {
+	step               int // index in cmd.steps
+	so0, so1, se0, se1 int
+}
+
+// stepOutput is the output of the step named plugin, or the whole output when
+// plugin is "" or the step did not run.
+func (inv *ssmInvocation) stepOutput(plugin string) (stdout, stderr []byte) {
+	if plugin != "" {
+		for _, sp := range inv.spans {
+			if inv.cmd.steps[sp.step].Name == plugin {
+				return inv.stdout[sp.so0:sp.so1], inv.stderr[sp.se0:sp.se1]
+			}
+		}
+		return nil, nil
+	}
+	return inv.stdout, inv.stderr
 }
 
 func (inv *ssmInvocation) terminal() bool {
@@ -752,22 +774,30 @@ func ssmGetCommandInvocation(e *Emulator, body []byte) (any, *APIError) {
 	if inv == nil {
 		return nil, apiErr(400, "InvocationDoesNotExist", "")
 	}
+	pluginName, stdoutURL, stderrURL := c.pluginName(), inv.stdoutURL, inv.stderrURL
 	if in.PluginName != "" {
-		ok := false
-		for _, st := range c.steps {
-			ok = ok || st.Name == in.PluginName
+		step := -1
+		for i, st := range c.steps {
+			if st.Name == in.PluginName {
+				step = i
+			}
 		}
-		if !ok {
+		if step < 0 {
 			return nil, apiErr(400, "InvalidPluginName", "")
 		}
+		pluginName = in.PluginName
+		if c.S3Bucket != "" {
+			stdoutURL, stderrURL = e.stepURL(inv, step, "stdout"), e.stepURL(inv, step, "stderr")
+		}
 	}
+	stdout, stderr := inv.stepOutput(in.PluginName)
 	out := map[string]any{
 		"CommandId": c.ID, "InstanceId": inv.InstanceID, "Comment": c.Comment, "DocumentName": c.DocName,
-		"DocumentVersion": c.DocVersion, "PluginName": c.pluginName(), "ResponseCode": inv.ResponseCode,
+		"DocumentVersion": c.DocVersion, "PluginName": pluginName, "ResponseCode": inv.ResponseCode,
 		"ExecutionStartDateTime": isoTime(inv.start), "ExecutionElapsedTime": "", "ExecutionEndDateTime": "",
 		"Status": inv.Status, "StatusDetails": inv.Details,
-		"StandardOutputContent": "", "StandardOutputUrl": inv.stdoutURL,
-		"StandardErrorContent": "", "StandardErrorUrl": inv.stderrURL,
+		"StandardOutputContent": "", "StandardOutputUrl": stdoutURL,
+		"StandardErrorContent": "", "StandardErrorUrl": stderrURL,
 		"CloudWatchOutputConfig": c.cwOut(),
 	}
 	if inv.terminal() {
@@ -776,9 +806,9 @@ func ssmGetCommandInvocation(e *Emulator, body []byte) (any, *APIError) {
 		// or Failed, and StandardErrorContent as the first 8,000 characters
 		// (notes/aws-behaviour.md#agent-output).
 		if inv.Status == "Success" || inv.Status == "Failed" {
-			out["StandardOutputContent"] = agentPrefix(string(inv.stdout), agentMaxOutput)
+			out["StandardOutputContent"] = agentPrefix(string(stdout), agentMaxOutput)
 		}
-		out["StandardErrorContent"] = truncRunes(agentPrefix(string(inv.stderr), agentMaxOutput), maxStderrContent)
+		out["StandardErrorContent"] = truncRunes(agentPrefix(string(stderr), agentMaxOutput), maxStderrContent)
 		if !inv.start.IsZero() {
 			out["ExecutionEndDateTime"] = isoTime(inv.end)
 			out["ExecutionElapsedTime"] = formatElapsed(inv.end.Sub(inv.start))

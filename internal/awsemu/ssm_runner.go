@@ -137,34 +137,52 @@ func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 	if len(c.steps) == 0 {
 		return
 	}
-	st := c.steps[0]
 	if c.S3Bucket != "" {
-		base := s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action), pluginDir(st.ID))
-		// The agent uploads a stream only when it is not empty
-		// (notes/aws-behaviour.md#s3-output-keys). GUESS: the URLs are reported
-		// all the same, built from the key layout.
-		urlBase := fmt.Sprintf("https://s3.%s.amazonaws.com/%s/", e.opts.Region, c.S3Bucket)
-		inv.stdoutURL, inv.stderrURL = urlBase+base+"/stdout", urlBase+base+"/stderr"
-		if len(inv.stdout) > 0 {
-			_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", inv.stdout)
+		// GUESS: the invocation's URLs are the first step's, reported even for
+		// streams that were not uploaded.
+		inv.stdoutURL, inv.stderrURL = e.stepURL(inv, 0, "stdout"), e.stepURL(inv, 0, "stderr")
+	}
+	// Each step that ran has its own output (notes/aws-behaviour.md#s3-output-keys).
+	for _, sp := range inv.spans {
+		st := c.steps[sp.step]
+		so, se := inv.stdout[sp.so0:sp.so1], inv.stderr[sp.se0:sp.se1]
+		if c.S3Bucket != "" {
+			// The agent uploads a stream only when it is not empty.
+			base := stepKey(inv, sp.step)
+			if len(so) > 0 {
+				_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", so)
+			}
+			if len(se) > 0 {
+				_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", se)
+			}
 		}
-		if len(inv.stderr) > 0 {
-			_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", inv.stderr)
+		if c.CW != nil && c.CW.CloudWatchOutputEnabled {
+			group := c.CW.CloudWatchLogGroupName
+			if group == "" {
+				group = "/aws/ssm/" + c.DocName
+			}
+			stream := c.ID + "/" + inv.InstanceID + "/" + strings.ReplaceAll(st.Name, ":", "-")
+			if len(so) > 0 {
+				e.logsPutLocked(group, stream+"/stdout", string(so))
+			}
+			if len(se) > 0 {
+				e.logsPutLocked(group, stream+"/stderr", string(se))
+			}
 		}
 	}
-	if c.CW != nil && c.CW.CloudWatchOutputEnabled {
-		group := c.CW.CloudWatchLogGroupName
-		if group == "" {
-			group = "/aws/ssm/" + c.DocName
-		}
-		stream := c.ID + "/" + inv.InstanceID + "/" + strings.ReplaceAll(st.Name, ":", "-")
-		if len(inv.stdout) > 0 {
-			e.logsPutLocked(group, stream+"/stdout", string(inv.stdout))
-		}
-		if len(inv.stderr) > 0 {
-			e.logsPutLocked(group, stream+"/stderr", string(inv.stderr))
-		}
-	}
+}
+
+// stepKey is the S3 folder of one step's output:
+// <prefix>/<command>/<instance>/<plugin>/<step>, names without ':'.
+func stepKey(inv *ssmInvocation, step int) string {
+	c, st := inv.cmd, inv.cmd.steps[step]
+	return s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action), pluginDir(st.ID))
+}
+
+// stepURL is the S3 URL of one step's stream. GUESS: the regional path-style
+// host form.
+func (e *Emulator) stepURL(inv *ssmInvocation, step int, stream string) string {
+	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s/%s", e.opts.Region, inv.cmd.S3Bucket, stepKey(inv, step), stream)
 }
 
 // work delivers and runs one invocation. When the instance stops under the
@@ -261,7 +279,8 @@ func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bo
 	inv.start = time.Now()
 	e.mu.Unlock()
 	status, details, code := "Success", detSuccess, 0
-	for _, st := range c.steps {
+	var spans []stepSpan
+	for i, st := range c.steps {
 		if !stepApplies(st, platform) {
 			continue
 		}
@@ -276,7 +295,10 @@ func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bo
 			status, details, code = "Cancelled", detCancelled, 1
 			break
 		}
+		sp := stepSpan{step: i, so0: len(stdout.b), se0: len(stderr.b)}
 		status, details, code = e.runStep(s, inv, st, platform, instDir, orchDir, stdout, stderr)
+		sp.so1, sp.se1 = len(stdout.b), len(stderr.b)
+		spans = append(spans, sp)
 		if status != "Success" {
 			break
 		}
@@ -289,7 +311,7 @@ func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bo
 		inv.start = time.Time{}
 		return false
 	}
-	inv.stdout, inv.stderr = stdout.b, stderr.b
+	inv.stdout, inv.stderr, inv.spans = stdout.b, stderr.b, spans
 	inv.end = time.Now()
 	if !s.closed {
 		e.finishInvocationLocked(inv, status, details, code, inv.end)

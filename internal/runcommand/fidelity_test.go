@@ -160,3 +160,24 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A 2.x document with two steps: each step's output once, in order.
+func TestRun_twoStepDocumentOutput(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, false)
+	ids := addReady(t, e, 1, nil)
+	content := `{"schemaVersion":"2.2","description":"two steps","mainSteps":[
+	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one"]}},
+	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two"]}}]}`
+	if _, err := c.SSM.(*ssm.Client).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+		Name: aws.String("TwoSteps"), Content: aws.String(content), DocumentType: "Command"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{DocumentName: "TwoSteps", InstanceIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := res.Invocations[ids[0]]; inv.Stdout != "one\ntwo\n" || inv.StdoutTruncated {
+		t.Errorf("stdout %q (truncated %v), want \"one\\ntwo\\n\"", inv.Stdout, inv.StdoutTruncated)
+	}
+}
