@@ -1,8 +1,8 @@
 package awsemu
 
 // EC2 (ec2Query protocol): instances, tags and IAM instance profile associations.
-// Behaviour per ../shared/AWS-API.md §9 and §10; wire names per the SDK's
-// service/ec2 deserializers.go.
+// Behaviour per notes/aws-behaviour.md#ec2-instance-profile-associations; wire
+// names per the SDK's service/ec2 deserializers.go.
 
 import (
 	"encoding/base64"
@@ -214,9 +214,13 @@ func pageParams(p url.Values) (max, start int, aerr *APIError) {
 		if err != nil {
 			return 0, 0, apiErr(400, "InvalidParameterValue", "Invalid value '%s' for maxResults", s)
 		}
-		if n < 5 || n > 1000 {
-			// GUESS: message wording.
-			return 0, 0, apiErr(400, "InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Parameter must be between 5 and 1000.", n)
+		// Wording below 5 as EC2 answers it (notes/aws-behaviour.md#emulator-guesses);
+		// GUESS: the wording above 1000, by analogy.
+		if n < 5 {
+			return 0, 0, apiErr(400, "InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value greater than 5.", n)
+		}
+		if n > 1000 {
+			return 0, 0, apiErr(400, "InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value less than 1000.", n)
 		}
 		max = n
 	}

@@ -44,7 +44,7 @@ func (e *Emulator) findAssociationLocked(id string) (*Instance, *APIError) {
 			return inst, nil
 		}
 	}
-	// GUESS: code and wording (AWS-API.md §9).
+	// GUESS: code and wording (notes/aws-behaviour.md#emulator-guesses).
 	return nil, apiErr(400, "InvalidAssociationID.NotFound", "The association ID '%s' does not exist", id)
 }
 

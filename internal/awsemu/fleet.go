@@ -64,6 +64,10 @@ type Instance struct {
 
 	nextState   string
 	nextStateAt time.Time
+
+	// running holds the invocations this instance's agent has received and not
+	// finished (see hostDownLocked).
+	running map[*ssmInvocation]struct{}
 }
 
 // ProfileAssociation is an IAM instance profile association.
@@ -261,6 +265,9 @@ func (e *Emulator) tickLocked(now time.Time) {
 			if inst.State == StateTerminated && inst.Association != nil {
 				inst.Association = nil
 			}
+		}
+		if inst.State != StateRunning && len(inst.running) > 0 {
+			e.hostDownLocked(inst)
 		}
 		if inst.State == StateTerminated || inst.State == StateStopped {
 			inst.PingStatus, inst.qualifiedSince = "", time.Time{}

@@ -14,6 +14,7 @@ import (
 
 type awsManagedDef struct {
 	Name, Description, Version string
+	Path                       string // "" for "/"
 	Created, Updated           string
 	Doc                        string
 }
@@ -71,8 +72,10 @@ var awsManagedDefs = []awsManagedDef{
 	},
 	{
 		// Deprecated predecessor of AmazonSSMManagedInstanceCore, still widely used.
-		// GUESS: action list abridged from memory.
+		// GUESS: action list abridged from memory (path, dates and version per the
+		// AWS managed policy reference page, notes/aws-behaviour.md#iam).
 		Name:        "AmazonEC2RoleforSSM",
+		Path:        "/service-role/", // notes/aws-behaviour.md#iam
 		Description: "This policy will soon be deprecated. Please use AmazonSSMManagedInstanceCore policy to enable AWS Systems Manager service core functionality on EC2 instances.",
 		Version:     "v8", Created: "2015-05-29T17:48:35Z", Updated: "2019-01-24T19:20:51Z",
 		Doc: `{"Version":"2012-10-17","Statement":[
@@ -106,9 +109,13 @@ func (e *Emulator) awsManagedLocked() map[string]*iamPolicy {
 		for i := range id {
 			id[i] = iamIDChars[int(sum[i])%len(iamIDChars)]
 		}
-		arn := "arn:" + e.partition() + ":iam::aws:policy/" + d.Name
+		path := d.Path
+		if path == "" {
+			path = "/"
+		}
+		arn := "arn:" + e.partition() + ":iam::aws:policy" + path + d.Name
 		m[arn] = &iamPolicy{
-			Name: d.Name, Path: "/", ID: "ANPA" + string(id), Arn: arn, Description: d.Description,
+			Name: d.Name, Path: path, ID: "ANPA" + string(id), Arn: arn, Description: d.Description,
 			Created: created, Updated: updated, Default: d.Version, AWSManaged: true,
 			Versions: []iamPolicyVersion{{ID: d.Version, Document: pretty.String(), Created: updated}},
 		}

@@ -41,6 +41,7 @@ type s3Object struct {
 	headers      map[string]string // Content-Encoding, Cache-Control, ... as sent
 	meta         map[string]string // x-amz-meta-* (lower-case names, without prefix)
 	checksums    map[string]string // algorithm (CRC32, CRC64NVME, ...) -> base64 value
+	acl          string            // canned ACL the uploader set, "" when none
 }
 
 func newS3State() *s3State {
@@ -190,7 +191,10 @@ func (e *Emulator) s3PutObjectLocked(bucket, key string, data []byte) error {
 		return fmt.Errorf("empty object key")
 	}
 	obj := newS3Object(key, append([]byte(nil), data...))
-	obj.contentType = "text/plain; charset=utf-8" // GUESS: what the SSM agent's uploads carry
+	// The agent uploads output as text/plain with the canned ACL
+	// bucket-owner-full-control (notes/aws-behaviour.md#s3-output-keys).
+	obj.contentType = "text/plain"
+	obj.acl = "bucket-owner-full-control"
 	b.objects[key] = obj
 	return nil
 }
@@ -324,8 +328,9 @@ func (c *s3Ctx) createBucket() {
 		}
 		constraint = conf.LocationConstraint
 	}
-	// GUESS (as AWS does for a regional endpoint): us-east-1 takes no constraint and
-	// rejects "us-east-1" itself; other regions need their own name.
+	// A regional endpoint takes only its own region as constraint; us-east-1 takes
+	// none (notes/aws-behaviour.md#emulator-guesses). GUESS: the
+	// InvalidLocationConstraint reply to an explicit "us-east-1".
 	switch {
 	case constraint == "" && region != "us-east-1":
 		c.fail(apiErr(400, "IllegalLocationConstraintException", "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."))
@@ -340,6 +345,13 @@ func (c *s3Ctx) createBucket() {
 	c.e.mu.Lock()
 	if _, ok := c.e.s3.buckets[c.bucket]; ok {
 		c.e.mu.Unlock()
+		if region == "us-east-1" {
+			// Legacy behaviour of North Virginia: 200 for a bucket you own
+			// (notes/aws-behaviour.md#emulator-guesses, S3 CreateBucket).
+			c.w.Header().Set("Location", "/"+c.bucket)
+			c.writeEmpty(http.StatusOK)
+			return
+		}
 		c.fail(apiErr(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it."))
 		return
 	}

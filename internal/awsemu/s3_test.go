@@ -80,10 +80,21 @@ func TestS3BucketLifecycle(t *testing.T) {
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "bucket-one")
 
-	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bucket-one")})
+	// us-east-1 answers 200 to a bucket you already own (legacy behaviour).
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bucket-one")}); err != nil {
+		t.Fatalf("second CreateBucket in us-east-1: want 200, got %v", err)
+	}
+	// Every other region answers 409 BucketAlreadyOwnedByYou.
+	_, cw := newS3Test(t, Options{Region: "eu-west-1"})
+	in := &s3.CreateBucketInput{Bucket: aws.String("bucket-one"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraintEuWest1}}
+	if _, err := cw.CreateBucket(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cw.CreateBucket(ctx, in)
 	var owned *s3types.BucketAlreadyOwnedByYou
 	if !errors.As(err, &owned) {
-		t.Fatalf("second CreateBucket: want BucketAlreadyOwnedByYou, got %v", err)
+		t.Fatalf("second CreateBucket in eu-west-1: want BucketAlreadyOwnedByYou, got %v", err)
 	}
 	var re interface{ HTTPStatusCode() int }
 	if !errors.As(err, &re) || re.HTTPStatusCode() != 409 {

@@ -29,7 +29,6 @@ const (
 )
 
 const (
-	maxStdoutContent = 24000
 	maxStderrContent = 8000
 	maxPluginOutput  = 2500
 	maxKeptOutput    = 16 << 20 // full output kept in memory per stream
@@ -114,8 +113,31 @@ type ssmInvocation struct {
 
 	pgid       int // running process group, 0 when none
 	killReason string
+	hostDown   bool       // the instance stopped under the agent running this
+	spans      []stepSpan // each step's part of stdout and stderr
 	cancelCh   chan struct{}
 	cancelled  bool
+}
+
+// stepSpan is one step's part of an invocation's output: stdout[so0:so1],
+// stderr[se0:se1].
+type stepSpan struct {
+	step               int // index in cmd.steps
+	so0, so1, se0, se1 int
+}
+
+// stepOutput is the output of the step named plugin, or the whole output when
+// plugin is "" or the step did not run.
+func (inv *ssmInvocation) stepOutput(plugin string) (stdout, stderr []byte) {
+	if plugin != "" {
+		for _, sp := range inv.spans {
+			if inv.cmd.steps[sp.step].Name == plugin {
+				return inv.stdout[sp.so0:sp.so1], inv.stderr[sp.se0:sp.se1]
+			}
+		}
+		return nil, nil
+	}
+	return inv.stdout, inv.stderr
 }
 
 func (inv *ssmInvocation) terminal() bool {
@@ -578,7 +600,7 @@ func (c *ssmCommand) counts() cmdCounts {
 	return n
 }
 
-// status aggregates the invocations (AWS-API.md §2).
+// status aggregates the invocations (notes/aws-behaviour.md#statuses).
 func (c *ssmCommand) status() (string, string) {
 	if c.noInstances {
 		// GUESS: a tag target matching nothing ends at once as Success with
@@ -752,27 +774,41 @@ func ssmGetCommandInvocation(e *Emulator, body []byte) (any, *APIError) {
 	if inv == nil {
 		return nil, apiErr(400, "InvocationDoesNotExist", "")
 	}
+	pluginName, stdoutURL, stderrURL := c.pluginName(), inv.stdoutURL, inv.stderrURL
 	if in.PluginName != "" {
-		ok := false
-		for _, st := range c.steps {
-			ok = ok || st.Name == in.PluginName
+		step := -1
+		for i, st := range c.steps {
+			if st.Name == in.PluginName {
+				step = i
+			}
 		}
-		if !ok {
+		if step < 0 {
 			return nil, apiErr(400, "InvalidPluginName", "")
 		}
+		pluginName = in.PluginName
+		if c.S3Bucket != "" {
+			stdoutURL, stderrURL = e.stepURL(inv, step, "stdout"), e.stepURL(inv, step, "stderr")
+		}
 	}
+	stdout, stderr := inv.stepOutput(in.PluginName)
 	out := map[string]any{
 		"CommandId": c.ID, "InstanceId": inv.InstanceID, "Comment": c.Comment, "DocumentName": c.DocName,
-		"DocumentVersion": c.DocVersion, "PluginName": c.pluginName(), "ResponseCode": inv.ResponseCode,
+		"DocumentVersion": c.DocVersion, "PluginName": pluginName, "ResponseCode": inv.ResponseCode,
 		"ExecutionStartDateTime": isoTime(inv.start), "ExecutionElapsedTime": "", "ExecutionEndDateTime": "",
 		"Status": inv.Status, "StatusDetails": inv.Details,
-		"StandardOutputContent": "", "StandardOutputUrl": inv.stdoutURL,
-		"StandardErrorContent": "", "StandardErrorUrl": inv.stderrURL,
+		"StandardOutputContent": "", "StandardOutputUrl": stdoutURL,
+		"StandardErrorContent": "", "StandardErrorUrl": stderrURL,
 		"CloudWatchOutputConfig": c.cwOut(),
 	}
 	if inv.terminal() {
-		out["StandardOutputContent"] = truncRunes(string(inv.stdout), maxStdoutContent)
-		out["StandardErrorContent"] = truncRunes(string(inv.stderr), maxStderrContent)
+		// The agent reports each stream cut at 24,000 bytes with its suffix; the
+		// API documents StandardOutputContent as empty unless the status is Success
+		// or Failed, and StandardErrorContent as the first 8,000 characters
+		// (notes/aws-behaviour.md#agent-output).
+		if inv.Status == "Success" || inv.Status == "Failed" {
+			out["StandardOutputContent"] = agentPrefix(string(stdout), agentMaxOutput)
+		}
+		out["StandardErrorContent"] = truncRunes(agentPrefix(string(stderr), agentMaxOutput), maxStderrContent)
 		if !inv.start.IsZero() {
 			out["ExecutionEndDateTime"] = isoTime(inv.end)
 			out["ExecutionElapsedTime"] = formatElapsed(inv.end.Sub(inv.start))
@@ -943,14 +979,10 @@ type pluginOut struct {
 	OutputS3KeyPrefix      string    `json:"OutputS3KeyPrefix"`
 }
 
-// pluginOutput is the agent's combined Output: stdout, then stderr after a marker,
-// capped at 2,500 characters.
+// pluginOutput is the agent's combined Output: stdout, then stderr after a
+// title, within 2,500 bytes (notes/aws-behaviour.md#agent-output).
 func pluginOutput(stdout, stderr string) string {
-	out := truncRunes(stdout, maxPluginOutput)
-	if stderr != "" {
-		out += "\n----------ERROR-------\n" + stderr
-	}
-	return truncRunes(out, maxPluginOutput)
+	return agentPluginOutput(stdout, stderr, maxPluginOutput)
 }
 
 func (e *Emulator) invocationOut(inv *ssmInvocation, details bool) map[string]any {

@@ -129,56 +129,94 @@ func s3KeyJoin(parts ...string) string {
 }
 
 // uploadOutputLocked writes the full output to S3 and CloudWatch Logs as the agent
-// does. GUESS: the URL uses the regional path-style host form.
+// does, at <prefix>/<command>/<instance>/<plugin>/<step>/<stream>
+// (notes/aws-behaviour.md#s3-output-keys). GUESS: the URL uses the regional
+// path-style host form.
 func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 	c := inv.cmd
 	if len(c.steps) == 0 {
 		return
 	}
-	st := c.steps[0]
 	if c.S3Bucket != "" {
-		base := s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action), pluginDir(st.ID))
-		urlBase := fmt.Sprintf("https://s3.%s.amazonaws.com/%s/", e.opts.Region, c.S3Bucket)
-		if err := e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", inv.stdout); err == nil {
-			inv.stdoutURL = urlBase + base + "/stdout"
-		}
-		if err := e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", inv.stderr); err == nil {
-			inv.stderrURL = urlBase + base + "/stderr"
-		}
+		// GUESS: the invocation's URLs are the first step's, reported even for
+		// streams that were not uploaded.
+		inv.stdoutURL, inv.stderrURL = e.stepURL(inv, 0, "stdout"), e.stepURL(inv, 0, "stderr")
 	}
-	if c.CW != nil && c.CW.CloudWatchOutputEnabled {
-		group := c.CW.CloudWatchLogGroupName
-		if group == "" {
-			group = "/aws/ssm/" + c.DocName
+	// Each step that ran has its own output (notes/aws-behaviour.md#s3-output-keys).
+	for _, sp := range inv.spans {
+		st := c.steps[sp.step]
+		so, se := inv.stdout[sp.so0:sp.so1], inv.stderr[sp.se0:sp.se1]
+		if c.S3Bucket != "" {
+			// The agent uploads a stream only when it is not empty.
+			base := stepKey(inv, sp.step)
+			if len(so) > 0 {
+				_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", so)
+			}
+			if len(se) > 0 {
+				_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", se)
+			}
 		}
-		stream := c.ID + "/" + inv.InstanceID + "/" + strings.ReplaceAll(st.Name, ":", "-")
-		if len(inv.stdout) > 0 {
-			e.logsPutLocked(group, stream+"/stdout", string(inv.stdout))
-		}
-		if len(inv.stderr) > 0 {
-			e.logsPutLocked(group, stream+"/stderr", string(inv.stderr))
+		if c.CW != nil && c.CW.CloudWatchOutputEnabled {
+			group := c.CW.CloudWatchLogGroupName
+			if group == "" {
+				group = "/aws/ssm/" + c.DocName
+			}
+			stream := c.ID + "/" + inv.InstanceID + "/" + strings.ReplaceAll(st.Name, ":", "-")
+			if len(so) > 0 {
+				e.logsPutLocked(group, stream+"/stdout", string(so))
+			}
+			if len(se) > 0 {
+				e.logsPutLocked(group, stream+"/stderr", string(se))
+			}
 		}
 	}
 }
 
-// work delivers and runs one invocation.
+// stepKey is the S3 folder of one step's output:
+// <prefix>/<command>/<instance>/<plugin>/<step>, names without ':'.
+func stepKey(inv *ssmInvocation, step int) string {
+	c, st := inv.cmd, inv.cmd.steps[step]
+	return s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action), pluginDir(st.ID))
+}
+
+// stepURL is the S3 URL of one step's stream. GUESS: the regional path-style
+// host form.
+func (e *Emulator) stepURL(inv *ssmInvocation, step int, stream string) string {
+	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s/%s", e.opts.Region, inv.cmd.S3Bucket, stepKey(inv, step), stream)
+}
+
+// work delivers and runs one invocation. When the instance stops under the
+// agent (hostDownLocked) nothing is reported; the invocation stays InProgress
+// and is delivered again if the agent comes back before the command expires
+// (the agent resumes in-progress documents), else it ends DeliveryTimedOut
+// (notes/aws-behaviour.md#statuses).
 func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 	defer e.wg.Done()
-	c := inv.cmd
+	deadline := inv.cmd.deadline
+	for {
+		platform, ok := e.deliver(s, inv, deadline)
+		if !ok || e.runSteps(s, inv, platform) {
+			return
+		}
+		deadline = inv.cmd.Expires
+	}
+}
 
-	// 1. Delivery: wait for the agent to be Online, until the delivery deadline.
-	var platform string
+// deliver waits for the agent to be Online, until deadline. ok is false when
+// the invocation ended instead.
+func (e *Emulator) deliver(s *ssmState, inv *ssmInvocation, deadline time.Time) (platform string, ok bool) {
+	c := inv.cmd
 	for {
 		e.mu.Lock()
 		if s.closed {
 			e.mu.Unlock()
-			return
+			return "", false
 		}
 		now := time.Now()
 		if inv.cancelled || inv.terminal() {
 			e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, now)
 			e.mu.Unlock()
-			return
+			return "", false
 		}
 		inst := e.ec2.instances[inv.InstanceID]
 		if inst != nil && e.agentOnlineLocked(inst) {
@@ -186,18 +224,20 @@ func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 			if !stepsApply(c.steps, platform) {
 				e.finishInvocationLocked(inv, "Failed", detInvalidPlatform, -1, now)
 				e.mu.Unlock()
-				return
+				return "", false
 			}
 			inv.Status, inv.Details = "InProgress", detInProgress
+			inv.hostDown = false
+			e.trackRunningLocked(inv, true)
 			e.mu.Unlock()
-			break
+			return platform, true
 		}
-		if !now.Before(c.deadline) {
+		if !now.Before(deadline) {
 			e.finishInvocationLocked(inv, "TimedOut", detDeliveryTimedOut, -1, now)
 			e.mu.Unlock()
-			return
+			return "", false
 		}
-		wait := min(time.Until(c.deadline), 25*time.Millisecond)
+		wait := min(time.Until(deadline), 25*time.Millisecond)
 		e.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
@@ -207,21 +247,29 @@ func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 		}
 		t.Stop()
 	}
+}
 
-	// 2. A host process slot.
+// runSteps runs a delivered invocation's steps. It returns false when the
+// instance went down under the agent (nothing reported, nothing kept).
+func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bool {
+	c := inv.cmd
+	// 1. A host process slot.
 	select {
 	case e.procSem <- struct{}{}:
 	case <-inv.cancelCh:
+		// Received by the agent, cancelled before the plugin started: the plugin
+		// reports Cancelled with exit code 1 (notes/aws-behaviour.md#agent-exit-codes).
 		e.mu.Lock()
-		e.finishInvocationLocked(inv, "Cancelled", detCancelled, -1, time.Now())
+		e.trackRunningLocked(inv, false)
+		e.finishInvocationLocked(inv, "Cancelled", detCancelled, 1, time.Now())
 		e.mu.Unlock()
-		return
+		return true
 	case <-s.stopCh:
-		return
+		return true
 	}
 	defer func() { <-e.procSem }()
 
-	// 3. Run the steps.
+	// 2. Run the steps.
 	instDir := e.instanceDir(inv.InstanceID)
 	orchDir := filepath.Join(e.opts.WorkDir, "ssm", inv.InstanceID, c.ID)
 	defer os.RemoveAll(orchDir)
@@ -231,22 +279,44 @@ func (e *Emulator) work(s *ssmState, inv *ssmInvocation) {
 	inv.start = time.Now()
 	e.mu.Unlock()
 	status, details, code := "Success", detSuccess, 0
-	for _, st := range c.steps {
+	var spans []stepSpan
+	for i, st := range c.steps {
 		if !stepApplies(st, platform) {
 			continue
 		}
+		e.mu.Lock()
+		down, cancelled := inv.hostDown, inv.cancelled
+		e.mu.Unlock()
+		if down {
+			break
+		}
+		if cancelled {
+			// A later plugin sees the cancel flag before it starts (exit code 1).
+			status, details, code = "Cancelled", detCancelled, 1
+			break
+		}
+		sp := stepSpan{step: i, so0: len(stdout.b), se0: len(stderr.b)}
 		status, details, code = e.runStep(s, inv, st, platform, instDir, orchDir, stdout, stderr)
+		sp.so1, sp.se1 = len(stdout.b), len(stderr.b)
+		spans = append(spans, sp)
 		if status != "Success" {
 			break
 		}
 	}
 	e.mu.Lock()
-	inv.stdout, inv.stderr = stdout.b, stderr.b
+	defer e.mu.Unlock()
+	e.trackRunningLocked(inv, false)
+	if inv.hostDown {
+		// The agent died with the instance: it reported and uploaded nothing.
+		inv.start = time.Time{}
+		return false
+	}
+	inv.stdout, inv.stderr, inv.spans = stdout.b, stderr.b, spans
 	inv.end = time.Now()
 	if !s.closed {
 		e.finishInvocationLocked(inv, status, details, code, inv.end)
 	}
-	e.mu.Unlock()
+	return true
 }
 
 func stepApplies(st runStep, platform string) bool {
@@ -352,22 +422,28 @@ func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, platform
 	e.mu.Unlock()
 	switch reason {
 	case "timeout":
-		return "TimedOut", detExecutionTimedOut, 137
+		return "TimedOut", detExecutionTimedOut, agentPreemptedCode
 	case "cancel", "closed":
-		return "Cancelled", detCancelled, 137
+		return "Cancelled", detCancelled, agentPreemptedCode
+	case "hostdown":
+		return "", "", 0
 	}
+	// Exit statuses as the agent on Unix maps them
+	// (notes/aws-behaviour.md#agent-exit-codes).
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 		return "Success", detSuccess, 0
 	case errors.As(err, &ee):
-		code := ee.ExitCode()
-		if code < 0 {
-			code = 137 // killed by a signal from outside
-		}
-		if code == 0 {
+		code := ee.ExitCode() // -1 when the shell was killed by a signal
+		switch code {
+		case 0:
 			return "Success", detSuccess, 0
+		case agentPreemptedCode:
+			// Not cancelled by us, so the agent takes 137 for its own timeout kill.
+			return "TimedOut", detExecutionTimedOut, agentPreemptedCode
 		}
+		agentFailedSuffix(stderr, err)
 		return "Failed", detFailed, code
 	}
 	return failed("failed to run commands: " + err.Error())

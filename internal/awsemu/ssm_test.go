@@ -282,7 +282,7 @@ func TestSSMCommandFailedAndWorkingDirectory(t *testing.T) {
 	done := waitCommand(t, cl, *c.CommandId, 10*time.Second)
 	inv := invocation(t, cl, *c.CommandId, ids[0])
 	if done.Status != ssmtypes.CommandStatusFailed || done.ErrorCount != 1 || inv.Status != ssmtypes.CommandInvocationStatusFailed ||
-		aws.ToString(inv.StatusDetails) != "Failed" || inv.ResponseCode != 3 || aws.ToString(inv.StandardErrorContent) != "oops\n" || aws.ToString(inv.StandardOutputContent) != "out\n" {
+		aws.ToString(inv.StatusDetails) != "Failed" || inv.ResponseCode != 3 || aws.ToString(inv.StandardErrorContent) != "oops\nfailed to run commands: exit status 3" || aws.ToString(inv.StandardOutputContent) != "out\n" {
 		t.Fatalf("command %s, invocation %s/%s %d %q", done.Status, inv.Status, aws.ToString(inv.StatusDetails), inv.ResponseCode, aws.ToString(inv.StandardErrorContent))
 	}
 	// A relative workingDirectory is relative to the instance directory.
@@ -438,8 +438,8 @@ func TestSSMOutputCaps(t *testing.T) {
 	)})
 	waitCommand(t, cl, *c.CommandId, 10*time.Second)
 	inv := invocation(t, cl, *c.CommandId, ids[0])
-	if n := len(aws.ToString(inv.StandardOutputContent)); n != 24000 {
-		t.Fatalf("stdout %d chars, want 24000", n)
+	if so := aws.ToString(inv.StandardOutputContent); len(so) != 24000 || !strings.HasSuffix(so, "0--output truncated--") {
+		t.Fatalf("stdout %d bytes, want 24000 ending with the agent's suffix", len(so))
 	}
 	if n := len(aws.ToString(inv.StandardErrorContent)); n != 8000 {
 		t.Fatalf("stderr %d chars, want 8000", n)

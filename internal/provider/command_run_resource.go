@@ -49,7 +49,7 @@ const (
 	maxDeliveryTimeout          = 2592000 * time.Second
 )
 
-// Patterns from the SSM API model (AWS-API.md §1).
+// Patterns from the SSM API model (notes/aws-behaviour.md#sendcommand).
 var (
 	maxConcurrencyPattern = regexp.MustCompile(`^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
 	maxErrorsPattern      = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
@@ -236,7 +236,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"status":           invStr("`Success`, `Failed`, `TimedOut`, `Cancelled`, ..."),
 					"status_details":   invStr("`Success`, `Failed`, `ExecutionTimedOut`, `DeliveryTimedOut`, `Terminated`, `Undeliverable`, `InvalidPlatform`, ..."),
-					"response_code":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Exit code (-1 when the command did not run; 137 when it was killed)."},
+					"response_code":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Exit code as the SSM agent reports it: the script's exit status; -1 when the command never reached the agent or its agent never reported (not delivered, cancelled before delivery, or the instance stopped while it ran: `DeliveryTimedOut`) and when the shell was killed by a signal (status `Failed`); 137 when the agent killed it (`TimedOut` after `executionTimeout`, `Cancelled` after a cancel), and also when the script itself exits 137, for example because the out-of-memory killer ended its last command (the agent then reports `TimedOut`); 1 when a cancel reached the agent before the script started."},
 					"stdout":           invStr("Standard output, up to `output_limit` bytes."),
 					"stderr":           invStr("Standard error, up to `output_limit` bytes."),
 					"stdout_truncated": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether stdout was longer than what is kept."},

@@ -18,17 +18,26 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// API output caps (AWS-API.md §3).
+// Output caps and markers of the agent and the API
+// (notes/aws-behaviour.md#agent-output).
 const (
-	apiStdoutCap = 24000 // GetCommandInvocation StandardOutputContent, characters
-	apiStderrCap = 8000  // StandardErrorContent, characters
-	// pluginOutputTrust: a plugin Output (ListCommandInvocations Details, capped at
-	// 2,500 characters) shorter than this many bytes is taken as complete.
+	// apiStdoutCap: the agent cuts stdout (and stderr) at 24,000 bytes, ending the
+	// cut with agentTruncSuffix; StandardOutputContent of this many bytes or more
+	// may be incomplete.
+	apiStdoutCap = 24000
+	// apiStderrCap: StandardErrorContent is documented as the first 8,000
+	// characters, so this many bytes or more may be incomplete.
+	apiStderrCap     = 8000
+	agentTruncSuffix = "--output truncated--"
+	// pluginOutputTrust: a plugin Output (ListCommandInvocations Details, cut by the
+	// agent within 2,500 bytes) shorter than this many bytes is taken as complete.
 	pluginOutputTrust = 2400
-	// errorMarker separates stdout from stderr in a plugin's Output.
-	errorMarker     = "\n----------ERROR-------\n"
-	truncatedMarker = "---Output truncated---"
-	invocationsPage = 50
+	// errorMarker separates stdout from stderr in a plugin's Output; the
+	// truncation markers end a stream the agent cut there.
+	errorMarker          = "\n----------ERROR-------\n"
+	truncatedMarker      = "---Output truncated---"
+	errorTruncatedMarker = "---Error truncated----"
+	invocationsPage      = 50
 	// collectSettle: how long a terminal command's invocation list may stay short
 	// of its TargetCount (eventual consistency) before it is taken as complete.
 	collectSettle = 30 * time.Second
@@ -39,8 +48,17 @@ const (
 type fetchTask struct {
 	inv            *Invocation
 	commandID      string
-	plugins        []string // PluginName per step; one "" for single-step documents
+	document       string
+	plugins        []pluginRef
 	bucket, prefix string
+}
+
+// pluginRef is one step of an invocation as ListCommandInvocations gave it.
+type pluginRef struct {
+	name   string // PluginName for GetCommandInvocation; "" for single-step documents
+	listed string // the step's Name as listed (plugin name for 1.2, step name for 2.x)
+	s3Dir  string // last element of the step's OutputS3KeyPrefix (plugin name without ':')
+	output string // the step's Output as listed
 }
 
 // collectAll lists every command's invocations (ListCommandInvocations pages,
@@ -121,7 +139,7 @@ func listInvocations(ctx context.Context, api SSMAPI, spec Spec, st *cmdState) (
 			inv, plugins, ok := toInvocation(ci, spec.OutputLimit)
 			invs = append(invs, inv)
 			if !ok {
-				tasks = append(tasks, fetchTask{inv: inv, commandID: st.id, plugins: plugins, bucket: st.bucket, prefix: st.prefix})
+				tasks = append(tasks, fetchTask{inv: inv, commandID: st.id, document: spec.DocumentName, plugins: plugins, bucket: st.bucket, prefix: st.prefix})
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {
@@ -133,7 +151,7 @@ func listInvocations(ctx context.Context, api SSMAPI, spec Spec, st *cmdState) (
 
 // toInvocation converts a listed invocation. ok is false when its output must
 // still be fetched (plugin Output truncated or ambiguous, or several steps).
-func toInvocation(ci ssmtypes.CommandInvocation, limit int) (inv *Invocation, plugins []string, ok bool) {
+func toInvocation(ci ssmtypes.CommandInvocation, limit int) (inv *Invocation, plugins []pluginRef, ok bool) {
 	inv = &Invocation{
 		InstanceID:    aws.ToString(ci.InstanceId),
 		Status:        string(ci.Status),
@@ -161,15 +179,22 @@ func toInvocation(ci ssmtypes.CommandInvocation, limit int) (inv *Invocation, pl
 	if inv.StderrURL == "" {
 		inv.StderrURL = aws.ToString(ps[0].StandardErrorUrl)
 	}
-	if len(ps) > 1 {
-		for _, p := range ps {
-			plugins = append(plugins, aws.ToString(p.Name))
+	for _, p := range ps {
+		ref := pluginRef{listed: aws.ToString(p.Name), output: aws.ToString(p.Output)}
+		if pre := strings.TrimRight(aws.ToString(p.OutputS3KeyPrefix), "/"); pre != "" {
+			ref.s3Dir = path.Base(pre)
 		}
+		if len(ps) > 1 {
+			ref.name = ref.listed
+		}
+		plugins = append(plugins, ref)
+	}
+	if len(ps) > 1 {
 		return inv, plugins, false
 	}
 	stdout, stderr, complete := splitPluginOutput(aws.ToString(ps[0].Output))
 	if !complete {
-		return inv, []string{""}, false
+		return inv, plugins, false
 	}
 	inv.Stdout, inv.StdoutTruncated = clip(stdout, limit)
 	inv.Stderr, inv.StderrTruncated = clip(stderr, limit)
@@ -179,7 +204,7 @@ func toInvocation(ci ssmtypes.CommandInvocation, limit int) (inv *Invocation, pl
 // splitPluginOutput splits a plugin's Output ("stdout" or
 // "stdout\n----------ERROR-------\nstderr") when it is known to be complete.
 func splitPluginOutput(out string) (stdout, stderr string, complete bool) {
-	if len(out) >= pluginOutputTrust || strings.Contains(out, truncatedMarker) {
+	if len(out) >= pluginOutputTrust || strings.Contains(out, truncatedMarker) || strings.Contains(out, errorTruncatedMarker) {
 		return "", "", false
 	}
 	switch strings.Count(out, errorMarker) {
@@ -258,10 +283,10 @@ func (l *limitedBuilder) add(s string, truncated bool) {
 func fetchOne(ctx context.Context, c Clients, limit int, t fetchTask) {
 	out := limitedBuilder{limit: limit}
 	errb := limitedBuilder{limit: limit}
-	for _, plugin := range t.plugins {
+	for _, p := range t.plugins {
 		in := &ssm.GetCommandInvocationInput{CommandId: aws.String(t.commandID), InstanceId: aws.String(t.inv.InstanceID)}
-		if plugin != "" {
-			in.PluginName = aws.String(plugin)
+		if p.name != "" {
+			in.PluginName = aws.String(p.name)
 		}
 		gi, err := getInvocation(ctx, c.SSM, in)
 		if err != nil {
@@ -269,19 +294,34 @@ func fetchOne(ctx context.Context, c Clients, limit int, t fetchTask) {
 			continue
 		}
 		so, se := aws.ToString(gi.StandardOutputContent), aws.ToString(gi.StandardErrorContent)
-		soCapped := utf8.RuneCountInString(so) >= apiStdoutCap
-		seCapped := utf8.RuneCountInString(se) >= apiStderrCap
+		// The agent cuts by bytes (notes/aws-behaviour.md#agent-output).
+		soCapped := len(so) >= apiStdoutCap
+		seCapped := len(se) >= apiStderrCap
+		if so == "" && gi.Status != ssmtypes.CommandInvocationStatusSuccess && gi.Status != ssmtypes.CommandInvocationStatusFailed {
+			// StandardOutputContent is empty unless the status is Success or Failed
+			// (TimedOut, Cancelled): keep what the listing gave, and read S3 when
+			// there is a bucket (notes/aws-behaviour.md#agent-output).
+			var complete bool
+			so, complete = pluginStdout(p.output)
+			soCapped = !complete
+		}
 		if soCapped && t.bucket != "" && c.S3 != nil {
-			key := s3Key(aws.ToString(gi.StandardOutputUrl), t, plugin, "stdout")
+			key := s3Key(aws.ToString(gi.StandardOutputUrl), t, p, "stdout")
 			if full, trunc, err := readS3(ctx, c.S3, t.bucket, key, limit-out.b.Len()); err == nil {
 				so, soCapped = full, trunc
 			}
 		}
 		if seCapped && t.bucket != "" && c.S3 != nil {
-			key := s3Key(aws.ToString(gi.StandardErrorUrl), t, plugin, "stderr")
+			key := s3Key(aws.ToString(gi.StandardErrorUrl), t, p, "stderr")
 			if full, trunc, err := readS3(ctx, c.S3, t.bucket, key, limit-errb.b.Len()); err == nil {
 				se, seCapped = full, trunc
 			}
+		}
+		if soCapped {
+			so = stripAgentCut(so)
+		}
+		if seCapped {
+			se = stripAgentCut(se)
 		}
 		out.add(so, soCapped)
 		errb.add(se, seCapped)
@@ -293,6 +333,49 @@ func fetchOne(ctx context.Context, c Clients, limit int, t fetchTask) {
 	}
 	t.inv.Stdout, t.inv.StdoutTruncated = out.b.String(), out.truncated
 	t.inv.Stderr, t.inv.StderrTruncated = errb.b.String(), errb.truncated
+}
+
+// pluginStdout is the stdout part of a plugin's Output, and whether it is
+// known to be complete.
+func pluginStdout(output string) (string, bool) {
+	if stdout, _, ok := splitPluginOutput(output); ok {
+		return stdout, true
+	}
+	if i := strings.Index(output, "\n"+truncatedMarker); i >= 0 {
+		return output[:i], false
+	}
+	if i := strings.Index(output, errorMarker); i >= 0 {
+		return output[:i], false
+	}
+	return output, false
+}
+
+// withoutAgentFailure is stderr without the line the agent appends when the
+// shell fails ("failed to run commands: exit status 2",
+// notes/aws-behaviour.md#agent-exit-codes), to tell whether the script itself
+// wrote anything there.
+func withoutAgentFailure(stderr string) string {
+	i := strings.LastIndex(stderr, "failed to run commands: ")
+	if i < 0 || strings.Contains(stderr[i:], "\n") {
+		return stderr
+	}
+	return stderr[:i]
+}
+
+// stripAgentCut removes the agent's truncation suffix from a stream it cut,
+// with the U+FFFD left where its byte cut split a UTF-8 sequence (at most 3).
+func stripAgentCut(s string) string {
+	t, ok := strings.CutSuffix(s, agentTruncSuffix)
+	if !ok {
+		return s
+	}
+	for i := 0; i < 3; i++ {
+		var cut bool
+		if t, cut = strings.CutSuffix(t, "\uFFFD"); !cut {
+			break
+		}
+	}
+	return t
 }
 
 // getInvocation is GetCommandInvocation with a few retries for
@@ -317,30 +400,48 @@ func getInvocation(ctx context.Context, api SSMAPI, in *ssm.GetCommandInvocation
 
 // s3Key finds the object key of a stream: from the output URL (path-style
 // https://s3.<region>.amazonaws.com/<bucket>/<key> or virtual-hosted
-// https://<bucket>.s3.<region>.amazonaws.com/<key>), else the documented layout
-// <prefix>/<CommandId>/<InstanceId>/<plugin>/<step>/<stream> (GUESS for other
-// documents than AWS-RunShellScript).
-func s3Key(rawURL string, t fetchTask, plugin, stream string) string {
+// https://<bucket>.s3.<region>.amazonaws.com/<key>), else the agent's layout
+// <prefix>/<CommandId>/<InstanceId>/<plugin name>/<step name>/<stream>, both
+// names without ':'; the step is the plugin id for schema 1.2 documents
+// ("0.aws:runShellScript") and the step name for 2.x
+// (notes/aws-behaviour.md#s3-output-keys).
+func s3Key(rawURL string, t fetchTask, p pluginRef, stream string) string {
 	if u, err := url.Parse(rawURL); err == nil && rawURL != "" {
-		p := u.Path
-		if strings.HasPrefix(p, "/"+t.bucket+"/") {
-			return strings.TrimPrefix(p, "/"+t.bucket+"/")
+		up := u.Path
+		if strings.HasPrefix(up, "/"+t.bucket+"/") {
+			return strings.TrimPrefix(up, "/"+t.bucket+"/")
 		}
-		if strings.HasPrefix(u.Host, t.bucket+".") && len(p) > 1 {
-			return p[1:]
+		if strings.HasPrefix(u.Host, t.bucket+".") && len(up) > 1 {
+			return up[1:]
 		}
 	}
-	dir := "awsrunShellScript"
-	if plugin != "" {
-		dir = strings.ReplaceAll(plugin, ":", "")
+	noColon := func(s string) string { return strings.ReplaceAll(s, ":", "") }
+	dir := p.s3Dir
+	if dir == "" {
+		dir = documentPluginDir(t.document)
+		if strings.Contains(p.listed, ":") {
+			dir = noColon(p.listed)
+		}
+	}
+	step := "0." + dir // 1.2: the listed name is the plugin name
+	if p.listed != "" && noColon(p.listed) != dir {
+		step = noColon(p.listed) // 2.x: the listed name is the step name
 	}
 	parts := []string{}
-	for _, s := range []string{t.prefix, t.commandID, t.inv.InstanceID, dir, "0." + dir, stream} {
+	for _, s := range []string{t.prefix, t.commandID, t.inv.InstanceID, dir, step, stream} {
 		if s = strings.Trim(s, "/"); s != "" {
 			parts = append(parts, s)
 		}
 	}
 	return path.Join(parts...)
+}
+
+// documentPluginDir is the plugin folder of the AWS documents the provider runs.
+func documentPluginDir(document string) string {
+	if document == "AWS-RunPowerShellScript" {
+		return "awsrunPowerShellScript"
+	}
+	return "awsrunShellScript"
 }
 
 // readS3 reads at most limit bytes of an object (a Range request for limit+1

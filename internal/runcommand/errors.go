@@ -48,7 +48,7 @@ func (e *FailedError) Error() string {
 		}
 		fmt.Fprintf(&b, "\n- %s: %s, exit code %d", inv.InstanceID, statusText(inv.Status, inv.StatusDetails), inv.ResponseCode)
 		stream, text := "stderr", inv.Stderr
-		if strings.TrimSpace(text) == "" {
+		if strings.TrimSpace(withoutAgentFailure(text)) == "" {
 			stream, text = "stdout", inv.Stdout
 		}
 		if t := Tail(text, tailLines, tailBytes); t != "" {

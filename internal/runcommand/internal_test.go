@@ -70,9 +70,49 @@ func TestS3Key(t *testing.T) {
 		"https://out.s3.eu-west-1.amazonaws.com/x/y%20z/stdout":                                       "x/y z/stdout",
 		"": "p/q/c0000000-0000-0000-0000-000000000000/i-0123456789abcdef0/awsrunShellScript/0.awsrunShellScript/stdout",
 	} {
-		if got := s3Key(url, task, "", "stdout"); got != want {
+		if got := s3Key(url, task, pluginRef{}, "stdout"); got != want {
 			t.Errorf("%q: key %q, want %q", url, got, want)
 		}
+	}
+	// Without a URL, the agent's layout: plugin name, then the plugin id (1.2)
+	// or the step name (2.x), both without ':'.
+	base := "p/q/c0000000-0000-0000-0000-000000000000/i-0123456789abcdef0/"
+	ps := task
+	ps.document = "AWS-RunPowerShellScript"
+	for _, tc := range []struct {
+		task fetchTask
+		p    pluginRef
+		want string
+	}{
+		{task, pluginRef{listed: "aws:runShellScript", s3Dir: "awsrunShellScript"}, base + "awsrunShellScript/0.awsrunShellScript/stderr"},
+		{task, pluginRef{listed: "aws:runShellScript"}, base + "awsrunShellScript/0.awsrunShellScript/stderr"},
+		{ps, pluginRef{}, base + "awsrunPowerShellScript/0.awsrunPowerShellScript/stderr"},
+		{ps, pluginRef{listed: "aws:runPowerShellScript", s3Dir: "awsrunPowerShellScript"}, base + "awsrunPowerShellScript/0.awsrunPowerShellScript/stderr"},
+		{task, pluginRef{name: "second", listed: "second", s3Dir: "awsrunShellScript"}, base + "awsrunShellScript/second/stderr"},
+		{task, pluginRef{listed: "my:step", s3Dir: "awsrunPowerShellScript"}, base + "awsrunPowerShellScript/mystep/stderr"},
+	} {
+		if got := s3Key("", tc.task, tc.p, "stderr"); got != tc.want {
+			t.Errorf("%+v: key %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestStripAgentCut(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc":                                "abc",
+		"abc--output truncated--":            "abc",
+		"ab\uFFFD\uFFFD--output truncated--": "ab",
+		"ab\uFFFD":                           "ab\uFFFD",
+	} {
+		if got := stripAgentCut(in); got != want {
+			t.Errorf("stripAgentCut(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if o, ok := pluginStdout("out\n---Output truncated---\n----------ERROR-------\nerr"); o != "out" || ok {
+		t.Errorf("pluginStdout = %q %v", o, ok)
+	}
+	if o, ok := pluginStdout("out\n"); o != "out\n" || !ok {
+		t.Errorf("pluginStdout = %q %v", o, ok)
 	}
 }
 

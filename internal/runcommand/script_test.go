@@ -55,7 +55,7 @@ func TestScriptCommands_exitCodeAndCleanup(t *testing.T) {
 		Parameters:  map[string][]string{"commands": runcommand.ScriptCommands(script, "")},
 	})
 	var fe *runcommand.FailedError
-	if !errors.As(err, &fe) || fe.Failed[0].ResponseCode != 7 || fe.Failed[0].Stderr != "bad thing\n" {
+	if !errors.As(err, &fe) || fe.Failed[0].ResponseCode != 7 || fe.Failed[0].Stderr != "bad thing\nfailed to run commands: exit status 7" {
 		t.Fatalf("err = %v", err)
 	}
 	// The temporary file is gone.

@@ -1,0 +1,183 @@
+package runcommand_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
+)
+
+// Engine tests of what the real agent and API do with output and exit codes
+// (notes/aws-behaviour.md#agent-output, #agent-exit-codes).
+
+func makeBucket(t *testing.T, c runcommand.Clients, name string) {
+	t.Helper()
+	if _, err := c.S3.(*s3.Client).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Multi-byte output cut at 24,000 bytes (12,001 characters here) is truncated:
+// without a bucket it is marked so, with one the whole output comes from S3.
+func TestRun_multiByteOutputAtTheCut(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, false)
+	ids := addReady(t, e, 1, nil)
+	makeBucket(t, c, "mb-out")
+	full := "a" + strings.Repeat("é", 12000) // 24,001 bytes
+	spec := runcommand.Spec{InstanceIDs: ids, OutputLimit: 100_000,
+		Parameters: cmds(`printf a; i=0; while [ $i -lt 12000 ]; do printf 'é'; i=$((i+1)); done`)}
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := res.Invocations[ids[0]]
+	// The agent kept 23,980 bytes, splitting an "é"; its suffix and the broken
+	// character are not output.
+	if want := "a" + strings.Repeat("é", 11989); inv.Stdout != want || !inv.StdoutTruncated {
+		t.Errorf("without bucket: %d bytes (truncated %v), want %d bytes, truncated", len(inv.Stdout), inv.StdoutTruncated, len(want))
+	}
+	spec.OutputS3BucketName = "mb-out"
+	res, err = runcommand.Run(ctxTimeout(t, time.Minute), c, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := res.Invocations[ids[0]]; inv.Stdout != full || inv.StdoutTruncated {
+		t.Errorf("with bucket: %d bytes (truncated %v), want the whole %d bytes", len(inv.Stdout), inv.StdoutTruncated, len(full))
+	}
+	if n := e.CallCount("s3.GetObject"); n != 1 {
+		t.Errorf("S3 GetObject calls = %d, want 1", n)
+	}
+}
+
+// A timed-out invocation keeps what the script wrote: GetCommandInvocation's
+// empty StandardOutputContent does not replace it.
+func TestRun_timedOutInvocationKeepsOutput(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{TimeScale: 0.05}, false)
+	ids := addReady(t, e, 1, nil)
+	makeBucket(t, c, "to-out")
+	big := bigOutput(100) // 5,000 bytes: more than the plugin Output holds
+	for _, tc := range []struct {
+		name, bucket, script, want string
+		truncated                  bool
+	}{
+		{"small, from the listing", "", "echo partial", "partial\n", false},
+		{"large, no bucket: what the listing holds", "", bigOutputCommand(100, "stdout"), "", true},
+		{"large, from S3", "to-out", bigOutputCommand(100, "stdout"), big, false},
+	} {
+		res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
+			InstanceIDs: ids, OutputS3BucketName: tc.bucket,
+			Parameters: map[string][]string{"commands": {tc.script, "sleep 60"}, "executionTimeout": {"20"}},
+		})
+		var fe *runcommand.FailedError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%s: err = %v, want *FailedError", tc.name, err)
+		}
+		inv := res.Invocations[ids[0]]
+		if inv.Status != "TimedOut" || inv.StdoutTruncated != tc.truncated {
+			t.Errorf("%s: %s, truncated %v", tc.name, inv.Status, inv.StdoutTruncated)
+		}
+		switch {
+		case tc.want != "" && inv.Stdout != tc.want:
+			t.Errorf("%s: stdout %d bytes %q, want %d bytes", tc.name, len(inv.Stdout), inv.Stdout[:min(40, len(inv.Stdout))], len(tc.want))
+		case tc.want == "" && (len(inv.Stdout) < 2000 || !strings.HasPrefix(big, inv.Stdout)):
+			t.Errorf("%s: stdout %d bytes, want the start of the output the listing gave", tc.name, len(inv.Stdout))
+		}
+	}
+}
+
+// Exit codes as the agent reports them, through the engine.
+func TestRun_agentExitCodes(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, false)
+	ids := addReady(t, e, 1, nil)
+	for _, tc := range []struct {
+		name, script, status, details string
+		code                          int
+	}{
+		{"oom-style 137", `sh -c 'kill -9 $$'`, "TimedOut", "ExecutionTimedOut", 137},
+		{"signal-killed shell", `kill -9 $$`, "Failed", "Failed", -1},
+	} {
+		res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{InstanceIDs: ids, Parameters: cmds(tc.script)})
+		var fe *runcommand.FailedError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%s: err = %v", tc.name, err)
+		}
+		inv := res.Invocations[ids[0]]
+		if inv.Status != tc.status || inv.StatusDetails != tc.details || inv.ResponseCode != tc.code {
+			t.Errorf("%s: %s/%s %d", tc.name, inv.Status, inv.StatusDetails, inv.ResponseCode)
+		}
+	}
+}
+
+// A cancel that reaches the agent before the plugin starts: Cancelled, exit
+// code 1, as the engine reports it after the caller gives up.
+func TestRun_cancelBeforePluginStarts(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{MaxProcesses: 1}, false)
+	ids := addReady(t, e, 2, nil)
+	// Take the host's only process slot.
+	busy, err := c.SSM.(*ssm.Client).SendCommand(context.Background(), &ssm.SendCommandInput{
+		DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids[:1], Parameters: cmds("sleep 30"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.SSM.(*ssm.Client).CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids[1:], Parameters: cmds("echo never")})
+	var ce *runcommand.CancelledError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *CancelledError", err)
+	}
+	// The engine's own report stops at the cancel; the invocation's end is read back.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gi, err := c.SSM.(*ssm.Client).GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{
+			CommandId: aws.String(res.CommandIDs[0]), InstanceId: aws.String(ids[1])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gi.Status == "Cancelled" {
+			if gi.ResponseCode != 1 {
+				t.Errorf("exit code %d, want 1", gi.ResponseCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %s, want Cancelled", gi.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A 2.x document with two steps: each step's output once, in order.
+func TestRun_twoStepDocumentOutput(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, false)
+	ids := addReady(t, e, 1, nil)
+	content := `{"schemaVersion":"2.2","description":"two steps","mainSteps":[
+	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one"]}},
+	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two"]}}]}`
+	if _, err := c.SSM.(*ssm.Client).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+		Name: aws.String("TwoSteps"), Content: aws.String(content), DocumentType: "Command"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{DocumentName: "TwoSteps", InstanceIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := res.Invocations[ids[0]]; inv.Stdout != "one\ntwo\n" || inv.StdoutTruncated {
+		t.Errorf("stdout %q (truncated %v), want \"one\\ntwo\\n\"", inv.Stdout, inv.StdoutTruncated)
+	}
+}
