@@ -571,11 +571,10 @@ func TestRun_transientErrorsWhileWaitingAndCollecting(t *testing.T) {
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	})
 	e.SetFault("ssm.ListCommands", awsemu.Fault{ThrottleRate: 0.6})
-	// Every collection call fails until 3 s after sending (the run takes ~1 s).
+	// Every collection call fails, three times in a row (counted, not timed, so
+	// a loaded machine cannot make the run outlast the fault).
 	e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})
-	clear := time.AfterFunc(3*time.Second, func() { e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{}) })
-	defer clear.Stop()
-	counting := &errorCounter{SSMAPI: client}
+	counting := &errorCounter{SSMAPI: client, afterCollectErrs: 3, clear: func() { e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{}) }}
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), runcommand.Clients{SSM: counting}, runcommand.Spec{
 		InstanceIDs: ids, Parameters: cmds("sleep 1", "echo done"),
 	})
@@ -595,6 +594,9 @@ type errorCounter struct {
 	runcommand.SSMAPI
 	mu                    sync.Mutex
 	waitErrs, collectErrs int
+	// clear, when set, is called once collectErrs reaches afterCollectErrs.
+	afterCollectErrs int
+	clear            func()
 }
 
 func (c *errorCounter) ListCommands(ctx context.Context, in *ssm.ListCommandsInput, opts ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
@@ -612,6 +614,9 @@ func (c *errorCounter) ListCommandInvocations(ctx context.Context, in *ssm.ListC
 	if err != nil {
 		c.mu.Lock()
 		c.collectErrs++
+		if c.clear != nil && c.collectErrs == c.afterCollectErrs {
+			c.clear()
+		}
 		c.mu.Unlock()
 	}
 	return out, err
