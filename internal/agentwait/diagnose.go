@@ -184,9 +184,7 @@ func roleDiagnosis(ctx context.Context, api IAMAPI, profileArn string) string {
 	if trust != nil && !iamx.TrustsService(trust, iamx.AgentTrustService) {
 		problems = append(problems, "its trust policy does not let ec2.amazonaws.com assume it")
 	}
-	if missing := iamx.MissingActions(docs, iamx.AgentActions); len(missing) > 0 {
-		problems = append(problems, "it does not allow "+strings.Join(missing, ", "))
-	}
+	problems = append(problems, iamx.AgentGaps(docs)...)
 	if len(problems) == 0 {
 		return ""
 	}
