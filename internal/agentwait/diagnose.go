@@ -195,18 +195,13 @@ func defaultHostDiagnosis(ctx context.Context, c Clients) Diagnosis {
 	if c.IAM == nil {
 		return Diagnosis{Check: "agent", Reason: fmt.Sprintf("instance has no IAM instance profile; Default Host Management (role %s) gives its agent credentials. ", value)}
 	}
-	docs, trust, err := rolePolicies(ctx, c.IAM, role)
+	problems, err := RoleProblems(ctx, c.IAM, role, DefaultHostTrustService)
 	if err != nil {
 		if isNotFound(err) {
 			return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management setting names role %s, which does not exist: create it (ssm_default_host_management does) or associate an instance profile", value)}
 		}
 		return Diagnosis{Check: "unchecked", Reason: fmt.Sprintf("instance has no IAM instance profile; could not check the permissions of the Default Host Management role %s: %s", value, errText(err))}
 	}
-	var problems []string
-	if trust != nil && !iamx.TrustsService(trust, DefaultHostTrustService) {
-		problems = append(problems, "its trust policy does not let ssm.amazonaws.com assume it")
-	}
-	problems = append(problems, iamx.AgentGaps(docs)...)
 	if len(problems) > 0 {
 		return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management role %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedEC2InstanceDefaultPolicy, or use ssm_default_host_management", value, strings.Join(problems, "; "))}
 	}
@@ -243,19 +238,31 @@ func roleDiagnosis(ctx context.Context, api IAMAPI, profileArn string) string {
 		return fmt.Sprintf("instance profile %s has no role: add a role that allows the SSM agent (for example an ssm_instance_role)", name)
 	}
 	role := aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
-	docs, trust, err := rolePolicies(ctx, api, role)
+	problems, err := RoleProblems(ctx, api, role, iamx.AgentTrustService)
 	if err != nil {
 		return fmt.Sprintf("could not check the permissions of role %s (profile %s): %s", role, name, errText(err))
 	}
-	var problems []string
-	if trust != nil && !iamx.TrustsService(trust, iamx.AgentTrustService) {
-		problems = append(problems, "its trust policy does not let ec2.amazonaws.com assume it")
-	}
-	problems = append(problems, iamx.AgentGaps(docs)...)
 	if len(problems) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("role %s of instance profile %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedInstanceCore, or use ssm_instance_role", role, name, strings.Join(problems, "; "))
+}
+
+// RoleProblems says what keeps an SSM agent using the role from registering
+// and taking commands, one phrase per problem (none: the role suffices): the
+// trust policy must let service assume it (ec2.amazonaws.com for instance
+// profiles, ssm.amazonaws.com for Default Host Management), and its policies
+// must allow what iamx.AgentGaps checks.
+func RoleProblems(ctx context.Context, api IAMAPI, role, service string) ([]string, error) {
+	docs, trust, err := rolePolicies(ctx, api, role)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	if trust != nil && !iamx.TrustsService(trust, service) {
+		problems = append(problems, "its trust policy does not let "+service+" assume it")
+	}
+	return append(problems, iamx.AgentGaps(docs)...), nil
 }
 
 // rolePolicies reads the role's trust policy and every permission policy attached
