@@ -101,7 +101,7 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 					stringvalidator.RegexMatches(iamNamePattern, "may contain only letters, digits and the characters +=,.@_-"),
 					stringvalidator.ConflictsWith(path.MatchRoot("name_prefix")),
 				},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), iamNameEquivalent(), stringplanmodifier.RequiresReplace()},
 			},
 			"name_prefix": schema.StringAttribute{
 				Optional: true,
@@ -535,4 +535,5 @@ func (r *instanceRoleResource) Delete(ctx context.Context, req resource.DeleteRe
 
 func (r *instanceRoleResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	importNamePrefix(ctx, req.ID, resp)
 }
