@@ -98,7 +98,7 @@ func (m *commandRunModel) spec(ctx context.Context) (runcommand.Spec, diag.Diagn
 		Comment:            m.Comment.ValueString(),
 		OutputS3BucketName: m.OutputS3Bucket.ValueString(),
 		OutputS3KeyPrefix:  m.OutputS3Prefix.ValueString(),
-		OutputLimit:        int(m.OutputLimit.ValueInt64()),
+		OutputLimit:        outputLimit(m.OutputLimit),
 	}
 	if !m.Parameters.IsNull() {
 		diags.Append(m.Parameters.ElementsAs(ctx, &s.Parameters, false)...)
@@ -356,4 +356,13 @@ func addRunError(diags *diag.Diagnostics, what string, err error, allowFailure b
 	default:
 		diags.AddError(what+" failed", err.Error())
 	}
+}
+
+// outputLimit maps output_limit to the engine's: 0 keeps nothing (the engine
+// takes 0 as "default").
+func outputLimit(v types.Int64) int {
+	if !v.IsNull() && !v.IsUnknown() && v.ValueInt64() == 0 {
+		return runcommand.NoOutput
+	}
+	return int(v.ValueInt64())
 }

@@ -66,6 +66,7 @@ func (r *commandRunResource) Metadata(_ context.Context, req resource.MetadataRe
 
 func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replaceStr := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	replaceDuration := []planmodifier.String{durationEquivalent(), stringplanmodifier.RequiresReplace()}
 	replaceList := []planmodifier.List{listplanmodifier.RequiresReplace()}
 	keepStr := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	keepInt := []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}
@@ -134,7 +135,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 4096)},
 			},
 			"execution_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
+				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceDuration,
 				MarkdownDescription: "How long the commands may run on each instance before the agent kills them (`ExecutionTimedOut`), " +
 					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript).",
 				Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)},
@@ -164,7 +165,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:          []validator.String{stringvalidator.LengthAtMost(100)},
 			},
 			"delivery_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
+				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceDuration,
 				MarkdownDescription: "How long SSM tries to deliver the command to an instance whose agent is offline before that " +
 					"invocation ends `DeliveryTimedOut` (SendCommand's `TimeoutSeconds`), between `30s` and `720h`.",
 				Validators: []validator.String{durationBetween(minDeliveryTimeout, maxDeliveryTimeout)},
@@ -185,7 +186,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Any value; when it changes the command runs again (for example a hash of a file the command uses).",
 			},
 			"agent_wait_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true,
+				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long to keep retrying when SSM rejects instances whose agents are not registered yet " +
 					"(`InvalidInstanceId`), such as `5m`. Defaults to `0s`: fail at once. Prefer an `ssm_agent_online` gate.",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)},
@@ -333,14 +334,16 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 }
 
-// Read makes no API call: the run is a fact recorded in state, and Run Command
-// history expires after 30 days.
+// Read makes no API call once the run is final: the run is a fact recorded in
+// state, and Run Command history expires after 30 days. A run recorded unfinished
+// (imported while it ran) is read again until it is final.
 func (r *commandRunResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state commandRunModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.refreshUnfinished(ctx, &state, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 

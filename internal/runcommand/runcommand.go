@@ -67,8 +67,8 @@ type Spec struct {
 	// registering) is retried before it is an error. 0 = fail at once.
 	AgentWaitTimeout time.Duration
 	// OutputLimit is the most bytes of stdout and of stderr kept per instance
-	// (0 = DefaultOutputLimit). Output beyond the API caps (24,000/8,000 chars) is
-	// read from S3 when an output bucket is set.
+	// (0 = DefaultOutputLimit; NoOutput keeps none). Output beyond the API caps
+	// (24,000/8,000 chars) is read from S3 when an output bucket is set.
 	OutputLimit int
 
 	// Poll schedule of the wait (zero values: defaults), and the bound on
@@ -80,6 +80,9 @@ type Spec struct {
 	// Progress, when set, is called after each poll of the command(s).
 	Progress func(Progress)
 }
+
+// NoOutput as Spec.OutputLimit keeps no output (only whether there was some).
+const NoOutput = -1
 
 // Defaults.
 const (
