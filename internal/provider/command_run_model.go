@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -26,18 +25,18 @@ type commandRunModel struct {
 	DocumentName     types.String         `tfsdk:"document_name"`
 	DocumentVersion  types.String         `tfsdk:"document_version"`
 	WorkingDirectory types.String         `tfsdk:"working_directory"`
-	ExecutionTimeout timetypes.GoDuration `tfsdk:"execution_timeout"`
+	ExecutionTimeout checkedDurationValue `tfsdk:"execution_timeout"`
 	InstanceIDs      types.List           `tfsdk:"instance_ids"`
 	Targets          []targetModel        `tfsdk:"targets"`
 	MaxConcurrency   types.String         `tfsdk:"max_concurrency"`
 	MaxErrors        types.String         `tfsdk:"max_errors"`
 	Comment          types.String         `tfsdk:"comment"`
-	DeliveryTimeout  timetypes.GoDuration `tfsdk:"delivery_timeout"`
+	DeliveryTimeout  checkedDurationValue `tfsdk:"delivery_timeout"`
 	OutputS3Bucket   types.String         `tfsdk:"output_s3_bucket_name"`
 	OutputS3Prefix   types.String         `tfsdk:"output_s3_key_prefix"`
 	CloudWatchOutput []cloudWatchModel    `tfsdk:"cloudwatch_output"`
 	TriggersReplace  types.Dynamic        `tfsdk:"triggers_replace"`
-	AgentWaitTimeout timetypes.GoDuration `tfsdk:"agent_wait_timeout"`
+	AgentWaitTimeout checkedDurationValue `tfsdk:"agent_wait_timeout"`
 	AllowFailure     types.Bool           `tfsdk:"allow_failure"`
 	OutputLimit      types.Int64          `tfsdk:"output_limit"`
 	Destroy          []destroyModel       `tfsdk:"destroy"`
@@ -68,7 +67,7 @@ type destroyModel struct {
 	Commands         types.List           `tfsdk:"commands"`
 	Script           types.String         `tfsdk:"script"`
 	Interpreter      types.String         `tfsdk:"interpreter"`
-	ExecutionTimeout timetypes.GoDuration `tfsdk:"execution_timeout"`
+	ExecutionTimeout checkedDurationValue `tfsdk:"execution_timeout"`
 	AllowFailure     types.Bool           `tfsdk:"allow_failure"`
 }
 
@@ -166,7 +165,7 @@ func (m *commandRunModel) destroySpec(ctx context.Context) (runcommand.Spec, dia
 	return s, diags
 }
 
-func goDuration(v timetypes.GoDuration, diags *diag.Diagnostics) (time.Duration, bool) {
+func goDuration(v checkedDurationValue, diags *diag.Diagnostics) (time.Duration, bool) {
 	if v.IsNull() || v.IsUnknown() {
 		return 0, false
 	}
@@ -234,16 +233,16 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		DocumentName:     types.StringValue(spec.DocumentName),
 		DocumentVersion:  optString(nonDefault(spec.DocumentVersion, "$DEFAULT")),
 		WorkingDirectory: types.StringNull(),
-		ExecutionTimeout: timetypes.NewGoDurationNull(),
+		ExecutionTimeout: durationNull(),
 		InstanceIDs:      types.ListNull(types.StringType),
 		MaxConcurrency:   optString(nonDefault(spec.MaxConcurrency, "50")),
 		MaxErrors:        optString(nonDefault(spec.MaxErrors, "0")),
 		Comment:          optString(spec.Comment),
-		DeliveryTimeout:  timetypes.NewGoDurationNull(),
+		DeliveryTimeout:  durationNull(),
 		OutputS3Bucket:   optString(spec.OutputS3BucketName),
 		OutputS3Prefix:   optString(spec.OutputS3KeyPrefix),
 		TriggersReplace:  types.DynamicNull(),
-		AgentWaitTimeout: timetypes.NewGoDurationNull(),
+		AgentWaitTimeout: durationNull(),
 		AllowFailure:     types.BoolValue(false),
 		OutputLimit:      types.Int64Value(runcommand.DefaultOutputLimit),
 		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "delete": types.StringType})},
@@ -265,7 +264,7 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		}
 		if et, ok := params["executionTimeout"]; ok && len(et) == 1 {
 			if secs, err := strconv.Atoi(et[0]); err == nil && secs != 3600 {
-				m.ExecutionTimeout = timetypes.NewGoDurationValue(time.Duration(secs) * time.Second)
+				m.ExecutionTimeout = durationOf(time.Duration(secs) * time.Second)
 			}
 			delete(params, "executionTimeout")
 		}
@@ -283,7 +282,7 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		m.Targets = append(m.Targets, targetModel{Key: types.StringValue(t.Key), Values: values})
 	}
 	if spec.DeliveryTimeout > 0 && spec.DeliveryTimeout != defaultDeliveryTimeout {
-		m.DeliveryTimeout = timetypes.NewGoDurationValue(spec.DeliveryTimeout)
+		m.DeliveryTimeout = durationOf(spec.DeliveryTimeout)
 	}
 	if spec.CloudWatchLogEnabled {
 		m.CloudWatchOutput = []cloudWatchModel{{Enabled: types.BoolValue(true), LogGroupName: optString(spec.CloudWatchLogGroup)}}

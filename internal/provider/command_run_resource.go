@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -53,7 +52,6 @@ var (
 	maxErrorsPattern      = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
 	documentNamePattern   = regexp.MustCompile(`^[a-zA-Z0-9_\-.:/]{3,128}$`)
 	documentVersionPat    = regexp.MustCompile(`^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$`)
-	targetKeyPattern      = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=\-@]*|resource-groups:ResourceTypeFilters|resource-groups:Name)$`)
 )
 
 func newCommandRunResource() resource.Resource { return &commandRunResource{} }
@@ -135,7 +133,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 4096)},
 			},
 			"execution_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceDuration,
+				CustomType: durationType{}, Optional: true, PlanModifiers: replaceDuration,
 				MarkdownDescription: "How long the commands may run on each instance before the agent kills them (`ExecutionTimedOut`), " +
 					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript).",
 				Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)},
@@ -162,10 +160,10 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"comment": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
 				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters.",
-				Validators:          []validator.String{stringvalidator.LengthAtMost(100)},
+				Validators:          []validator.String{charsBetween(0, 100)},
 			},
 			"delivery_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceDuration,
+				CustomType: durationType{}, Optional: true, PlanModifiers: replaceDuration,
 				MarkdownDescription: "How long SSM tries to deliver the command to an instance whose agent is offline before that " +
 					"invocation ends `DeliveryTimedOut` (SendCommand's `TimeoutSeconds`), between `30s` and `720h`.",
 				Validators: []validator.String{durationBetween(minDeliveryTimeout, maxDeliveryTimeout)},
@@ -186,7 +184,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Any value; when it changes the command runs again (for example a hash of a file the command uses).",
 			},
 			"agent_wait_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
+				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long to keep retrying when SSM rejects instances whose agents are not registered yet " +
 					"(`InvalidInstanceId`), such as `5m`. Defaults to `0s`: fail at once. Prefer an `ssm_agent_online` gate.",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)},
@@ -198,7 +196,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"output_limit": schema.Int64Attribute{
 				Optional: true, Computed: true, Default: int64default.StaticInt64(runcommand.DefaultOutputLimit),
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut). Defaults to %d.", runcommand.DefaultOutputLimit),
+				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut); `0` keeps none. Defaults to %d.", runcommand.DefaultOutputLimit),
 				Validators:          []validator.Int64{int64validator.Between(0, 16<<20)},
 			},
 			"command_ids":     schema.ListAttribute{ElementType: types.StringType, Computed: true, PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()}, MarkdownDescription: "Every command sent: one per 50 instance ids."},
@@ -235,7 +233,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:    []validator.List{listvalidator.SizeAtMost(5)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Target key, such as `tag:Environment`.",
-						Validators: []validator.String{stringvalidator.LengthBetween(1, 163), stringvalidator.RegexMatches(targetKeyPattern, "must be tag:<key>, tag-key, InstanceIds or resource-groups:Name")}},
+						Validators: []validator.String{targetKey()}},
 					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: "Target values, up to 50.",
 						Validators: []validator.List{listvalidator.SizeBetween(1, 50)}},
 				}},
@@ -259,7 +257,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"script": schema.StringAttribute{Optional: true, MarkdownDescription: "A script to run at destroy, delivered byte-exact.",
 						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script`."},
-					"execution_timeout": schema.StringAttribute{CustomType: timetypes.GoDurationType{}, Optional: true,
+					"execution_timeout": schema.StringAttribute{CustomType: durationType{}, Optional: true,
 						MarkdownDescription: "Execution timeout of the destroy commands.", Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)}},
 					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands only warn and the resource is removed anyway."},
 				}},
@@ -290,6 +288,7 @@ func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.Va
 				"Set the commands either with the commands argument or with parameters.commands, not both.")
 		}
 	}
+	validateRunParameters(&m, &resp.Diagnostics)
 	if len(m.Destroy) == 1 {
 		d := m.Destroy[0]
 		if d.Commands.IsNull() == d.Script.IsNull() && !d.Commands.IsUnknown() && !d.Script.IsUnknown() {

@@ -101,6 +101,7 @@ func (r *instanceProfileResource) Schema(ctx context.Context, _ resource.SchemaR
 			"tags": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Tags of the instance profile. Merged with the provider's `default_tags`; these win on conflicts.",
+				Validators:          tagMapValidators(),
 			},
 			"tags_all": schema.MapAttribute{
 				ElementType: types.StringType, Computed: true,
