@@ -3,6 +3,8 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -47,8 +49,12 @@ func TestAccCommandRun_importInProgressEndsFinal(t *testing.T) {
 	waitOnline(t, e, ids[0])
 	c := ssmClient(e)
 	ctx := context.Background()
+	// The command runs until the test lets it finish (a machine under load must
+	// not let it end before the import).
+	gate := filepath.Join(t.TempDir(), "finish")
+	wait := fmt.Sprintf("while [ ! -f %s ]; do sleep 0.1; done", gate)
 	out, err := c.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids,
-		Parameters: map[string][]string{"commands": {"sleep 3", "echo done"}}})
+		Parameters: map[string][]string{"commands": {wait, "echo done"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +62,9 @@ func TestAccCommandRun_importInProgressEndsFinal(t *testing.T) {
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
   instance_ids = %s
-  commands     = ["sleep 3", "echo done"]
+  commands     = [%q, "echo done"]
 }
-`, quoteIDs(ids))
+`, quoteIDs(ids), wait)
 	commandTest(t,
 		resource.TestStep{Config: cfg, ResourceName: cmdRes, ImportState: true, ImportStateId: cmdID, ImportStatePersist: true,
 			ImportStateCheck: func(s []*terraform.InstanceState) error {
@@ -69,6 +75,9 @@ resource "ssm_command_run" "test" {
 			}},
 		resource.TestStep{
 			PreConfig: func() {
+				if err := os.WriteFile(gate, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
 				deadline := time.Now().Add(time.Minute)
 				for time.Now().Before(deadline) {
 					l, err := c.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(cmdID)})

@@ -23,6 +23,9 @@ func charsBetween(lo, hi int) validator.String { return charsValidator{lo, hi} }
 type charsValidator struct{ lo, hi int }
 
 func (v charsValidator) Description(context.Context) string {
+	if v.lo == 0 {
+		return fmt.Sprintf("must be at most %d characters long", v.hi)
+	}
 	return fmt.Sprintf("must be %d to %d characters long", v.lo, v.hi)
 }
 func (v charsValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }

@@ -37,18 +37,18 @@ targets {
 			`executionTimeout given twice|parameters.executionTimeout and the execution_timeout argument`},
 		{"workingDirectory twice", run(ids + "\ncommands = [\"true\"]\nworking_directory = \"/tmp\"\nparameters = { workingDirectory = [\"/srv\"] }"),
 			`workingDirectory given twice|working_directory argument`},
-		{"comment over 100 characters", run(ids + "\ncommands = [\"true\"]\ncomment = \"" + strings.Repeat("é", 101) + "\""), `comment must be 0 to 100 characters long, got 101`},
+		{"comment over 100 characters", run(ids + "\ncommands = [\"true\"]\ncomment = \"" + strings.Repeat("é", 101) + "\""), `comment must be at most 100 characters long, got 101`},
 		{"bad duration", run(ids + "\ncommands = [\"true\"]\nexecution_timeout = \"10 minutes\""), `execution_timeout = "10 minutes"|"10 minutes" is not a duration. Write a number with a unit`},
 		{"empty role tag key", `resource "ssm_instance_role" "test" {
   tags = { "" = "x" }
 }`, `must be 1 to 128 characters long, got 0`},
 		{"role tag value over 256 characters", `resource "ssm_instance_role" "test" {
   tags = { k = "` + strings.Repeat("v", 257) + `" }
-}`, `must be 0 to 256 characters long, got 257`},
+}`, `must be at most 256 characters long, got 257`},
 		{"profile tag value over 256 characters", `resource "ssm_instance_profile" "test" {
   role = "r"
   tags = { k = "` + strings.Repeat("v", 257) + `" }
-}`, `must be 0 to 256 characters long, got 257`},
+}`, `must be at most 256 characters long, got 257`},
 		{"agent_online empty tag key", `data "ssm_agent_online" "test" {
   tags = { "" = "web" }
 }`, `must be 1 to 128 characters long, got 0`},
