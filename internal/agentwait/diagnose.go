@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
@@ -116,6 +117,7 @@ func Diagnose(ctx context.Context, c Clients, ids []string, agents map[string]Ag
 		return out
 	}
 	roles := map[string]string{} // profile ARN -> diagnosis of its role ("" = fine)
+	var dhmc *Diagnosis          // Default Host Management, checked once
 	for _, id := range ids {
 		inst, ok := insts[id]
 		switch {
@@ -130,7 +132,16 @@ func Diagnose(ctx context.Context, c Clients, ids []string, agents map[string]Ag
 			out = append(out, Diagnosis{id, "running", fmt.Sprintf("instance is %s: the SSM agent runs only on running instances", state)})
 			continue
 		case inst.IamInstanceProfile == nil || aws.ToString(inst.IamInstanceProfile.Arn) == "":
-			out = append(out, Diagnosis{id, "profile", "instance has no IAM instance profile, so the agent has no credentials: associate a profile whose role allows the agent (ssm_instance_profile + ssm_instance_profile_association, role from ssm_instance_role)"})
+			if dhmc == nil {
+				d := defaultHostDiagnosis(ctx, c)
+				dhmc = &d
+			}
+			if dhmc.Check == "agent" {
+				out = append(out, agentDiagnosis(id, agents))
+				out[len(out)-1].Reason = dhmc.Reason + out[len(out)-1].Reason
+				continue
+			}
+			out = append(out, Diagnosis{id, dhmc.Check, dhmc.Reason})
 			continue
 		}
 		profileArn := aws.ToString(inst.IamInstanceProfile.Arn)
@@ -150,6 +161,57 @@ func Diagnose(ctx context.Context, c Clients, ids []string, agents map[string]Ag
 		out = append(out, agentDiagnosis(id, agents))
 	}
 	return out
+}
+
+// ServiceSettingAPI is the optional part of the SSM client the diagnosis uses
+// to check Default Host Management for instances without a profile.
+type ServiceSettingAPI interface {
+	GetServiceSetting(ctx context.Context, in *ssm.GetServiceSettingInput, optFns ...func(*ssm.Options)) (*ssm.GetServiceSettingOutput, error)
+}
+
+// DefaultHostSettingID is the SSM service setting naming the Default Host
+// Management role. See notes/aws-behaviour.md#default-host-management.
+const DefaultHostSettingID = "/ssm/managed-instance/default-ec2-instance-management-role"
+
+// DefaultHostTrustService is the principal the Default Host Management role trusts.
+const DefaultHostTrustService = "ssm.amazonaws.com"
+
+const noProfileFix = "associate a profile whose role allows the agent (ssm_instance_profile + ssm_instance_profile_association, role from ssm_instance_role), or turn on Default Host Management for the account and region (ssm_default_host_management)"
+
+// defaultHostDiagnosis explains an instance without an instance profile: with
+// Default Host Management on and its role sufficient the agent can register
+// (Check "agent", Reason a prefix for the agent step); otherwise why not.
+func defaultHostDiagnosis(ctx context.Context, c Clients) Diagnosis {
+	ss, ok := c.SSM.(ServiceSettingAPI)
+	if !ok {
+		return Diagnosis{Check: "profile", Reason: "instance has no IAM instance profile, so the agent has no credentials unless Default Host Management is on: " + noProfileFix}
+	}
+	out, err := ss.GetServiceSetting(ctx, &ssm.GetServiceSettingInput{SettingId: aws.String(DefaultHostSettingID)})
+	if err != nil {
+		return Diagnosis{Check: "profile", Reason: fmt.Sprintf("instance has no IAM instance profile, so the agent has no credentials unless Default Host Management is on (could not check it: ssm:GetServiceSetting failed: %s): %s", errText(err), noProfileFix)}
+	}
+	value := ""
+	if out.ServiceSetting != nil {
+		value = aws.ToString(out.ServiceSetting.SettingValue)
+	}
+	if value == "" || value == "$None" {
+		return Diagnosis{Check: "profile", Reason: "instance has no IAM instance profile and Default Host Management is off in this account and region, so the agent has no credentials: " + noProfileFix}
+	}
+	role := value[strings.LastIndex(value, "/")+1:]
+	if c.IAM == nil {
+		return Diagnosis{Check: "agent", Reason: fmt.Sprintf("instance has no IAM instance profile; Default Host Management (role %s) gives its agent credentials. ", value)}
+	}
+	problems, err := RoleProblems(ctx, c.IAM, role, DefaultHostTrustService)
+	if err != nil {
+		if isNotFound(err) {
+			return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management setting names role %s, which does not exist: create it (ssm_default_host_management does) or associate an instance profile", value)}
+		}
+		return Diagnosis{Check: "unchecked", Reason: fmt.Sprintf("instance has no IAM instance profile; could not check the permissions of the Default Host Management role %s: %s", value, errText(err))}
+	}
+	if len(problems) > 0 {
+		return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management role %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedEC2InstanceDefaultPolicy, or use ssm_default_host_management", value, strings.Join(problems, "; "))}
+	}
+	return Diagnosis{Check: "agent", Reason: fmt.Sprintf("instance has no IAM instance profile; Default Host Management (role %s) gives its agent credentials if the agent is 3.2.582.0 or later and uses IMDSv2. ", value)}
 }
 
 // agentDiagnosis is the last checklist step: what the agent itself reported.
@@ -182,21 +244,31 @@ func roleDiagnosis(ctx context.Context, api IAMAPI, profileArn string) string {
 		return fmt.Sprintf("instance profile %s has no role: add a role that allows the SSM agent (for example an ssm_instance_role)", name)
 	}
 	role := aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
-	docs, trust, err := rolePolicies(ctx, api, role)
+	problems, err := RoleProblems(ctx, api, role, iamx.AgentTrustService)
 	if err != nil {
 		return fmt.Sprintf("could not check the permissions of role %s (profile %s): %s", role, name, errText(err))
-	}
-	var problems []string
-	if trust != nil && !iamx.TrustsService(trust, iamx.AgentTrustService) {
-		problems = append(problems, "its trust policy does not let ec2.amazonaws.com assume it")
-	}
-	if missing := iamx.MissingActions(docs, iamx.AgentActions); len(missing) > 0 {
-		problems = append(problems, "it does not allow "+strings.Join(missing, ", "))
 	}
 	if len(problems) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("role %s of instance profile %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedInstanceCore, or use ssm_instance_role", role, name, strings.Join(problems, "; "))
+}
+
+// RoleProblems says what keeps an SSM agent using the role from registering
+// and taking commands, one phrase per problem (none: the role suffices): the
+// trust policy must let service assume it (ec2.amazonaws.com for instance
+// profiles, ssm.amazonaws.com for Default Host Management), and its policies
+// must allow what iamx.AgentGaps checks.
+func RoleProblems(ctx context.Context, api IAMAPI, role, service string) ([]string, error) {
+	docs, trust, err := rolePolicies(ctx, api, role)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	if trust != nil && !iamx.TrustsService(trust, service) {
+		problems = append(problems, "its trust policy does not let "+service+" assume it")
+	}
+	return append(problems, iamx.AgentGaps(docs)...), nil
 }
 
 // rolePolicies reads the role's trust policy and every permission policy attached

@@ -253,7 +253,7 @@ func (e *Emulator) fleetLoop() {
 // tickLocked applies state transitions and agent registration rules at time now.
 //
 // An agent registers (Online) once the instance runs, the agent runs, and the
-// instance's profile's role grants what the agent needs, for at least
+// instance's profile's role (or the Default Host Management role) grants what the agent needs, for at least
 // RegistrationDelay. A registered agent that loses any of these becomes
 // ConnectionLost; stopped and terminated instances are not listed at all.
 func (e *Emulator) tickLocked(now time.Time) {
@@ -273,16 +273,8 @@ func (e *Emulator) tickLocked(now time.Time) {
 			inst.PingStatus, inst.qualifiedSince = "", time.Time{}
 			continue
 		}
-		ok := inst.State == StateRunning && inst.AgentInstalled && !inst.AgentStopped && inst.Association != nil
-		if ok {
-			arn := inst.Association.ProfileArn
-			g, seen := grants[arn]
-			if !seen {
-				g = e.profileGrantsAgentLocked(arn)
-				grants[arn] = g
-			}
-			ok = g
-		}
+		ok := inst.State == StateRunning && inst.AgentInstalled && !inst.AgentStopped &&
+			e.identityGrantsAgentLocked(inst, grants)
 		switch {
 		case ok:
 			if inst.qualifiedSince.IsZero() {

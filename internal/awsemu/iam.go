@@ -137,7 +137,10 @@ func (e *Emulator) lookupProfileLocked(nameOrArn string) (profileRef, bool) {
 	return e.profileRefLocked(p), true
 }
 
-// agentActions are what the SSM agent calls to register and receive commands.
+// agentActions are what the SSM agent may call to register and receive
+// commands: ssm:UpdateInstanceInformation, then the ssmmessages control channel
+// (agentMGSActions) or, when that is denied, the ec2messages channel
+// (agentMDSActions). See notes/aws-behaviour.md#agent-permissions.
 var agentActions = []string{
 	"ssm:UpdateInstanceInformation",
 	"ssmmessages:CreateControlChannel",
@@ -152,19 +155,33 @@ var agentActions = []string{
 	"ec2messages:SendReply",
 }
 
+// agentMGSActions open the ssmmessages control channel the agent takes commands
+// on (the data channel serves Session Manager only).
+var agentMGSActions = []string{"ssmmessages:CreateControlChannel", "ssmmessages:OpenControlChannel"}
+
+// agentMDSActions are the ec2messages channel the agent falls back to.
+var agentMDSActions = agentActions[5:]
+
 // agentTrustMissing is how a missing ec2.amazonaws.com trust is reported.
 const agentTrustMissing = "trust: ec2.amazonaws.com"
 
 // roleAgentGrantsLocked reports whether the role exists (ok) and lists what it
-// lacks for the SSM agent to register: the ec2.amazonaws.com trust and each missing
-// action (ssm:UpdateInstanceInformation, ssmmessages:*, ec2messages:*).
+// lacks for the SSM agent of an instance with this role in its instance profile:
+// the ec2.amazonaws.com trust, ssm:UpdateInstanceInformation, and a command
+// channel (when neither is allowed, the missing actions of both).
 func (e *Emulator) roleAgentGrantsLocked(roleName string) (missing []string, ok bool) {
+	return e.roleAgentGrantsTrustLocked(roleName, "ec2.amazonaws.com")
+}
+
+// roleAgentGrantsTrustLocked is roleAgentGrantsLocked for a role that service
+// assumes (ssm.amazonaws.com for Default Host Management).
+func (e *Emulator) roleAgentGrantsTrustLocked(roleName, service string) (missing []string, ok bool) {
 	r := e.iam.roles[strings.ToLower(roleName)]
 	if r == nil {
 		return nil, false
 	}
-	if !iamTrustAllowsService(r.AssumeRolePolicy, "ec2.amazonaws.com") {
-		missing = append(missing, agentTrustMissing)
+	if !iamTrustAllowsService(r.AssumeRolePolicy, service) {
+		missing = append(missing, "trust: "+service)
 	}
 	docs := e.roleIdentityDocsLocked(r)
 	var boundary []*iamPolicyDoc
@@ -177,10 +194,20 @@ func (e *Emulator) roleAgentGrantsLocked(roleName string) (missing []string, ok 
 			boundary = []*iamPolicyDoc{} // a vanished boundary allows nothing
 		}
 	}
-	for _, a := range agentActions {
-		res := e.agentResource(a)
-		if !iamEvalAllowed(docs, a, res) || (boundary != nil && !iamEvalAllowed(boundary, a, res)) {
-			missing = append(missing, a)
+	lacks := func(actions []string) []string {
+		var out []string
+		for _, a := range actions {
+			res := e.agentResource(a)
+			if !iamEvalAllowed(docs, a, res) || (boundary != nil && !iamEvalAllowed(boundary, a, res)) {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	missing = append(missing, lacks(agentActions[:1])...)
+	if mgs := lacks(agentMGSActions); len(mgs) > 0 {
+		if mds := lacks(agentMDSActions); len(mds) > 0 {
+			missing = append(append(missing, mgs...), mds...)
 		}
 	}
 	return missing, true

@@ -62,11 +62,17 @@ func TestIAMRoleAgentGrants(t *testing.T) {
 	putTestRole(e, "star-trust", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:*"}]}`, nil, core)
 	putTestRole(e, "instance-resource", ec2TrustPolicy, map[string]string{"r": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:UpdateInstanceInformation","Resource":"arn:aws:ec2:*:*:instance/*"},{"Effect":"Allow","Action":["ssmmessages:*","ec2messages:*"],"Resource":"*"}]}`})
 	putTestRole(e, "bucket-resource", ec2TrustPolicy, map[string]string{"r": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:UpdateInstanceInformation","Resource":"arn:aws:s3:::bucket"},{"Effect":"Allow","Action":["ssmmessages:*","ec2messages:*"],"Resource":"*"}]}`})
+	mgsOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:CreateControlChannel","ssmmessages:CreateDataChannel","ssmmessages:OpenControlChannel","ssmmessages:OpenDataChannel"],"Resource":"*"}]}`
+	putTestRole(e, "ssmmessages-only", ec2TrustPolicy, map[string]string{"a": mgsOnly})
+	putTestRole(e, "ec2messages-only", ec2TrustPolicy, map[string]string{"a": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ec2messages:*"],"Resource":"*"}]}`})
+	putTestRole(e, "data-channel-only", ec2TrustPolicy, map[string]string{"a": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:*DataChannel"],"Resource":"*"}]}`})
 	putTestRole(e, "bounded", ec2TrustPolicy, nil, core)
 	e.iam.roles["bounded"].Boundary = "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess"
 	putTestRole(e, "bounded-ok", ec2TrustPolicy, nil, core)
 	e.iam.roles["bounded-ok"].Boundary = "arn:aws:iam::aws:policy/AmazonSSMFullAccess"
 
+	noChannel := []string{"ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:OpenControlChannel",
+		"ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"}
 	cases := []struct {
 		role    string
 		ok      bool
@@ -78,16 +84,19 @@ func TestIAMRoleAgentGrants(t *testing.T) {
 		{"exact", true, nil},
 		{"minimal", true, []string{"ssm:UpdateInstanceInformation"}},
 		{"wrongtrust", true, []string{agentTrustMissing}},
-		{"nothing", true, agentActions},
+		{"nothing", true, noChannel},
+		{"ssmmessages-only", true, nil}, // the agent takes commands over ssmmessages
+		{"ec2messages-only", true, nil}, // and falls back to ec2messages
+		{"data-channel-only", true, noChannel[1:]},
 		{"wildcards", true, nil},
-		{"denied", true, []string{"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}},
-		{"notaction", true, agentActions[5:]},
+		{"denied", true, nil},    // ssmmessages denied: ec2messages still delivers
+		{"notaction", true, nil}, // ec2messages excluded: ssmmessages delivers
 		{"ssmfull", true, nil},
-		{"s3ro", true, agentActions},
+		{"s3ro", true, noChannel},
 		{"star-trust", true, nil},
 		{"instance-resource", true, nil},
 		{"bucket-resource", true, []string{"ssm:UpdateInstanceInformation"}},
-		{"bounded", true, agentActions},
+		{"bounded", true, noChannel},
 		{"bounded-ok", true, nil},
 		{"absent", false, nil},
 	}

@@ -16,7 +16,8 @@ import (
 type ssmState struct {
 	docs     map[string]*ssmDocument // custom (account-owned) documents by name
 	commands map[string]*ssmCommand
-	order    []*ssmCommand // in send order
+	order    []*ssmCommand          // in send order
+	settings map[string]*ssmSetting // customised service settings by id
 
 	closed bool
 	stopCh chan struct{} // closed by cancelAllLocked
@@ -30,6 +31,7 @@ func newSSMState() *ssmState {
 	return &ssmState{
 		docs:     map[string]*ssmDocument{},
 		commands: map[string]*ssmCommand{},
+		settings: map[string]*ssmSetting{},
 		stopCh:   make(chan struct{}),
 	}
 }
@@ -94,6 +96,9 @@ func init() {
 		"DeleteDocument":               ssmDeleteDocument,
 		"UpdateDocumentDefaultVersion": ssmUpdateDocumentDefaultVersion,
 		"ListDocuments":                ssmListDocuments,
+		"GetServiceSetting":            ssmGetServiceSetting,
+		"UpdateServiceSetting":         ssmUpdateServiceSetting,
+		"ResetServiceSetting":          ssmResetServiceSetting,
 	} {
 		ssmOps[k] = v
 	}

@@ -13,10 +13,11 @@ import (
 // AgentTrustService is the principal an instance role must trust.
 const AgentTrustService = "ec2.amazonaws.com"
 
-// AgentActions are the actions the SSM agent needs to register and take commands:
-// ssm:UpdateInstanceInformation to register (missing from the often-copied
-// "minimal" policy, which is why such agents never come Online), the Session
-// Manager channel (ssmmessages) and the Run Command message channel (ec2messages).
+// AgentActions are the actions an instance role grants the SSM agent (the
+// "minimal" policy): ssm:UpdateInstanceInformation to register (missing from the
+// often-copied "minimal" policy, which is why such agents never come Online), the
+// ssmmessages channels and the ec2messages channel. The agent needs only one of
+// the two command channels: see AgentGaps.
 var AgentActions = []string{
 	"ssm:UpdateInstanceInformation",
 	"ssmmessages:CreateControlChannel",
@@ -29,6 +30,48 @@ var AgentActions = []string{
 	"ec2messages:GetEndpoint",
 	"ec2messages:GetMessages",
 	"ec2messages:SendReply",
+}
+
+// AgentRegisterActions are what the agent needs to register (come Online).
+var AgentRegisterActions = []string{"ssm:UpdateInstanceInformation"}
+
+// AgentMGSActions open the ssmmessages control channel, over which the agent
+// takes Run Command when it can. The data-channel actions serve Session Manager
+// only. See notes/aws-behaviour.md#agent-permissions.
+var AgentMGSActions = []string{
+	"ssmmessages:CreateControlChannel",
+	"ssmmessages:OpenControlChannel",
+}
+
+// AgentMDSActions are the ec2messages channel the agent falls back to when the
+// ssmmessages control channel is denied.
+var AgentMDSActions = []string{
+	"ec2messages:AcknowledgeMessage",
+	"ec2messages:DeleteMessage",
+	"ec2messages:FailMessage",
+	"ec2messages:GetEndpoint",
+	"ec2messages:GetMessages",
+	"ec2messages:SendReply",
+}
+
+// AgentGaps says what the policies lack for the SSM agent to register and take
+// commands, one phrase per gap ("" list = nothing lacks): the agent registers
+// with ssm:UpdateInstanceInformation and takes commands over the ssmmessages
+// control channel, or over ec2messages when that channel is denied, so a role
+// needs only one of the two channels.
+// See notes/aws-behaviour.md#agent-permissions.
+func AgentGaps(policies []*PolicyDocument) []string {
+	var gaps []string
+	if m := MissingActions(policies, AgentRegisterActions); len(m) > 0 {
+		gaps = append(gaps, "it does not allow "+strings.Join(m, ", ")+", so the agent cannot register")
+	}
+	mgs := MissingActions(policies, AgentMGSActions)
+	mds := MissingActions(policies, AgentMDSActions)
+	if len(mgs) > 0 && len(mds) > 0 {
+		gaps = append(gaps, "it allows no channel to receive commands on: neither the ssmmessages control channel (missing "+
+			strings.Join(mgs, ", ")+") nor the ec2messages channel (missing "+strings.Join(mds, ", ")+")")
+	}
+	return gaps
 }
 
 // PolicyDocument is an IAM policy document.

@@ -43,6 +43,38 @@ func TestMissingActions(t *testing.T) {
 	}
 }
 
+func TestAgentGaps(t *testing.T) {
+	mgsOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:CreateControlChannel","ssmmessages:CreateDataChannel","ssmmessages:OpenControlChannel","ssmmessages:OpenDataChannel"],"Resource":"*"}]}`
+	mdsOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ec2messages:*"],"Resource":"*"}]}`
+	dataOnly := `{"Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:CreateDataChannel","ssmmessages:OpenDataChannel","ec2messages:GetMessages"],"Resource":"*"}]}`
+	copiedMinimal := `{"Statement":[{"Effect":"Allow","Action":["ssmmessages:*","ec2messages:*","s3:GetObject"],"Resource":"*"}]}`
+	deniedMGS := `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"ssmmessages:*","Resource":"*"}]}`
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"ssmmessages channel without ec2messages", mgsOnly, nil},
+		{"ec2messages channel without ssmmessages", mdsOnly, nil},
+		{"ssmmessages denied, ec2messages allowed", deniedMGS, nil},
+		{"copied minimal policy", copiedMinimal, []string{"it does not allow ssm:UpdateInstanceInformation, so the agent cannot register"}},
+		{"data channel only", dataOnly, []string{"it allows no channel to receive commands on: neither the ssmmessages control channel (missing ssmmessages:CreateControlChannel, ssmmessages:OpenControlChannel) nor the ec2messages channel (missing ec2messages:AcknowledgeMessage, ec2messages:DeleteMessage, ec2messages:FailMessage, ec2messages:GetEndpoint, ec2messages:SendReply)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy(tc.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := AgentGaps([]*PolicyDocument{p}); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("AgentGaps = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if got := AgentGaps(nil); len(got) != 2 {
+		t.Errorf("AgentGaps(nothing) = %q, want both gaps", got)
+	}
+}
+
 func TestTrustsService(t *testing.T) {
 	for doc, want := range map[string]bool{
 		`{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`:                            true,

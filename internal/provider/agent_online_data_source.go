@@ -43,7 +43,7 @@ type agentOnlineModel struct {
 	InstanceIDs       types.List           `tfsdk:"instance_ids"`
 	Tags              types.Map            `tfsdk:"tags"`
 	MinCount          types.Int64          `tfsdk:"min_count"`
-	Timeout           timetypes.GoDuration `tfsdk:"timeout"`
+	Timeout           checkedDurationValue `tfsdk:"timeout"`
 	OnlineInstanceIDs types.List           `tfsdk:"online_instance_ids"`
 	Instances         types.Map            `tfsdk:"instances"`
 }
@@ -101,7 +101,7 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Select instances carrying all of these tags (the SSM `tag:<key>` filter).",
-				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+				Validators:          append([]validator.Map{mapvalidator.SizeAtLeast(1)}, tagMapValidators()...),
 			},
 			"min_count": schema.Int64Attribute{
 				Optional:            true,
@@ -109,7 +109,7 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"timeout": schema.StringAttribute{
-				CustomType:          timetypes.GoDurationType{},
+				CustomType:          durationType{},
 				Optional:            true,
 				MarkdownDescription: fmt.Sprintf("How long to wait, as a Go duration such as `90s` or `15m`. Defaults to `%s`.", shortDuration(defaultAgentOnlineTimeout)),
 				Validators:          []validator.String{durationBetween(time.Second, 24*time.Hour)},

@@ -250,7 +250,7 @@ func TestAccAgentOnlineDataSource_invalidInput(t *testing.T) {
 		{"malformed id", `instance_ids = ["i-123"]`, `(?s)must be an instance id such as\s+i-0123456789abcdef0`},
 		{"unparsable timeout", `
   instance_ids = ["i-0123456789abcdef0"]
-  timeout      = "ten minutes"`, `Invalid Time Duration String Value`},
+  timeout      = "ten minutes"`, `(?s)Invalid duration.*"ten minutes" is not a duration`},
 		{"empty tags", `tags = {}`, `(?s)tags.*must contain at least 1`},
 	}
 	for _, tc := range cases {

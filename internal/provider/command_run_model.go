@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -27,18 +26,18 @@ type commandRunModel struct {
 	DocumentName     types.String         `tfsdk:"document_name"`
 	DocumentVersion  types.String         `tfsdk:"document_version"`
 	WorkingDirectory types.String         `tfsdk:"working_directory"`
-	ExecutionTimeout timetypes.GoDuration `tfsdk:"execution_timeout"`
+	ExecutionTimeout checkedDurationValue `tfsdk:"execution_timeout"`
 	InstanceIDs      types.List           `tfsdk:"instance_ids"`
 	Targets          []targetModel        `tfsdk:"targets"`
 	MaxConcurrency   types.String         `tfsdk:"max_concurrency"`
 	MaxErrors        types.String         `tfsdk:"max_errors"`
 	Comment          types.String         `tfsdk:"comment"`
-	DeliveryTimeout  timetypes.GoDuration `tfsdk:"delivery_timeout"`
+	DeliveryTimeout  checkedDurationValue `tfsdk:"delivery_timeout"`
 	OutputS3Bucket   types.String         `tfsdk:"output_s3_bucket_name"`
 	OutputS3Prefix   types.String         `tfsdk:"output_s3_key_prefix"`
 	CloudWatchOutput []cloudWatchModel    `tfsdk:"cloudwatch_output"`
 	TriggersReplace  types.Dynamic        `tfsdk:"triggers_replace"`
-	AgentWaitTimeout timetypes.GoDuration `tfsdk:"agent_wait_timeout"`
+	AgentWaitTimeout checkedDurationValue `tfsdk:"agent_wait_timeout"`
 	AllowFailure     types.Bool           `tfsdk:"allow_failure"`
 	OutputLimit      types.Int64          `tfsdk:"output_limit"`
 	Destroy          []destroyModel       `tfsdk:"destroy"`
@@ -69,7 +68,7 @@ type destroyModel struct {
 	Commands         types.List           `tfsdk:"commands"`
 	Script           types.String         `tfsdk:"script"`
 	Interpreter      types.String         `tfsdk:"interpreter"`
-	ExecutionTimeout timetypes.GoDuration `tfsdk:"execution_timeout"`
+	ExecutionTimeout checkedDurationValue `tfsdk:"execution_timeout"`
 	AllowFailure     types.Bool           `tfsdk:"allow_failure"`
 }
 
@@ -99,7 +98,7 @@ func (m *commandRunModel) spec(ctx context.Context) (runcommand.Spec, diag.Diagn
 		Comment:            m.Comment.ValueString(),
 		OutputS3BucketName: m.OutputS3Bucket.ValueString(),
 		OutputS3KeyPrefix:  m.OutputS3Prefix.ValueString(),
-		OutputLimit:        int(m.OutputLimit.ValueInt64()),
+		OutputLimit:        outputLimit(m.OutputLimit),
 	}
 	if !m.Parameters.IsNull() {
 		diags.Append(m.Parameters.ElementsAs(ctx, &s.Parameters, false)...)
@@ -167,7 +166,7 @@ func (m *commandRunModel) destroySpec(ctx context.Context) (runcommand.Spec, dia
 	return s, diags
 }
 
-func goDuration(v timetypes.GoDuration, diags *diag.Diagnostics) (time.Duration, bool) {
+func goDuration(v checkedDurationValue, diags *diag.Diagnostics) (time.Duration, bool) {
 	if v.IsNull() || v.IsUnknown() {
 		return 0, false
 	}
@@ -246,14 +245,9 @@ func (m *commandRunModel) invocationMap(ctx context.Context) (map[string]invocat
 	return invs, m.Invocations.ElementsAs(ctx, &invs, false)
 }
 
-// invocationFinished: the invocation reached a final status (see the engine's
-// notion of terminal).
+// invocationFinished: the invocation reached a final status.
 func invocationFinished(status string) bool {
-	switch status {
-	case "", "Pending", "InProgress", "Delayed", "Cancelling":
-		return false
-	}
-	return true
+	return status != "" && !unfinishedStatus(status)
 }
 
 // mergeResult records a run on added instances (res may be nil when only
@@ -333,16 +327,16 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		DocumentName:     types.StringValue(spec.DocumentName),
 		DocumentVersion:  optString(nonDefault(spec.DocumentVersion, "$DEFAULT")),
 		WorkingDirectory: types.StringNull(),
-		ExecutionTimeout: timetypes.NewGoDurationNull(),
+		ExecutionTimeout: durationNull(),
 		InstanceIDs:      types.ListNull(types.StringType),
 		MaxConcurrency:   optString(nonDefault(spec.MaxConcurrency, "50")),
 		MaxErrors:        optString(nonDefault(spec.MaxErrors, "0")),
 		Comment:          optString(spec.Comment),
-		DeliveryTimeout:  timetypes.NewGoDurationNull(),
+		DeliveryTimeout:  durationNull(),
 		OutputS3Bucket:   optString(spec.OutputS3BucketName),
 		OutputS3Prefix:   optString(spec.OutputS3KeyPrefix),
 		TriggersReplace:  types.DynamicNull(),
-		AgentWaitTimeout: timetypes.NewGoDurationNull(),
+		AgentWaitTimeout: durationNull(),
 		AllowFailure:     types.BoolValue(false),
 		OutputLimit:      types.Int64Value(runcommand.DefaultOutputLimit),
 		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
@@ -364,7 +358,7 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		}
 		if et, ok := params["executionTimeout"]; ok && len(et) == 1 {
 			if secs, err := strconv.Atoi(et[0]); err == nil && secs != 3600 {
-				m.ExecutionTimeout = timetypes.NewGoDurationValue(time.Duration(secs) * time.Second)
+				m.ExecutionTimeout = durationOf(time.Duration(secs) * time.Second)
 			}
 			delete(params, "executionTimeout")
 		}
@@ -382,7 +376,7 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		m.Targets = append(m.Targets, targetModel{Key: types.StringValue(t.Key), Values: values})
 	}
 	if spec.DeliveryTimeout > 0 && spec.DeliveryTimeout != defaultDeliveryTimeout {
-		m.DeliveryTimeout = timetypes.NewGoDurationValue(spec.DeliveryTimeout)
+		m.DeliveryTimeout = durationOf(spec.DeliveryTimeout)
 	}
 	if spec.CloudWatchLogEnabled {
 		m.CloudWatchOutput = []cloudWatchModel{{Enabled: types.BoolValue(true), LogGroupName: optString(spec.CloudWatchLogGroup)}}
@@ -514,4 +508,13 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailur
 	default:
 		diags.AddError(what+" failed", err.Error())
 	}
+}
+
+// outputLimit maps output_limit to the engine's: 0 keeps nothing (the engine
+// takes 0 as "default").
+func outputLimit(v types.Int64) int {
+	if !v.IsNull() && !v.IsUnknown() && v.ValueInt64() == 0 {
+		return runcommand.NoOutput
+	}
+	return int(v.ValueInt64())
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -55,7 +54,6 @@ var (
 	maxErrorsPattern      = regexp.MustCompile(`^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
 	documentNamePattern   = regexp.MustCompile(`^[a-zA-Z0-9_\-.:/]{3,128}$`)
 	documentVersionPat    = regexp.MustCompile(`^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$`)
-	targetKeyPattern      = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=\-@]*|resource-groups:ResourceTypeFilters|resource-groups:Name)$`)
 )
 
 func newCommandRunResource() resource.Resource { return &commandRunResource{} }
@@ -146,7 +144,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 4096)},
 			},
 			"execution_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true,
+				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long the commands may run on each instance before the agent kills them (`ExecutionTimedOut`), " +
 					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript). " +
 					"Changing it updates in place and applies to the next run.",
@@ -178,10 +176,10 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"comment": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters. Changing it updates in place.",
-				Validators:          []validator.String{stringvalidator.LengthAtMost(100)},
+				Validators:          []validator.String{charsBetween(0, 100)},
 			},
 			"delivery_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true,
+				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long SSM tries to deliver the command to an instance whose agent is offline before that " +
 					"invocation ends `DeliveryTimedOut` (SendCommand's `TimeoutSeconds`), between `30s` and `720h`.",
 				Validators: []validator.String{durationBetween(minDeliveryTimeout, maxDeliveryTimeout)},
@@ -203,7 +201,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Any value; when it changes the command runs again (for example a hash of a file the command uses).",
 			},
 			"agent_wait_timeout": schema.StringAttribute{
-				CustomType: timetypes.GoDurationType{}, Optional: true,
+				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long to wait, before sending, for the targets' SSM agents to be `Online` (and to retry SSM's " +
 					"`InvalidInstanceId` for agents still registering), such as `10m`. Set it when the instances are created or given " +
 					"an identity in the same apply. Defaults to `0s`: check once, and when an agent cannot receive the command " +
@@ -218,7 +216,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			},
 			"output_limit": schema.Int64Attribute{
 				Optional: true, Computed: true, Default: int64default.StaticInt64(runcommand.DefaultOutputLimit),
-				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut). Defaults to %d. "+
+				MarkdownDescription: fmt.Sprintf("Most bytes of stdout and of stderr kept in state per instance (the end is cut); `0` keeps none. Defaults to %d. "+
 					"Changing it updates in place and applies to the next run; stored output is kept as it is.", runcommand.DefaultOutputLimit),
 				Validators: []validator.Int64{int64validator.Between(0, 16<<20)},
 			},
@@ -256,7 +254,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators:    []validator.List{listvalidator.SizeAtMost(5)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Target key, such as `tag:Environment`.",
-						Validators: []validator.String{stringvalidator.LengthBetween(1, 163), stringvalidator.RegexMatches(targetKeyPattern, "must be tag:<key>, tag-key, InstanceIds or resource-groups:Name")}},
+						Validators: []validator.String{targetKey()}},
 					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: "Target values, up to 50.",
 						Validators: []validator.List{listvalidator.SizeBetween(1, 50)}},
 				}},
@@ -281,7 +279,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"script": schema.StringAttribute{Optional: true, MarkdownDescription: "A script to run at destroy, delivered byte-exact.",
 						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script` (only with `script`)."},
-					"execution_timeout": schema.StringAttribute{CustomType: timetypes.GoDurationType{}, Optional: true,
+					"execution_timeout": schema.StringAttribute{CustomType: durationType{}, Optional: true,
 						MarkdownDescription: "Execution timeout of the destroy commands.", Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)}},
 					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands (or targets that cannot receive them) only warn and the resource is removed anyway."},
 				}},
@@ -315,6 +313,7 @@ func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.Va
 				"Set the commands either with the commands argument or with parameters.commands, not both.")
 		}
 	}
+	validateRunParameters(&m, &resp.Diagnostics)
 	if len(m.Destroy) == 1 {
 		d := m.Destroy[0]
 		if d.Commands.IsNull() == d.Script.IsNull() && !d.Commands.IsUnknown() && !d.Script.IsUnknown() {
@@ -364,14 +363,16 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 }
 
-// Read makes no API call: the run is a fact recorded in state, and Run Command
-// history expires after 30 days.
+// Read makes no API call once the run is final: the run is a fact recorded in
+// state, and Run Command history expires after 30 days. A run recorded unfinished
+// (imported while it ran) is read again until it is final.
 func (r *commandRunResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state commandRunModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.refreshUnfinished(ctx, &state, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 

@@ -183,7 +183,7 @@ func (v profileRefValidator) ValidateString(ctx context.Context, req validator.S
 	raw := req.ConfigValue.ValueString()
 	if strings.HasPrefix(raw, "arn:") {
 		arnValidator{service: "iam", account: true, resource: regexp.MustCompile(`^instance-profile/(.+/)?[\w+=,.@-]{1,128}$`),
-			what: v.Description(ctx)}.ValidateString(ctx, req, resp)
+			what: strings.TrimPrefix(v.Description(ctx), "must be ")}.ValidateString(ctx, req, resp)
 		return
 	}
 	if len(raw) > maxProfileNameLen || !iamNamePattern.MatchString(raw) {

@@ -84,6 +84,7 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 				Required:            true,
 				MarkdownDescription: "Name or ARN of the instance profile, such as `ssm_instance_profile.this.name`.",
 				Validators:          []validator.String{instanceProfileNameOrARN()},
+				PlanModifiers:       []planmodifier.String{profileEquivalent("instance_profile_arn")},
 			},
 			"replace_existing": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),

@@ -74,7 +74,7 @@ func (r *instanceProfileResource) Schema(ctx context.Context, _ resource.SchemaR
 					stringvalidator.LengthBetween(1, maxProfileNameLen), nameRule,
 					stringvalidator.ConflictsWith(path.MatchRoot("name_prefix")),
 				},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), iamNameEquivalent(), stringplanmodifier.RequiresReplace()},
 			},
 			"name_prefix": schema.StringAttribute{
 				Optional: true,
@@ -96,10 +96,12 @@ func (r *instanceProfileResource) Schema(ctx context.Context, _ resource.SchemaR
 				Required:            true,
 				MarkdownDescription: "Name of the role the profile holds (an instance profile holds exactly one), such as `ssm_instance_role.this.name`.",
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, maxRoleNameLen), nameRule},
+				PlanModifiers:       []planmodifier.String{iamNameEquivalent()},
 			},
 			"tags": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Tags of the instance profile. Merged with the provider's `default_tags`; these win on conflicts.",
+				Validators:          tagMapValidators(),
 			},
 			"tags_all": schema.MapAttribute{
 				ElementType: types.StringType, Computed: true,
@@ -283,4 +285,5 @@ func (r *instanceProfileResource) Delete(ctx context.Context, req resource.Delet
 
 func (r *instanceProfileResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	importNamePrefix(ctx, req.ID, resp)
 }

@@ -101,7 +101,7 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 					stringvalidator.RegexMatches(iamNamePattern, "may contain only letters, digits and the characters +=,.@_-"),
 					stringvalidator.ConflictsWith(path.MatchRoot("name_prefix")),
 				},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), iamNameEquivalent(), stringplanmodifier.RequiresReplace()},
 			},
 			"name_prefix": schema.StringAttribute{
 				Optional: true,
@@ -125,7 +125,7 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 			"description": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Description of the role, at most 1000 characters.",
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 1000)},
+				Validators:          []validator.String{charsBetween(1, 1000)},
 			},
 			"permissions_boundary": schema.StringAttribute{
 				Optional:            true,
@@ -169,6 +169,7 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 			"tags": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Tags of the role. Merged with the provider's `default_tags`; these win on conflicts.",
+				Validators:          tagMapValidators(),
 			},
 			"tags_all": schema.MapAttribute{
 				ElementType: types.StringType, Computed: true,
@@ -535,4 +536,5 @@ func (r *instanceRoleResource) Delete(ctx context.Context, req resource.DeleteRe
 
 func (r *instanceRoleResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	importNamePrefix(ctx, req.ID, resp)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -65,7 +64,7 @@ type assumeRoleModel struct {
 	RoleARN     types.String         `tfsdk:"role_arn"`
 	SessionName types.String         `tfsdk:"session_name"`
 	ExternalID  types.String         `tfsdk:"external_id"`
-	Duration    timetypes.GoDuration `tfsdk:"duration"`
+	Duration    checkedDurationValue `tfsdk:"duration"`
 }
 
 type endpointsModel struct {
@@ -192,7 +191,7 @@ func (p *ssmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 							},
 						},
 						"duration": schema.StringAttribute{
-							CustomType:          timetypes.GoDurationType{},
+							CustomType:          durationType{},
 							Optional:            true,
 							MarkdownDescription: "How long the assumed credentials last, as a Go duration between `15m` and `12h`, for example `1h`. Defaults to `15m`.",
 							Validators:          []validator.String{durationBetween(minAssumeRoleDuration, maxAssumeRoleDuration)},
@@ -318,6 +317,7 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newInstanceProfileResource,
 		newInstanceProfileAssociationResource,
 		newCommandRunResource,
+		newDefaultHostManagementResource,
 	}
 }
 

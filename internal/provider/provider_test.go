@@ -97,7 +97,7 @@ func TestAccProvider_configValidation(t *testing.T) {
 		{"unparsable assume_role duration", `assume_role {
   role_arn = "arn:aws:iam::123456789012:role/deployer"
   duration = "an hour"
-}`, regexp.MustCompile(`(?s)Invalid Time Duration String Value`)},
+}`, regexp.MustCompile(`(?s)Invalid duration.*"an hour" is not a duration`)},
 		{"bad region", `region = "US East"`, regexp.MustCompile(`(?s)region.*must be an AWS region name`)},
 	}
 	for _, tc := range cases {

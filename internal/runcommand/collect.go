@@ -226,6 +226,7 @@ func validTime(t *time.Time) time.Time {
 
 // clip cuts s to at most limit bytes on a UTF-8 boundary.
 func clip(s string, limit int) (string, bool) {
+	limit = max(limit, 0) // NoOutput
 	if len(s) <= limit {
 		return s, false
 	}

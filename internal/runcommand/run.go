@@ -108,7 +108,7 @@ func withDefaults(s Spec) Spec {
 	if s.DocumentName == "" {
 		s.DocumentName = DefaultDocument
 	}
-	if s.OutputLimit <= 0 {
+	if s.OutputLimit == 0 {
 		s.OutputLimit = DefaultOutputLimit
 	}
 	if s.MinInterval <= 0 {

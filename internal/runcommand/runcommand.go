@@ -74,8 +74,8 @@ type Spec struct {
 	// at once, naming each instance that cannot receive the command.
 	AgentWaitTimeout time.Duration
 	// OutputLimit is the most bytes of stdout and of stderr kept per instance
-	// (0 = DefaultOutputLimit). Output beyond the API caps (24,000/8,000 chars) is
-	// read from S3 when an output bucket is set.
+	// (0 = DefaultOutputLimit; NoOutput keeps none). Output beyond the API caps
+	// (24,000/8,000 chars) is read from S3 when an output bucket is set.
 	OutputLimit int
 
 	// Poll schedule of the wait (zero values: defaults), and the bound on
@@ -87,6 +87,9 @@ type Spec struct {
 	// Progress, when set, is called after each poll of the command(s).
 	Progress func(Progress)
 }
+
+// NoOutput as Spec.OutputLimit keeps no output (only whether there was some).
+const NoOutput = -1
 
 // Defaults.
 const (

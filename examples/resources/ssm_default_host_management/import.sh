@@ -1,0 +1,3 @@
+# Default Host Management is one setting per account and region: import it by
+# <account id>/<region>, which must be the provider's account and region.
+terraform import ssm_default_host_management.this 123456789012/us-east-1

@@ -1,0 +1,339 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/defaulthost"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*defaultHostManagementResource)(nil)
+	_ resource.ResourceWithImportState = (*defaultHostManagementResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*defaultHostManagementResource)(nil)
+)
+
+// defaultDHMCRoleName is the role name the AWS console's Quick Setup uses.
+const defaultDHMCRoleName = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
+
+// reImportID is "<account id>/<region>".
+var reImportID = regexp.MustCompile(`^(\d{12})/([a-z]{2}(-[a-z]+)+-\d+)$`)
+
+func newDefaultHostManagementResource() resource.Resource { return &defaultHostManagementResource{} }
+
+type defaultHostManagementResource struct{ data *ProviderData }
+
+type defaultHostManagementModel struct {
+	ID           types.String `tfsdk:"id"`
+	RoleName     types.String `tfsdk:"role_name"`
+	RolePath     types.String `tfsdk:"role_path"`
+	CreateRole   types.Bool   `tfsdk:"create_role"`
+	RoleARN      types.String `tfsdk:"role_arn"`
+	SettingValue types.String `tfsdk:"setting_value"`
+	RoleReady    types.Bool   `tfsdk:"role_ready"`
+}
+
+func (r *defaultHostManagementResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_default_host_management"
+}
+
+func (r *defaultHostManagementResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Default Host Management Configuration for the provider's account and region: Systems Manager " +
+			"gives the SSM agents of EC2 instances **without an instance profile** (or whose profile's role SSM refuses) the " +
+			"credentials of one IAM role, so a whole account is managed without associating profiles instance by instance. " +
+			"This resource creates that role (trusted by `ssm.amazonaws.com`, with the AWS managed policy " +
+			"`AmazonSSMManagedEC2InstanceDefaultPolicy`) or uses an existing one, and points the SSM service setting " +
+			"`/ssm/managed-instance/default-ec2-instance-management-role` at it; destroy resets the setting (Default Host " +
+			"Management off) and deletes a role it created. Instances need SSM Agent 3.2.582.0 or later and IMDSv2. " +
+			"Changes made outside Terraform (setting reset or pointed elsewhere, policy detached, role deleted) show in the " +
+			"plan and are repaired by apply. There is one such setting per account and region: create fails when it is " +
+			"already on with another role (import it instead).",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed: true, MarkdownDescription: "`<account id>/<region>` of the setting; the import id.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"role_name": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(defaultDHMCRoleName),
+				MarkdownDescription: "Name of the IAM role agents get (default `" + defaultDHMCRoleName + "`, as the console's " +
+					"Quick Setup names it). IAM names are case-insensitive. Changing it replaces the resource.",
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, maxRoleNameLen),
+					stringvalidator.RegexMatches(iamNamePattern, "may contain only letters, digits and the characters +=,.@_-"),
+				},
+				PlanModifiers: []planmodifier.String{requiresReplaceUnlessCaseOnly()},
+			},
+			"role_path": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString("/"),
+				MarkdownDescription: "Path of the role: `/` (the default) or `/` + printable ASCII + `/`. The setting names " +
+					"the role by path and name. Changing it replaces the resource.",
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, 512),
+					stringvalidator.RegexMatches(iamPathPattern, "must be / or begin and end with / and contain only printable ASCII characters"),
+				},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"create_role": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Whether this resource owns the role: `true` (the default) creates it (or adopts and repairs " +
+					"an existing one) and deletes it on destroy; `false` uses an existing role as it is, fails when it does not " +
+					"let the agent work, and keeps it on destroy. Import sets `true`.",
+			},
+			"role_arn": schema.StringAttribute{
+				Computed: true, MarkdownDescription: "ARN of the role.",
+			},
+			"setting_value": schema.StringAttribute{
+				Computed: true, MarkdownDescription: "Value of the service setting: the role's path without the leading `/`, then its name.",
+			},
+			"role_ready": schema.BoolAttribute{
+				Computed: true, MarkdownDescription: "Whether the role exists, trusts `ssm.amazonaws.com` and lets the agent register " +
+					"and take commands (refreshed on every read; `false` plans a repair).",
+			},
+		},
+	}
+}
+
+func (r *defaultHostManagementResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan plans what apply makes true: the setting names the configured role
+// and the role is ready. Drift in either then shows as an in-place update.
+func (r *defaultHostManagementResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan defaultHostManagementModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.RoleName.IsUnknown() || plan.RolePath.IsUnknown() {
+		plan.SettingValue = types.StringUnknown()
+	} else {
+		plan.SettingValue = types.StringValue(defaulthost.Value(plan.RolePath.ValueString(), plan.RoleName.ValueString()))
+	}
+	plan.RoleReady = types.BoolValue(true)
+	if plan.RoleARN.IsUnknown() && !req.State.Raw.IsNull() {
+		var state defaultHostManagementModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if state.RoleARN.ValueString() != "" && strings.EqualFold(state.RoleName.ValueString(), plan.RoleName.ValueString()) {
+			plan.RoleARN = state.RoleARN
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *defaultHostManagementResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan defaultHostManagementModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	value := defaulthost.Value(plan.RolePath.ValueString(), plan.RoleName.ValueString())
+	summary := fmt.Sprintf("turning on Default Host Management (role %s)", value)
+	cur, err := defaulthost.Get(ctx, r.data.SSM)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	if cur.On() && !strings.EqualFold(cur.Value, value) {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("Default Host Management is already on in account %s, region %s, with role %s. "+
+			"There is one setting per account and region: import it (terraform import <address> %s) to manage it, "+
+			"or turn it off first (aws ssm reset-service-setting --setting-id %s).", cur.Account, cur.Region, cur.Value, cur.ID(), defaulthost.SettingID))
+		return
+	}
+	r.apply(ctx, &plan, cur, summary, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// apply makes the role ready (or checks an existing one) and sets the setting,
+// then records what it finds.
+func (r *defaultHostManagementResource) apply(ctx context.Context, plan *defaultHostManagementModel, cur *defaulthost.Setting, summary string, diags interface {
+	AddError(string, string)
+	HasError() bool
+}) {
+	name, rolePath := plan.RoleName.ValueString(), plan.RolePath.ValueString()
+	if plan.CreateRole.ValueBool() {
+		if _, err := defaulthost.EnsureRole(ctx, r.data.IAM, name, rolePath, cur.Partition, r.data.DefaultTags); err != nil {
+			detail := err.Error()
+			if defaulthost.IsWrongPath(err) {
+				detail += ": set role_path to the role's path, or choose another role_name"
+			}
+			diags.AddError(summary, detail)
+			return
+		}
+	} else {
+		problems, err := defaulthost.RoleProblems(ctx, r.data.IAM, name)
+		switch {
+		case iamx.IsNotFound(err):
+			diags.AddError(summary, fmt.Sprintf("IAM role %s does not exist: create it, or set create_role = true to let this resource create it.", name))
+			return
+		case err != nil:
+			diags.AddError(summary, fmt.Sprintf("checking IAM role %s: %s", name, err))
+			return
+		case len(problems) > 0:
+			diags.AddError(summary, fmt.Sprintf("IAM role %s cannot serve Default Host Management: %s. Attach the AWS managed policy %s "+
+				"and let ssm.amazonaws.com assume it, or set create_role = true to let this resource repair it.", name, strings.Join(problems, "; "), defaulthost.PolicyName))
+			return
+		}
+	}
+	value := defaulthost.Value(rolePath, name)
+	if cur.Value != value {
+		if err := defaulthost.Set(ctx, r.data.SSM, value); err != nil {
+			diags.AddError(summary, err.Error())
+			return
+		}
+	}
+	plan.ID = types.StringValue(cur.ID())
+	r.refresh(ctx, plan, summary, diags)
+}
+
+// refresh reads the setting and the role into m.
+func (r *defaultHostManagementResource) refresh(ctx context.Context, m *defaultHostManagementModel, summary string, diags interface {
+	AddError(string, string)
+	HasError() bool
+}) {
+	cur, err := defaulthost.Get(ctx, r.data.SSM)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return
+	}
+	m.SettingValue = types.StringValue(cur.Value)
+	name := m.RoleName.ValueString()
+	role, err := iamx.FindRoleByName(ctx, r.data.IAM, name)
+	switch {
+	case iamx.IsNotFound(err):
+		m.RoleARN, m.RoleReady = types.StringValue(""), types.BoolValue(false)
+		return
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("reading IAM role %s: %s", name, err))
+		return
+	}
+	m.RoleARN = types.StringValue(aws.ToString(role.Arn))
+	problems, err := defaulthost.RoleProblems(ctx, r.data.IAM, name)
+	if err != nil && !iamx.IsNotFound(err) {
+		diags.AddError(summary, fmt.Sprintf("checking IAM role %s: %s", name, err))
+		return
+	}
+	m.RoleReady = types.BoolValue(err == nil && len(problems) == 0 && aws.ToString(role.Path) == m.RolePath.ValueString())
+}
+
+func (r *defaultHostManagementResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state defaultHostManagementModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.refresh(ctx, &state, fmt.Sprintf("reading Default Host Management (%s)", state.ID.ValueString()), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *defaultHostManagementResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan defaultHostManagementModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	summary := fmt.Sprintf("updating Default Host Management (%s)", plan.ID.ValueString())
+	cur, err := defaulthost.Get(ctx, r.data.SSM)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	r.apply(ctx, &plan, cur, summary, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *defaultHostManagementResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state defaultHostManagementModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	summary := fmt.Sprintf("turning off Default Host Management (%s)", state.ID.ValueString())
+	value := defaulthost.Value(state.RolePath.ValueString(), state.RoleName.ValueString())
+	cur, err := defaulthost.Get(ctx, r.data.SSM)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	switch {
+	case strings.EqualFold(cur.Value, value):
+		if err := defaulthost.Reset(ctx, r.data.SSM); err != nil {
+			resp.Diagnostics.AddError(summary, err.Error())
+			return
+		}
+	case cur.On():
+		resp.Diagnostics.AddWarning(summary, fmt.Sprintf("The setting now names role %s, not %s: it was changed outside Terraform and is left as it is.", cur.Value, value))
+	}
+	if state.CreateRole.ValueBool() {
+		if err := iamx.DeleteRole(ctx, r.data.IAM, state.RoleName.ValueString(), iamx.PropagationTimeout); err != nil {
+			resp.Diagnostics.AddError(summary, err.Error())
+		}
+	}
+}
+
+func (r *defaultHostManagementResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	m := reImportID.FindStringSubmatch(req.ID)
+	if m == nil {
+		resp.Diagnostics.AddError("importing Default Host Management",
+			fmt.Sprintf("The import id %q is not <account id>/<region> (for example 123456789012/us-east-1).", req.ID))
+		return
+	}
+	cur, err := defaulthost.Get(ctx, r.data.SSM)
+	if err != nil {
+		resp.Diagnostics.AddError("importing Default Host Management", err.Error())
+		return
+	}
+	if cur.Account != m[1] || cur.Region != m[2] {
+		resp.Diagnostics.AddError("importing Default Host Management",
+			fmt.Sprintf("The provider is configured for account %s, region %s, not %s: import with a provider for that account and region.", cur.Account, cur.Region, req.ID))
+		return
+	}
+	if !cur.On() {
+		resp.Diagnostics.AddError("importing Default Host Management",
+			fmt.Sprintf("Default Host Management is off in account %s, region %s: there is nothing to import. Apply the configuration to turn it on.", cur.Account, cur.Region))
+		return
+	}
+	rolePath, name := defaulthost.ParseValue(cur.Value)
+	tflog.Debug(ctx, "importing Default Host Management", map[string]any{"setting_value": cur.Value})
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), cur.ID())...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_name"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_path"), rolePath)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("create_role"), true)...)
+}
+
+// requiresReplaceUnlessCaseOnly replaces the resource when an IAM name changes
+// other than in letter case (IAM names are case-insensitive).
+func requiresReplaceUnlessCaseOnly() planmodifier.String {
+	return stringplanmodifier.RequiresReplaceIf(func(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+		resp.RequiresReplace = !strings.EqualFold(req.StateValue.ValueString(), req.PlanValue.ValueString())
+	}, "Changing the name (other than its letter case) replaces the resource.", "Changing the name (other than its letter case) replaces the resource.")
+}
