@@ -16,8 +16,10 @@ import (
 
 var reToken = regexp.MustCompile(`\[tf:[a-z2-7]{10}\]$`)
 
-// emulatorCommands lists every command the emulator holds.
-func emulatorCommands(t *testing.T, c runcommand.Clients) []string {
+// emulatorCommands lists the comments of every command the emulator holds.
+func emulatorCommands(t *testing.T, c runcommand.Clients) []string { return emulatorCommandsB(t, c) }
+
+func emulatorCommandsB(t testing.TB, c runcommand.Clients) []string {
 	t.Helper()
 	var comments []string
 	p := ssm.NewListCommandsPaginator(c.SSM, &ssm.ListCommandsInput{})
