@@ -45,8 +45,8 @@ resource "ssm_instance_profile" "chaos" {
 }
 
 resource "ssm_instance_profile_association" "chaos" {
-  for_each         = toset(local.ids)
-  instance_id      = each.value
+  count            = length(local.ids)
+  instance_id      = local.ids[count.index]
   instance_profile = ssm_instance_profile.chaos.name
 }
 
