@@ -93,7 +93,16 @@ func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, s
 		if rt == nil {
 			rt = retry.NewStandard()
 		}
-		if !rt.IsErrorRetryable(err) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			// Interrupted while the request may have reached SSM: look for the
+			// command with a fresh context (a few times: a request in flight is
+			// handled a moment later), so that it is cancelled, not orphaned.
+			if cmd := findAfterInterrupt(ctx, api, in, since); cmd != nil {
+				return cmd, nil
+			}
+			return nil, err
+		}
+		if !rt.IsErrorRetryable(err) {
 			return nil, err
 		}
 		if throttle.IsErrorThrottle(err) != aws.TrueTernary {
@@ -117,6 +126,27 @@ func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, s
 			return nil, err
 		}
 	}
+}
+
+// interruptLookups and interruptLookupGap: how often, and how far apart, a
+// send interrupted in flight looks for the command it may have created.
+var (
+	interruptLookups   = 3
+	interruptLookupGap = time.Second
+)
+
+func findAfterInterrupt(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since time.Time) *ssmtypes.Command {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
+	defer cancel()
+	for i := 0; i < interruptLookups; i++ {
+		if i > 0 && sleep(lctx, interruptLookupGap) != nil {
+			return nil
+		}
+		if cmd, err := findSent(lctx, api, in, since); err == nil && cmd != nil {
+			return cmd
+		}
+	}
+	return nil
 }
 
 // findSent returns the command in created, if ListCommands shows one with the

@@ -2,6 +2,7 @@ package runcommand_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -141,5 +142,35 @@ func TestRun_chaosSendsEachCommandOnce(t *testing.T) {
 	}
 	if e.CallCount("ssm.SendCommand#lost")+e.CallCount("ssm.SendCommand#reset")+e.CallCount("ssm.SendCommand#5xx") == 0 {
 		t.Errorf("no SendCommand fault fired: %v", e.Calls())
+	}
+}
+
+// Interrupted while SendCommand is in flight (SSM handles it after the client
+// gave up): the command is found and cancelled, not left running.
+func TestRun_interruptedInFlightSendIsCancelled(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, true)
+	ids := addReady(t, e, 1, nil)
+	e.SetFault("ssm.SendCommand", awsemu.Fault{Latency: 800 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids, Parameters: cmds("sleep 30")})
+	var ce *runcommand.CancelledError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Run: %v, want a CancelledError", err)
+	}
+	e.ClearFaults()
+	if res == nil || len(res.CommandIDs) != 1 {
+		t.Fatalf("result %+v: want the command sent in flight", res)
+	}
+	if n := e.CallCount("ssm.CancelCommand"); n != 1 {
+		t.Errorf("CancelCommand called %d times, want 1", n)
+	}
+	out, err := c.SSM.ListCommands(context.Background(), &ssm.ListCommandsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Commands) != 1 || (out.Commands[0].Status != "Cancelled" && out.Commands[0].Status != "Cancelling") {
+		t.Errorf("commands %+v, want the one, cancelled", out.Commands)
 	}
 }
