@@ -20,18 +20,18 @@ import (
 
 // BenchmarkChaosIdentity: create a role and an instance profile and associate
 // it with 60 instances (10 at a time, Terraform's default parallelism), with
-// the provider's own clients (internal/awsclient defaults), fault-free and
-// under issue 10's chaos on every service (30% throttling, 5% 5xx, 5% resets,
-// 5% lost responses). roles, profiles and associations are what the emulator
+// the provider's own clients (internal/awsclient: default retry mode
+// "adaptive", or "standard"), fault-free and under issue 10's chaos on every
+// service (30% throttling, 5% 5xx, 5% resets, 5% lost responses). roles, profiles and associations are what the emulator
 // holds afterwards: 1, 1 and 60, or something was created twice.
 func BenchmarkChaosIdentity(b *testing.B) {
 	defer func(d time.Duration) { iamx.ProfileReadyDelay = d }(iamx.ProfileReadyDelay)
 	iamx.ProfileReadyDelay = 0 // the same fixed wait in both cases: left out
 	chaos := awsemu.Fault{ThrottleRate: 0.3, ServerErrorRate: 0.05, ResetRate: 0.05, LostResponseRate: 0.05}
 	for _, tc := range []struct {
-		name  string
-		fault awsemu.Fault
-	}{{"fault-free", awsemu.Fault{}}, {"chaos", chaos}} {
+		name, retryMode string
+		fault           awsemu.Fault
+	}{{"fault-free", "", awsemu.Fault{}}, {"chaos-standard", "standard", chaos}, {"chaos-adaptive", "", chaos}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -51,7 +51,7 @@ func BenchmarkChaosIdentity(b *testing.B) {
 				for _, s := range awsclient.Services {
 					eps[s] = e.URL()
 				}
-				cl, err := awsclient.New(ctx, awsclient.Settings{Region: "us-east-1", AccessKey: "test", SecretKey: "test", Endpoints: eps, RetryMode: "standard"}, nil)
+				cl, err := awsclient.New(ctx, awsclient.Settings{Region: "us-east-1", AccessKey: "test", SecretKey: "test", Endpoints: eps, RetryMode: tc.retryMode}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

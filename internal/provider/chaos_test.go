@@ -24,11 +24,18 @@ var chaosFault = awsemu.Fault{ThrottleRate: 0.3, ServerErrorRate: 0.05, ResetRat
 
 // chaosConfig: a role, a profile, one association per instance, the agents'
 // wait, a command by instance ids and one by tag.
+//
+// The provider runs with retry_mode = "standard": in the default "adaptive"
+// mode the SDK's client-side rate limiter, shared by every resource, slows
+// down under 30% throttling until this flow takes well over 7 minutes (see
+// BenchmarkChaosIdentity in internal/iamx). SSM_CHAOS_RETRY_MODE=adaptive
+// measures that mode.
 func chaosConfig(e *awsemu.Emulator, ids []string) string {
-	provider := acctest.ProviderConfig(e)
-	if m := os.Getenv("SSM_CHAOS_RETRY_MODE"); m != "" {
-		provider = strings.Replace(provider, "provider \"ssm\" {\n", "provider \"ssm\" {\n  retry_mode = \""+m+"\"\n", 1)
+	mode := os.Getenv("SSM_CHAOS_RETRY_MODE")
+	if mode == "" {
+		mode = "standard"
 	}
+	provider := strings.Replace(acctest.ProviderConfig(e), "provider \"ssm\" {\n", "provider \"ssm\" {\n  retry_mode = \""+mode+"\"\n", 1)
 	return provider + fmt.Sprintf(`
 locals {
   ids = %s
