@@ -163,7 +163,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters. The provider appends a run token " +
 					"(` [tf:` and 10 characters `]`) so that a send retried after a lost response is recognised, never run twice; " +
 					"in the history, a comment longer than 84 characters is cut to make room (the state keeps it whole).",
-				Validators:          []validator.String{stringvalidator.LengthAtMost(100)},
+				Validators: []validator.String{stringvalidator.LengthAtMost(100)},
 			},
 			"delivery_timeout": schema.StringAttribute{
 				CustomType: timetypes.GoDurationType{}, Optional: true, PlanModifiers: replaceStr,
