@@ -140,7 +140,7 @@ func TestRun_chaosSendsEachCommandOnce(t *testing.T) {
 	if n := len(emulatorCommands(t, c)); n != 9 {
 		t.Errorf("emulator holds %d commands, want 9 (3 runs of 2 by ids, 3 of 1 by tag)", n)
 	}
-	if e.CallCount("ssm.SendCommand#lost")+e.CallCount("ssm.SendCommand#reset")+e.CallCount("ssm.SendCommand#5xx") == 0 {
+	if e.CallCount("ssm.SendCommand#lost")+e.CallCount("ssm.SendCommand#reset")+e.CallCount("ssm.SendCommand#5xx")+e.CallCount("ssm.SendCommand#throttled") == 0 {
 		t.Errorf("no SendCommand fault fired: %v", e.Calls())
 	}
 }
