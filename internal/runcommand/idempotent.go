@@ -130,7 +130,7 @@ func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, s
 
 // interruptLookups and interruptLookupGap: how often, and how far apart, a
 // send interrupted in flight looks for the command it may have created.
-var (
+const (
 	interruptLookups   = 3
 	interruptLookupGap = time.Second
 )
