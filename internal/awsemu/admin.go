@@ -10,7 +10,8 @@ package awsemu
 //	POST   /_awsemu/instances/{id}/agent    {"stopped":true|false}
 //	POST   /_awsemu/instances/{id}/state    {"state":"stopped"}
 //	GET    /_awsemu/faults                  {"key": Fault, ...}
-//	PUT    /_awsemu/faults/{key}            Fault (latency as a Go duration string)
+//	PUT    /_awsemu/faults/{key}            Fault: {throttle_rate, server_error_rate, reset_rate,
+//	                                        lost_response_rate, latency (a Go duration string)}
 //	DELETE /_awsemu/faults                  clear every fault
 //	PUT    /_awsemu/delays                  {"registration":"2s","iam_propagation":"10s","invocation_visibility":"1s"}
 //	GET    /_awsemu/calls                   {"ssm.SendCommand": 3, ...}
