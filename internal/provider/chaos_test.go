@@ -124,13 +124,13 @@ func chaosInventory(ctx context.Context, e *awsemu.Emulator, ids []string) (role
 // service throttles, fails, resets and loses responses. Both succeed, nothing
 // is created twice, nothing is left.
 func TestAccChaos_applyAndDestroy(t *testing.T) {
-	start := time.Now()
 	e := acctest.NewEmulator(t, awsemu.Options{Seed: 10, RegistrationDelay: 200 * time.Millisecond, MaxProcesses: 16})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 60, Tags: map[string]string{"Fleet": "chaos"}})
 	ctx := context.Background()
 	e.SetFault("*", chaosFault)
+	var start time.Time // once the parallel test runs: apply, checks and destroy
 	resource.ParallelTest(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
+		PreCheck:                 func() { acctest.PreCheck(t); start = time.Now() },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: chaosConfig(e, ids),
