@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -203,6 +204,9 @@ func newRetryer(mode aws.RetryMode, attempts int) aws.Retryer {
 	std := func(o *retry.StandardOptions) {
 		o.MaxAttempts = attempts
 		o.MaxBackoff = maxBackoff
+		// No client-side retry quota, as hashicorp/aws: under sustained faults
+		// the quota runs dry and calls fail with the first error, unretried.
+		o.RateLimiter = ratelimit.None
 	}
 	if mode == aws.RetryModeAdaptive {
 		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {

@@ -10,7 +10,8 @@ package awsemu
 //	POST   /_awsemu/instances/{id}/agent    {"stopped":true|false}
 //	POST   /_awsemu/instances/{id}/state    {"state":"stopped"}
 //	GET    /_awsemu/faults                  {"key": Fault, ...}
-//	PUT    /_awsemu/faults/{key}            Fault (latency as a Go duration string)
+//	PUT    /_awsemu/faults/{key}            Fault: {throttle_rate, server_error_rate, reset_rate,
+//	                                        lost_response_rate, latency (a Go duration string)}
 //	DELETE /_awsemu/faults                  clear every fault
 //	PUT    /_awsemu/delays                  {"registration":"2s","iam_propagation":"10s","invocation_visibility":"1s"}
 //	GET    /_awsemu/calls                   {"ssm.SendCommand": 3, ...}
@@ -133,10 +134,11 @@ type adminInstance struct {
 
 // adminFault is Fault with the latency as a duration string.
 type adminFault struct {
-	ThrottleRate    float64 `json:"throttle_rate"`
-	ServerErrorRate float64 `json:"server_error_rate"`
-	ResetRate       float64 `json:"reset_rate"`
-	Latency         string  `json:"latency,omitempty"`
+	ThrottleRate     float64 `json:"throttle_rate"`
+	ServerErrorRate  float64 `json:"server_error_rate"`
+	ResetRate        float64 `json:"reset_rate"`
+	LostResponseRate float64 `json:"lost_response_rate"`
+	Latency          string  `json:"latency,omitempty"`
 }
 
 func (e *Emulator) routeAdmin(r *http.Request) (any, error) {
@@ -215,7 +217,7 @@ func (e *Emulator) routeAdmin(r *http.Request) (any, error) {
 			e.mu.Lock()
 			out := make(map[string]adminFault, len(e.faults))
 			for k, f := range e.faults {
-				af := adminFault{ThrottleRate: f.ThrottleRate, ServerErrorRate: f.ServerErrorRate, ResetRate: f.ResetRate}
+				af := adminFault{ThrottleRate: f.ThrottleRate, ServerErrorRate: f.ServerErrorRate, ResetRate: f.ResetRate, LostResponseRate: f.LostResponseRate}
 				if f.Latency > 0 {
 					af.Latency = f.Latency.String()
 				}
@@ -241,8 +243,9 @@ func (e *Emulator) routeAdmin(r *http.Request) (any, error) {
 		if err := decodeAdmin(r, &af); err != nil {
 			return nil, err
 		}
-		f := Fault{ThrottleRate: af.ThrottleRate, ServerErrorRate: af.ServerErrorRate, ResetRate: af.ResetRate}
-		for name, v := range map[string]float64{"throttle_rate": f.ThrottleRate, "server_error_rate": f.ServerErrorRate, "reset_rate": f.ResetRate} {
+		f := Fault{ThrottleRate: af.ThrottleRate, ServerErrorRate: af.ServerErrorRate, ResetRate: af.ResetRate, LostResponseRate: af.LostResponseRate}
+		for name, v := range map[string]float64{"throttle_rate": f.ThrottleRate, "server_error_rate": f.ServerErrorRate,
+			"reset_rate": f.ResetRate, "lost_response_rate": f.LostResponseRate} {
 			if v < 0 || v > 1 {
 				return nil, adminErrf(http.StatusBadRequest, "%s must be between 0 and 1", name)
 			}

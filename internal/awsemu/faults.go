@@ -12,8 +12,13 @@ type Fault struct {
 	ThrottleRate float64 `json:"throttle_rate"`
 	// ServerErrorRate answers with the service's 5xx error.
 	ServerErrorRate float64 `json:"server_error_rate"`
-	// ResetRate closes the connection without a response.
+	// ResetRate closes the connection without a response, before the request
+	// is handled (counted as "service.Operation#reset").
 	ResetRate float64 `json:"reset_rate"`
+	// LostResponseRate handles the request in full, then closes the connection
+	// without a response: the service acted, the client cannot know it
+	// (counted as "service.Operation#lost").
+	LostResponseRate float64 `json:"lost_response_rate"`
 	// Latency is added before every matching request is handled.
 	Latency time.Duration `json:"latency"`
 }

@@ -133,8 +133,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.count(svc.name, op)
-	if e.injectFault(w, r, svc, op) {
+	handled, lose := e.injectFault(w, r, svc, op)
+	if handled {
 		return
+	}
+	if lose {
+		// The request is handled in full; its response never reaches the client.
+		conn := w
+		w = &lostResponseWriter{header: http.Header{}}
+		defer hangUp(conn)
 	}
 
 	switch svc.proto {
@@ -332,7 +339,9 @@ func guessService(r *http.Request, body []byte) string {
 }
 
 // injectFault applies the configured fault for this operation, if it fires.
-func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, svc *serviceDef, op string) bool {
+// handled means the fault answered (or dropped) the request; lose means the
+// request is to be handled and its response then lost (see hangUp).
+func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, svc *serviceDef, op string) (handled, lose bool) {
 	e.mu.Lock()
 	f, ok := e.faults[svc.name+"."+op]
 	if !ok {
@@ -341,13 +350,19 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, svc *serv
 	if !ok {
 		f, ok = e.faults["*"]
 	}
-	var roll [3]float64
-	for i := range roll {
+	var roll [4]float64
+	for i := range roll[:3] {
 		roll[i] = e.rng.Float64()
+	}
+	// Drawn only when the fault is configured, so that seeded sequences of
+	// the other fault kinds stay what they were before this kind existed.
+	roll[3] = 1
+	if ok && f.LostResponseRate > 0 {
+		roll[3] = e.rng.Float64()
 	}
 	e.mu.Unlock()
 	if !ok {
-		return false
+		return false, false
 	}
 	if f.Latency > 0 {
 		time.Sleep(f.Latency)
@@ -361,21 +376,46 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, svc *serv
 					_ = tc.SetLinger(0)
 				}
 				_ = conn.Close()
-				return true
+				return true, false
 			}
 		}
 		e.writeError(w, r, svc, op, svc.fault)
-		return true
+		return true, false
 	case roll[1] < f.ThrottleRate:
 		e.count(svc.name, op+"#throttled")
 		e.writeError(w, r, svc, op, svc.throttle)
-		return true
+		return true, false
 	case roll[2] < f.ServerErrorRate:
 		e.count(svc.name, op+"#5xx")
 		e.writeError(w, r, svc, op, svc.fault)
-		return true
+		return true, false
+	case roll[3] < f.LostResponseRate:
+		if _, ok := w.(http.Hijacker); ok {
+			e.count(svc.name, op+"#lost")
+			return false, true
+		}
 	}
-	return false
+	return false, false
+}
+
+// lostResponseWriter swallows the response of a request whose response is lost.
+type lostResponseWriter struct{ header http.Header }
+
+func (w *lostResponseWriter) Header() http.Header         { return w.header }
+func (w *lostResponseWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *lostResponseWriter) WriteHeader(int)             {}
+
+// hangUp closes the client's connection without a byte of response, as when a
+// response is lost on the network after the service acted: the client sees the
+// connection end (EOF) and cannot tell whether the request was handled.
+func hangUp(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	if conn, _, err := hj.Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // writeError renders err in the service's protocol.

@@ -109,18 +109,12 @@ func Associate(ctx context.Context, c *ec2.Client, instanceID, profile string, r
 	}
 	var id string
 	err = RetryWhen(ctx, remaining(), isProfilePropagation, func() error {
+		// An identical association found after a lost response is done (idempotent.go).
+		var err error
 		if cur != nil {
-			out, err := c.ReplaceIamInstanceProfileAssociation(ctx, &ec2.ReplaceIamInstanceProfileAssociationInput{
-				AssociationId: cur.AssociationId, IamInstanceProfile: profileSpec(profile)})
-			if err == nil {
-				id = aws.ToString(out.IamInstanceProfileAssociation.AssociationId)
-			}
-			return err
-		}
-		out, err := c.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{
-			InstanceId: aws.String(instanceID), IamInstanceProfile: profileSpec(profile)})
-		if err == nil {
-			id = aws.ToString(out.IamInstanceProfileAssociation.AssociationId)
+			id, err = replaceOnce(ctx, c, instanceID, aws.ToString(cur.AssociationId), profile)
+		} else {
+			id, err = associateOnce(ctx, c, instanceID, profile)
 		}
 		return err
 	})

@@ -129,7 +129,7 @@ func ReadRole(ctx context.Context, c *iam.Client, name string) (*RoleState, erro
 		return nil, err
 	}
 	st := &RoleState{Role: r, Trust: decode(aws.ToString(r.AssumeRolePolicyDocument)), Inline: map[string]string{}, Tags: map[string]string{}}
-	for _, t := range r.Tags {
+	for _, t := range WithoutMarker(r.Tags) {
 		st.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	ap := iam.NewListAttachedRolePoliciesPaginator(c, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})

@@ -23,10 +23,14 @@ var (
 )
 
 // AddRoleToInstanceProfile adds the role to the profile, retrying while IAM does
-// not yet see a new role or profile.
+// not yet see a new role or profile. The profile's one-role quota error with
+// that very role in it (a retry after a lost response) is success.
 func AddRoleToInstanceProfile(ctx context.Context, c *iam.Client, profile, role string) error {
 	return retryRoleCall(ctx, func() error {
 		_, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(profile), RoleName: aws.String(role)})
+		if err != nil && roleAlreadyInProfile(ctx, c, profile, role, err) {
+			return nil
+		}
 		return err
 	})
 }

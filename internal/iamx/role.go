@@ -60,15 +60,16 @@ func isDeleteConflict(err error) bool {
 }
 
 // CreateRole creates a role, retrying the propagation errors IAM gives for a
-// trust policy naming principals it does not see yet (AWS-API.md §8).
+// trust policy naming principals it does not see yet (AWS-API.md §8). A role
+// this call created whose response was lost is adopted (idempotent.go).
 func CreateRole(ctx context.Context, c *iam.Client, in *iam.CreateRoleInput) (*iamtypes.Role, error) {
 	var role *iamtypes.Role
 	err := RetryWhen(ctx, PropagationTimeout, func(err error) bool {
 		return isMalformedPrincipal(err) || isConcurrentModification(err)
 	}, func() error {
-		out, err := c.CreateRole(ctx, in)
-		if err == nil {
-			role = out.Role
+		r, err := createRoleOnce(ctx, c, in)
+		if r != nil {
+			role = r
 		}
 		return err
 	})

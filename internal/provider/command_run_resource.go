@@ -174,9 +174,12 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators: []validator.String{stringvalidator.RegexMatches(maxErrorsPattern, "must be a number such as 0 or 3, or a percentage from 0% to 100%")},
 			},
 			"comment": schema.StringAttribute{
-				Optional:            true,
-				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters. Changing it updates in place.",
-				Validators:          []validator.String{charsBetween(0, 100)},
+				Optional: true,
+				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters. Changing it updates in place. " +
+					"The provider appends a run token (` [tf:` and 10 characters `]`) so that a send retried after a lost response is " +
+					"recognised, never run twice; in the history, a comment longer than 84 characters is cut to make room (the state " +
+					"keeps it whole).",
+				Validators: []validator.String{charsBetween(0, 100)},
 			},
 			"delivery_timeout": schema.StringAttribute{
 				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},

@@ -161,7 +161,7 @@ func (r *instanceProfileResource) Create(ctx context.Context, req resource.Creat
 		in.Tags = tagList(tags)
 	}
 	summary := fmt.Sprintf("creating SSM instance profile (%s)", name)
-	if _, err := c.CreateInstanceProfile(ctx, in); err != nil {
+	if _, err := iamx.CreateInstanceProfile(ctx, c, in); err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
@@ -218,7 +218,7 @@ func (r *instanceProfileResource) Read(ctx context.Context, req resource.ReadReq
 		state.Role = types.StringValue(aws.ToString(p.Roles[0].RoleName))
 	}
 	actual := map[string]string{}
-	for _, t := range p.Tags {
+	for _, t := range iamx.WithoutMarker(p.Tags) {
 		actual[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	prior := stringMap(ctx, state.Tags, &resp.Diagnostics)

@@ -38,7 +38,7 @@ func Import(ctx context.Context, c Clients, commandID string, outputLimit int) (
 		InstanceIDs:        cmd.InstanceIds,
 		MaxConcurrency:     aws.ToString(cmd.MaxConcurrency),
 		MaxErrors:          aws.ToString(cmd.MaxErrors),
-		Comment:            aws.ToString(cmd.Comment),
+		Comment:            StripRunToken(aws.ToString(cmd.Comment)),
 		DeliveryTimeout:    time.Duration(aws.ToInt32(cmd.TimeoutSeconds)) * time.Second,
 		OutputS3BucketName: aws.ToString(cmd.OutputS3BucketName),
 		OutputS3KeyPrefix:  aws.ToString(cmd.OutputS3KeyPrefix),

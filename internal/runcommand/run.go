@@ -250,17 +250,17 @@ func sendInputs(s Spec) []*ssm.SendCommandInput {
 }
 
 // send calls SendCommand, retrying InvalidInstanceId (agents still registering)
-// until spec.AgentWaitTimeout has passed.
+// until spec.AgentWaitTimeout has passed. The input gets a run token in its
+// comment, so that a lost response is not sent twice (idempotent.go).
 func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) (*ssmtypes.Command, error) {
-	deadline := time.Now().Add(spec.AgentWaitTimeout)
+	since := time.Now()
+	deadline := since.Add(spec.AgentWaitTimeout)
 	wait := max(spec.MinInterval, 500*time.Millisecond)
+	in.Comment = aws.String(withRunToken(aws.ToString(in.Comment), newRunToken()))
 	for {
-		out, err := api.SendCommand(ctx, in)
+		cmd, err := sendIdempotent(ctx, api, in, since)
 		if err == nil {
-			if out.Command == nil || out.Command.CommandId == nil {
-				return nil, errors.New("sending command: SendCommand returned no command id")
-			}
-			return out.Command, nil
+			return cmd, nil
 		}
 		if errorCode(err) != "InvalidInstanceId" || ctx.Err() != nil {
 			return nil, fmt.Errorf("sending command: %w", err)
