@@ -2,7 +2,7 @@
 // EC2, SSM Run Command, S3 and CloudWatch Logs) with a simulated fleet of
 // instances whose agents really run commands. It speaks each service's real wire
 // protocol so that aws-sdk-go-v2, the AWS CLI and Terraform cannot tell it from AWS
-// for the calls the provider makes. ../shared/AWS-API.md is its behaviour sheet.
+// for the calls the provider makes. notes/aws-behaviour.md is its behaviour sheet.
 package awsemu
 
 import (

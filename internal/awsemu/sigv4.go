@@ -99,8 +99,8 @@ func (e *Emulator) authenticate(r *http.Request, body []byte) (string, *APIError
 // protocolAuthError renames the generic (query-protocol) authentication errors to
 // what each protocol's services answer: awsJson services use the *Exception
 // forms (InvalidSignatureException, MissingAuthenticationTokenException, ...),
-// EC2 answers bad keys and signatures with 401 AuthFailure. (From AWS error
-// references and user reports; not in AWS-API.md: GUESS-level confidence.)
+// EC2 answers bad keys and signatures with 401 AuthFailure. (GUESS: see
+// notes/aws-behaviour.md#emulator-guesses.)
 func protocolAuthError(service string, err *APIError) *APIError {
 	switch service {
 	case "ssm", "logs":

@@ -25,7 +25,7 @@ func (e *ExistingAssociationError) Error() string {
 }
 
 // isProfilePropagation matches EC2's errors for a profile IAM has not
-// propagated yet (AWS-API.md §8).
+// propagated yet (notes/aws-behaviour.md#iam).
 func isProfilePropagation(err error) bool {
 	if errorCode(err) != "InvalidParameterValue" {
 		return false
@@ -100,7 +100,7 @@ func Associate(ctx context.Context, c *ec2.Client, instanceID, profile string, r
 			return nil, err
 		}
 		if state != ec2types.InstanceStateNameRunning {
-			// Replace works on running instances only (AWS-API.md §9).
+			// Replace works on running instances only (notes/aws-behaviour.md#ec2-instance-profile-associations).
 			if err := disassociate(ctx, c, instanceID, aws.ToString(cur.AssociationId), remaining()); err != nil {
 				return nil, err
 			}

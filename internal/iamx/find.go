@@ -16,7 +16,7 @@ import (
 )
 
 // PropagationTimeout bounds the retries of IAM eventual-consistency errors, as
-// terraform-provider-aws's propagationTimeout does (AWS-API.md §8).
+// terraform-provider-aws's propagationTimeout does (notes/aws-behaviour.md#iam).
 const PropagationTimeout = 2 * time.Minute
 
 // NotFoundError says an entity does not exist (any more).

@@ -11,7 +11,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
-// The instance-profile readiness wait of terraform-provider-aws (AWS-API.md §8):
+// The instance-profile readiness wait of terraform-provider-aws (notes/aws-behaviour.md#iam):
 // after a first delay, the profile must be found (with a valid ARN) on
 // ProfileReadyChecks consecutive polls; more than profileNotFoundChecks
 // consecutive misses fail the wait.

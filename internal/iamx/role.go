@@ -60,7 +60,7 @@ func isDeleteConflict(err error) bool {
 }
 
 // CreateRole creates a role, retrying the propagation errors IAM gives for a
-// trust policy naming principals it does not see yet (AWS-API.md §8). A role
+// trust policy naming principals it does not see yet (notes/aws-behaviour.md#iam). A role
 // this call created whose response was lost is adopted (idempotent.go).
 func CreateRole(ctx context.Context, c *iam.Client, in *iam.CreateRoleInput) (*iamtypes.Role, error) {
 	var role *iamtypes.Role
@@ -121,7 +121,7 @@ func DetachPolicy(ctx context.Context, c *iam.Client, role, policyARN string) er
 	return err
 }
 
-// DeleteRole deletes a role in the order IAM requires (AWS-API.md §8): remove it
+// DeleteRole deletes a role in the order IAM requires (notes/aws-behaviour.md#iam): remove it
 // from its instance profiles, detach managed policies, delete inline policies,
 // then delete it, retrying DeleteConflict (left by concurrent changes). A role
 // that does not exist is not an error.

@@ -30,7 +30,7 @@ var (
 	_ datasource.DataSourceWithValidateConfig   = (*agentOnlineDataSource)(nil)
 )
 
-// instanceIDPattern is SendCommand's InstanceIds pattern (AWS-API.md §1).
+// instanceIDPattern is SendCommand's InstanceIds pattern (notes/aws-behaviour.md#sendcommand).
 var instanceIDPattern = regexp.MustCompile(`^(i-(\w{8}|\w{17})|mi-\w{17})$`)
 
 const defaultAgentOnlineTimeout = agentwait.DefaultTimeout

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// IAM name and path rules (AWS-API.md §8).
+// IAM name and path rules (notes/aws-behaviour.md#iam).
 var (
 	iamNamePattern = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	iamPathPattern = regexp.MustCompile(`^(/|/[\x21-\x7E]+/)$`)

@@ -16,7 +16,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 )
 
-// reInstanceID is SendCommand's InstanceIds member pattern (AWS-API.md §1).
+// reInstanceID is SendCommand's InstanceIds member pattern (notes/aws-behaviour.md#sendcommand).
 var reInstanceID = regexp.MustCompile(`^(i-(\w{8}|\w{17})|mi-\w{17})$`)
 
 // reIDInMessage finds instance ids in an InvalidInstanceId message
