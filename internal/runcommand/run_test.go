@@ -418,8 +418,10 @@ func TestRun_outputBeyondAPICapsFromS3(t *testing.T) {
 
 func TestRun_invocationVisibilityDelay(t *testing.T) {
 	t.Parallel()
-	e, c := newEmulator(t, awsemu.Options{InvocationVisibilityDelay: time.Second}, false)
+	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 3, nil)
+	// Long enough that a loaded machine still collects inside the window.
+	e.SetDelays(-1, -1, 4*time.Second)
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{InstanceIDs: ids, Parameters: cmds("echo visible")})
 	if err != nil {
 		t.Fatal(err)
