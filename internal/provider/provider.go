@@ -323,5 +323,5 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newAgentOnlineDataSource}
+	return []func() datasource.DataSource{newAgentOnlineDataSource, newOperatorPolicyDataSource}
 }
