@@ -87,6 +87,8 @@ func allowedFor(path string) string {
 		return "GET, DELETE"
 	case parts[0] == "health":
 		return "GET"
+	case parts[0] == "authorization":
+		return "GET, PUT"
 	}
 	return "POST"
 }
@@ -295,6 +297,22 @@ func (e *Emulator) routeAdmin(r *http.Request) (any, error) {
 		case http.MethodDelete:
 			e.ResetCalls()
 			return map[string]string{"status": "ok"}, nil
+		}
+		return nil, notAllowed
+
+	case rest == "authorization":
+		switch method {
+		case http.MethodGet:
+			return map[string]bool{"enabled": e.currentOptions().EnforceIAM}, nil
+		case http.MethodPut:
+			var in struct {
+				Enabled bool `json:"enabled"`
+			}
+			if err := decodeAdmin(r, &in); err != nil {
+				return nil, err
+			}
+			e.SetAuthorization(in.Enabled)
+			return map[string]bool{"enabled": in.Enabled}, nil
 		}
 		return nil, notAllowed
 

@@ -136,6 +136,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.injectFault(w, r, svc, op) {
 		return
 	}
+	if aerr := e.authorize(r, svc, op, params, body); aerr != nil {
+		e.writeError(w, r, svc, op, aerr)
+		return
+	}
 
 	switch svc.proto {
 	case protoREST:
