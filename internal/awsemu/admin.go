@@ -16,6 +16,8 @@ package awsemu
 //	GET    /_awsemu/calls                   {"ssm.SendCommand": 3, ...}
 //	DELETE /_awsemu/calls                   zero the counters
 //	POST   /_awsemu/reset                   drop every resource, fault and counter
+//	GET    /_awsemu/authorization           {"enabled":false}
+//	PUT    /_awsemu/authorization           {"enabled":true} evaluate requests against the caller's policies (authz.go)
 
 import (
 	"bytes"
