@@ -12,7 +12,8 @@ import (
 // Request authorization (off by default; Options.EnforceIAM, SetAuthorization, the
 // admin API and the -enforce-iam flag switch it on). Each request's caller (from
 // its access key) is evaluated against its identity policies: the account's own
-// key pair is the root user and may do anything; an assumed-role session has its
+// key pair is the root user and may do anything; an IAM user's key has the user's
+// inline and attached policies (iam_users.go); an assumed-role session has its
 // role's inline and attached policies (and permissions boundary). Explicit Deny
 // wins, then any Allow, else the implicit deny. Conditions use the request's
 // context: aws:RequestedRegion, ssm:resourceTag/<key> (tags of the resource being
@@ -71,6 +72,14 @@ func (e *Emulator) authorizeLocked(svc *serviceDef, op, accessKey string, params
 // callerPoliciesLocked finds the identity policies of an assumed-role session.
 // Unknown principals have none (everything is denied).
 func (e *Emulator) callerPoliciesLocked(caller string) (docs, boundary []*iamPolicyDoc) {
+	if j := strings.Index(caller, ":user/"); j >= 0 {
+		for _, u := range e.iam.users {
+			if u.Arn == caller {
+				return e.userIdentityDocsLocked(u), nil
+			}
+		}
+		return nil, nil
+	}
 	i := strings.Index(caller, ":assumed-role/")
 	if i < 0 {
 		return nil, nil

@@ -188,3 +188,63 @@ func TestAuthorizationMissingStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An IAM user's access key is evaluated against the user's policies.
+func TestAuthorizationIAMUser(t *testing.T) {
+	t.Parallel()
+	e, root := newTestEmulator(t, Options{EnforceIAM: true})
+	ctx := context.Background()
+	web, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true, Tags: map[string]string{"Team": "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic := iam.NewFromConfig(root)
+	u, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ci"), Path: aws.String("/pipelines/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(u.User.Arn); got != "arn:aws:iam::123456789012:user/pipelines/ci" || !strings.HasPrefix(aws.ToString(u.User.UserId), "AIDA") {
+		t.Fatalf("user %s %s", got, aws.ToString(u.User.UserId))
+	}
+	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ci"), PolicyName: aws.String("operator"),
+		PolicyDocument: aws.String(operatorPolicy(t, []string{"us-east-1"}, map[string]string{"Team": "web"}, ""))}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ci")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := root.Copy()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(*k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Arn) != aws.ToString(u.User.Arn) || aws.ToString(id.UserId) != aws.ToString(u.User.UserId) {
+		t.Fatalf("caller identity %+v %v", id, err)
+	}
+	sc := ssm.NewFromConfig(cfg)
+	in := func(ids []string) *ssm.SendCommandInput {
+		return &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids, Parameters: map[string][]string{"commands": {"true"}}}
+	}
+	if _, err := sc.SendCommand(ctx, in(web)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sc.SendCommand(ctx, in(db))
+	wantDenied(t, err, "AccessDeniedException", "ssm:SendCommand", "instance/"+db[0])
+	if !strings.Contains(err.Error(), "User: arn:aws:iam::123456789012:user/pipelines/ci is not authorized") {
+		t.Fatalf("denial does not name the user: %v", err)
+	}
+	_, err = ic.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("ci")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "DeleteConflict" {
+		t.Fatalf("deleting a user with keys: %v", err)
+	}
+	if _, err := ic.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("ci"), AccessKeyId: k.AccessKey.AccessKeyId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.ListCommands(ctx, &ssm.ListCommandsInput{}); err == nil {
+		t.Fatal("a deleted access key still signs requests")
+	}
+}
