@@ -56,6 +56,9 @@ type OperatorPolicySpec struct {
 	Sessions        bool
 	SessionDocument string // default DefaultSessionDocument
 	SessionOwner    string // default ${aws:username}
+	// SessionKMSKeyARN: the key of ssm_session_preferences.kms_key_id; whoever
+	// starts a session needs kms:GenerateDataKey on it.
+	SessionKMSKeyARN string
 	// StagingBucket (and StagingPrefix): ssm_file's S3 staging objects.
 	StagingBucket, StagingPrefix string
 	// OutputBucket (and OutputPrefix): where ssm_command_run reads full output.
@@ -73,6 +76,7 @@ const (
 	SidSessionDocument      = "StartSessionDocument"
 	SidOwnSessions          = "ResumeAndTerminateOwnSessions"
 	SidSessionReads         = "SessionReads"
+	SidSessionDataKey       = "SessionDataKey"
 	SidFileStaging          = "FileStaging"
 	SidCommandOutput        = "ReadCommandOutput"
 )
@@ -166,6 +170,10 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 		add(Statement{Sid: SidSessionReads, Effect: "Allow", Action: StringList{
 			"ssm:DescribeInstanceProperties", "ssm:DescribeSessions", "ssm:GetConnectionStatus",
 		}, Resource: StringList{"*"}, Condition: inRegions})
+		if s.SessionKMSKeyARN != "" {
+			add(Statement{Sid: SidSessionDataKey, Effect: "Allow", Action: StringList{"kms:GenerateDataKey"},
+				Resource: StringList{s.SessionKMSKeyARN}, Condition: inRegions})
+		}
 	}
 	objects := func(bucket, prefix string) StringList {
 		return StringList{arn("s3", "", "", bucket+"/"+prefix+"*")}

@@ -32,7 +32,7 @@ func TestOperatorPolicyFull(t *testing.T) {
 	doc, err := iamx.OperatorPolicy(iamx.OperatorPolicySpec{
 		Partition: "aws-us-gov", AccountID: "111122223333", Regions: []string{"us-gov-west-1", "us-gov-east-1"},
 		Documents: []string{"AWS-RunShellScript", "Deploy"}, InstanceTags: map[string]string{"Team": "web"},
-		Diagnosis: true, Sessions: true, StagingBucket: "stage", StagingPrefix: "ssm-file/", OutputBucket: "out",
+		Diagnosis: true, Sessions: true, SessionKMSKeyARN: "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/k", StagingBucket: "stage", StagingPrefix: "ssm-file/", OutputBucket: "out",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +69,8 @@ func TestOperatorPolicyFull(t *testing.T) {
 			"Condition": map[string]any{"StringEquals": regions}},
 		iamx.SidSessionReads: {"Sid": iamx.SidSessionReads, "Effect": "Allow", "Action": []any{"ssm:DescribeInstanceProperties",
 			"ssm:DescribeSessions", "ssm:GetConnectionStatus"}, "Resource": []any{"*"}, "Condition": map[string]any{"StringEquals": regions}},
+		iamx.SidSessionDataKey: {"Sid": iamx.SidSessionDataKey, "Effect": "Allow", "Action": []any{"kms:GenerateDataKey"},
+			"Resource": []any{"arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/k"}, "Condition": map[string]any{"StringEquals": regions}},
 		iamx.SidFileStaging: {"Sid": iamx.SidFileStaging, "Effect": "Allow", "Action": []any{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
 			"Resource": []any{"arn:aws-us-gov:s3:::stage/ssm-file/*"}},
 		iamx.SidCommandOutput: {"Sid": iamx.SidCommandOutput, "Effect": "Allow", "Action": []any{"s3:GetObject"},

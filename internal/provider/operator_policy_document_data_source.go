@@ -49,6 +49,7 @@ type operatorPolicyModel struct {
 	Sessions           types.Bool   `tfsdk:"sessions"`
 	SessionDocument    types.String `tfsdk:"session_document"`
 	SessionOwner       types.String `tfsdk:"session_owner"`
+	SessionKMSKeyARN   types.String `tfsdk:"session_kms_key_arn"`
 	StagingBucketName  types.String `tfsdk:"staging_bucket_name"`
 	StagingKeyPrefix   types.String `tfsdk:"staging_key_prefix"`
 	OutputS3BucketName types.String `tfsdk:"output_s3_bucket_name"`
@@ -126,6 +127,10 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 				MarkdownDescription: "How a session id begins for the caller, as an IAM policy variable: `${aws:username}` (the default, " +
 					"IAM users) or `${aws:userid}` for federated callers. Write `$${aws:username}` in HCL so Terraform does not interpolate it.",
 				Validators: []validator.String{stringvalidator.RegexMatches(sessionOwnerSimple, "must be an IAM policy variable or a plain name")}},
+			"session_kms_key_arn": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "ARN of the KMS key that encrypts session data (`ssm_session_preferences.kms_key_id`): starting a session " +
+					"then needs `kms:GenerateDataKey` on it. Only with `sessions = true`.",
+				Validators: []validator.String{kmsKeyARN(), stringvalidator.AlsoRequires(path.MatchRoot("sessions"))}},
 			"staging_bucket_name": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "S3 bucket `ssm_file` stages large files in: the policy may put, get and delete objects under `staging_key_prefix` there.",
 				Validators:          []validator.String{bucket}},
@@ -188,7 +193,8 @@ func (d *operatorPolicyDataSource) Read(ctx context.Context, req datasource.Read
 	spec := iamx.OperatorPolicySpec{
 		Diagnosis: m.Diagnosis.IsNull() || m.Diagnosis.ValueBool(), Sessions: m.Sessions.ValueBool(),
 		SessionDocument: m.SessionDocument.ValueString(), SessionOwner: m.SessionOwner.ValueString(),
-		StagingBucket: m.StagingBucketName.ValueString(), StagingPrefix: m.StagingKeyPrefix.ValueString(),
+		SessionKMSKeyARN: m.SessionKMSKeyARN.ValueString(),
+		StagingBucket:    m.StagingBucketName.ValueString(), StagingPrefix: m.StagingKeyPrefix.ValueString(),
 		OutputBucket: m.OutputS3BucketName.ValueString(), OutputPrefix: m.OutputS3KeyPrefix.ValueString(),
 	}
 	if m.Regions.IsNull() {

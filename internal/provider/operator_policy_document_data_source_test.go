@@ -86,6 +86,7 @@ data "ssm_operator_policy_document" "test" {
   diagnosis           = false
   sessions            = true
   session_owner       = "$${aws:userid}"
+  session_kms_key_arn = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/sessions"
   staging_bucket_name = "stage-bucket"
   staging_key_prefix  = "ssm-file/"
 }
@@ -93,7 +94,7 @@ data "ssm_operator_policy_document" "test" {
 				Check: checkPolicyJSON(e, "data.ssm_operator_policy_document.test", iamx.OperatorPolicySpec{
 					Partition: "aws-us-gov", AccountID: "111122223333", Regions: []string{"us-gov-west-1", "us-gov-east-1"},
 					Documents: []string{"AWS-RunShellScript", "Deploy"}, InstanceTags: map[string]string{"Team": "web", "Env": "prod"},
-					Sessions: true, SessionOwner: "${aws:userid}", StagingBucket: "stage-bucket", StagingPrefix: "ssm-file/",
+					Sessions: true, SessionOwner: "${aws:userid}", SessionKMSKeyARN: "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/sessions", StagingBucket: "stage-bucket", StagingPrefix: "ssm-file/",
 				}),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("data.ssm_operator_policy_document.test", tfjsonpath.New("partition"), knownvalue.StringExact("aws-us-gov")),
@@ -115,6 +116,7 @@ func TestAccOperatorPolicyDocument_badInput(t *testing.T) {
 		{`staging_bucket_name = "Stage_Bucket"`, `"Stage_Bucket" is not a valid S3 bucket name`},
 		{`staging_key_prefix = "p/"`, `staging_bucket_name`},
 		{`instance_arns = ["arn:aws:s3:::bucket"]`, `service is "s3", not ec2`},
+		{`session_kms_key_arn = "alias/sessions"`, `Invalid ARN`},
 		{`session_document = "AWS-Shell"`, `the prefix "AWS" is reserved`},
 	}
 	var steps []resource.TestStep
