@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -246,5 +247,37 @@ func TestAuthorizationIAMUser(t *testing.T) {
 	}
 	if _, err := sc.ListCommands(ctx, &ssm.ListCommandsInput{}); err == nil {
 		t.Fatal("a deleted access key still signs requests")
+	}
+}
+
+// S3 denials come in S3's own error shape, and object grants are per prefix.
+func TestAuthorizationS3(t *testing.T) {
+	t.Parallel()
+	_, root := newTestEmulator(t, Options{EnforceIAM: true})
+	ctx := context.Background()
+	rs3 := s3.NewFromConfig(root, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := rs3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stage")}); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := iamx.OperatorPolicy(iamx.OperatorPolicySpec{Partition: "aws", AccountID: "123456789012", Regions: []string{"us-east-1"},
+		Documents: []string{"AWS-RunShellScript"}, StagingBucket: "stage", StagingPrefix: "ssm-file/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := assumeWithPolicy(t, root, "stager", doc.JSON())
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	put := func(key string) error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("stage"), Key: aws.String(key), Body: strings.NewReader("x")})
+		return err
+	}
+	if err := put("ssm-file/a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("stage"), Key: aws.String("ssm-file/a")}); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, put("elsewhere/a"), "AccessDenied", "s3:PutObject", "arn:aws:s3:::stage/elsewhere/a")
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("stage"), Key: aws.String("ssm-file/a")}); err != nil {
+		t.Fatal(err)
 	}
 }
