@@ -53,8 +53,12 @@ func (e *Emulator) authorizeLocked(svc *serviceDef, op, accessKey string, params
 	}
 	docs, boundary := e.callerPoliciesLocked(caller)
 	action := svc.name + ":" + op
+	principal := e.principalKeysLocked(accessKey, caller)
 	for _, res := range e.requestResourcesLocked(svc, op, params, body, s3Bucket, s3Key) {
 		ctx := map[string]string{"aws:requestedregion": e.opts.Region}
+		for k, v := range principal {
+			ctx[k] = v
+		}
 		for k, v := range res.tags {
 			ctx["ssm:resourcetag/"+strings.ToLower(k)] = v
 		}
@@ -213,7 +217,7 @@ func iamEvalIn(docs []*iamPolicyDoc, action, resource string, ctx map[string]str
 	for _, d := range docs {
 		for i := range d.Statement {
 			s := &d.Statement[i]
-			if !s.appliesToAction(action) || !s.appliesToResource(resource) || !conditionsHold(s.Condition, ctx) {
+			if !s.appliesToAction(action) || !s.appliesToResource(resource, ctx) || !conditionsHold(s.Condition, ctx) {
 				continue
 			}
 			if s.Effect == "Deny" {
@@ -230,14 +234,17 @@ func iamEvalIn(docs []*iamPolicyDoc, action, resource string, ctx map[string]str
 	return ""
 }
 
-// appliesToResource matches Resource/NotResource patterns. A request resource "*"
-// (operations without resource-level permissions) matches only "*" patterns.
-func (s *iamStatement) appliesToResource(resource string) bool {
+// appliesToResource matches Resource/NotResource patterns, with policy variables
+// (${aws:username}, ${aws:userid}) replaced from the request context. A request
+// resource "*" (operations without resource-level permissions) matches only "*"
+// patterns.
+func (s *iamStatement) appliesToResource(resource string, ctx map[string]string) bool {
 	match := func(pattern, res string) bool {
 		if res == "*" {
 			return pattern == "*"
 		}
-		return iamWildMatch(pattern, res)
+		pattern, ok := substituteVariables(pattern, ctx)
+		return ok && iamWildMatch(pattern, res)
 	}
 	if s.hasResource {
 		return iamAnyMatch(s.Resource, resource, match)
@@ -333,4 +340,43 @@ func pathOr(p string) string {
 		return "/"
 	}
 	return p
+}
+
+// principalKeysLocked are the request-context keys that describe the caller
+// (IAM User Guide, "IAM policy elements: Variables and tags", principal key
+// values): aws:username for IAM users, aws:userid for users (AIDA...) and role
+// sessions (AROA...:session name).
+func (e *Emulator) principalKeysLocked(accessKey, caller string) map[string]string {
+	out := map[string]string{}
+	if s, ok := e.iam.sessions[accessKey]; ok {
+		out["aws:userid"] = s.userID
+		return out
+	}
+	for _, u := range e.iam.users {
+		if u.Arn == caller {
+			out["aws:username"], out["aws:userid"] = u.Name, u.ID
+		}
+	}
+	return out
+}
+
+// substituteVariables replaces ${key} in a policy pattern. A variable whose key
+// is absent from the request makes the pattern match nothing (ok false).
+// Limitation: the ${*}, ${?} and ${$} escapes and default values are not modelled.
+func substituteVariables(pattern string, ctx map[string]string) (string, bool) {
+	for {
+		i := strings.Index(pattern, "${")
+		if i < 0 {
+			return pattern, true
+		}
+		j := strings.Index(pattern[i:], "}")
+		if j < 0 {
+			return pattern, true
+		}
+		v, ok := ctx[strings.ToLower(pattern[i+2:i+j])]
+		if !ok {
+			return "", false
+		}
+		pattern = pattern[:i] + v + pattern[i+j+1:]
+	}
 }

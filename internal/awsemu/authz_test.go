@@ -281,3 +281,40 @@ func TestAuthorizationS3(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Policy variables in resources stand for the caller: a user may read only the
+// role named after it.
+func TestAuthorizationPolicyVariables(t *testing.T) {
+	t.Parallel()
+	_, root := newTestEmulator(t, Options{EnforceIAM: true})
+	ctx := context.Background()
+	ic := iam.NewFromConfig(root)
+	for _, n := range []string{"ci", "other"} {
+		if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(n), AssumeRolePolicyDocument: aws.String(accountTrust)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ci")}); err != nil {
+		t.Fatal(err)
+	}
+	pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"arn:aws:iam::123456789012:role/${aws:username}"}]}`
+	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ci"), PolicyName: aws.String("own"), PolicyDocument: aws.String(pol)}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ci")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := root.Copy()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(*k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
+	uc := iam.NewFromConfig(cfg)
+	if _, err := uc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("ci")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = uc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("other")})
+	wantDenied(t, err, "AccessDenied", "iam:GetRole", "role/other")
+	// A role session has no aws:username: the same policy allows it nothing.
+	sess := assumeWithPolicy(t, root, "sessrole", pol)
+	_, err = iam.NewFromConfig(sess).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("ci")})
+	wantDenied(t, err, "AccessDenied", "iam:GetRole", "role/ci")
+}
