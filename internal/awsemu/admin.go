@@ -17,6 +17,8 @@ package awsemu
 //	GET    /_awsemu/calls                   {"ssm.SendCommand": 3, ...}
 //	DELETE /_awsemu/calls                   zero the counters
 //	POST   /_awsemu/reset                   drop every resource, fault and counter
+//	GET    /_awsemu/authorization           {"enabled":false}
+//	PUT    /_awsemu/authorization           {"enabled":true} evaluate requests against the caller's policies (authz.go)
 
 import (
 	"bytes"
@@ -88,6 +90,8 @@ func allowedFor(path string) string {
 		return "GET, DELETE"
 	case parts[0] == "health":
 		return "GET"
+	case parts[0] == "authorization":
+		return "GET, PUT"
 	}
 	return "POST"
 }
@@ -298,6 +302,22 @@ func (e *Emulator) routeAdmin(r *http.Request) (any, error) {
 		case http.MethodDelete:
 			e.ResetCalls()
 			return map[string]string{"status": "ok"}, nil
+		}
+		return nil, notAllowed
+
+	case rest == "authorization":
+		switch method {
+		case http.MethodGet:
+			return map[string]bool{"enabled": e.currentOptions().EnforceIAM}, nil
+		case http.MethodPut:
+			var in struct {
+				Enabled bool `json:"enabled"`
+			}
+			if err := decodeAdmin(r, &in); err != nil {
+				return nil, err
+			}
+			e.SetAuthorization(in.Enabled)
+			return map[string]bool{"enabled": in.Enabled}, nil
 		}
 		return nil, notAllowed
 

@@ -186,3 +186,20 @@ func TestAdminFaultsDelaysCallsReset(t *testing.T) {
 		t.Errorf("GET reset: %d", code)
 	}
 }
+
+func TestAdminAuthorization(t *testing.T) {
+	t.Parallel()
+	e, _ := newTestEmulator(t, Options{})
+	var st struct {
+		Enabled bool `json:"enabled"`
+	}
+	if code, body := adminDo(t, e, "GET", "/_awsemu/authorization", "", &st); code != 200 || st.Enabled {
+		t.Fatalf("GET: %d %s", code, body)
+	}
+	if code, body := adminDo(t, e, "PUT", "/_awsemu/authorization", `{"enabled":true}`, &st); code != 200 || !st.Enabled || !e.currentOptions().EnforceIAM {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	if code, _ := adminDo(t, e, "PUT", "/_awsemu/authorization", `{"enable":true}`, nil); code != 400 {
+		t.Fatalf("typo accepted: %d", code)
+	}
+}

@@ -28,6 +28,9 @@ type Options struct {
 	AccessKey, SecretKey string
 	// DisableSigV4 turns signature verification off: any credentials are accepted.
 	DisableSigV4 bool
+	// EnforceIAM evaluates each request against its caller's identity policies
+	// (see authz.go). Off by default: every authenticated call is allowed.
+	EnforceIAM bool
 
 	// RegistrationDelay is how long an agent takes to register (PingStatus Online)
 	// after its instance runs with a suitable role.

@@ -64,6 +64,7 @@ type iamState struct {
 	policies map[string]*iamPolicy  // customer managed, key: ARN
 	managed  map[string]*iamPolicy  // AWS managed, key: ARN (built lazily per partition)
 	sessions map[string]stsSession  // STS temporary credentials by access key
+	users    map[string]*iamUser    // key: lower-cased name (iam_users.go)
 }
 
 func newIAMState() *iamState {
@@ -71,6 +72,7 @@ func newIAMState() *iamState {
 		roles:    map[string]*iamRole{},
 		profiles: map[string]*iamProfile{},
 		policies: map[string]*iamPolicy{},
+		users:    map[string]*iamUser{},
 	}
 }
 

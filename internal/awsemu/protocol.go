@@ -143,6 +143,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = &lostResponseWriter{header: http.Header{}}
 		defer hangUp(conn)
 	}
+	if aerr := e.authorize(r, svc, op, params, body); aerr != nil {
+		e.writeError(w, r, svc, op, aerr)
+		return
+	}
 
 	switch svc.proto {
 	case protoREST:

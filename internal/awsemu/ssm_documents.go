@@ -179,6 +179,13 @@ func parseDocContent(content, docType string) (*docSpec, *APIError) {
 		if v, ok := raw["sessionType"]; !ok || json.Unmarshal(v, &st) != nil || st == "" {
 			return nil, apiErr(400, "InvalidDocumentContent", "The content for the document is not valid: sessionType is missing")
 		}
+		// Valid values per the UG "Session document schema" (notes/aws-behaviour.md#session-manager-preferences).
+		switch st {
+		case "Standard_Stream", "InteractiveCommands", "NonInteractiveCommands", "Port":
+		default:
+			// GUESS: the error code for an unknown sessionType.
+			return nil, apiErr(400, "InvalidDocumentContent", "The content for the document is not valid: sessionType %s is not one of Standard_Stream, InteractiveCommands, NonInteractiveCommands, Port", st)
+		}
 		spec.Platforms = []string{"Windows", "Linux", "MacOS"}
 	case "Command":
 		if err := parseCommandSteps(spec, raw); err != nil {

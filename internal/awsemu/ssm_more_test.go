@@ -174,6 +174,10 @@ func TestSSMDocuments(t *testing.T) {
 	if !errors.As(err, &bad) {
 		t.Fatalf("bad content: %v", err)
 	}
+	_, err = cl.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("BadSessionType"), Content: aws.String(`{"schemaVersion":"1.0","sessionType":"Shell"}`), DocumentType: ssmtypes.DocumentTypeSession})
+	if !errors.As(err, &bad) {
+		t.Fatalf("unknown sessionType: %v", err)
+	}
 	_, err = cl.UpdateDocument(ctx, &ssm.UpdateDocumentInput{Name: aws.String("SSM-SessionManagerRunShell"), Content: aws.String(v1), DocumentVersion: aws.String("$LATEST")})
 	var dup *ssmtypes.DuplicateDocumentContent
 	if !errors.As(err, &dup) {

@@ -55,7 +55,12 @@ func stsGetCallerIdentity(e *Emulator, p url.Values) (any, *APIError) {
 	if s, ok := e.iam.sessions[ak]; ok {
 		userID = s.userID
 	} else if !strings.HasSuffix(arn, ":root") {
-		userID = ak // GUESS: an IAM user's ID (AIDA…) is not modelled
+		userID = ak // GUESS for a caller the emulator does not know
+		for _, u := range e.iam.users {
+			if u.Arn == arn {
+				userID = u.ID // an IAM user's unique id (AIDA…)
+			}
+		}
 	}
 	return struct{ Arn, UserId, Account string }{arn, userID, e.opts.AccountID}, nil
 }

@@ -22,8 +22,6 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
-func ssmClient(e *awsemu.Emulator) *ssm.Client { return ssm.NewFromConfig(emuConfig(e)) }
-
 // dhmcSetting reads the setting through the engine's finder.
 func dhmcSetting(e *awsemu.Emulator) (*defaulthost.Setting, error) {
 	return defaulthost.Get(context.Background(), ssmClient(e))

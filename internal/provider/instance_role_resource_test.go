@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -27,6 +28,7 @@ const coreARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 func iamClient(e *awsemu.Emulator) *iam.Client { return iam.NewFromConfig(emuConfig(e)) }
 func ec2Client(e *awsemu.Emulator) *ec2.Client { return ec2.NewFromConfig(emuConfig(e)) }
+func ssmClient(e *awsemu.Emulator) *ssm.Client { return ssm.NewFromConfig(emuConfig(e)) }
 
 // checkRolesDestroyed is a CheckDestroy asking the emulator through the finder.
 func checkRolesDestroyed(e *awsemu.Emulator) resource.TestCheckFunc {

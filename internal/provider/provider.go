@@ -318,9 +318,10 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newInstanceProfileAssociationResource,
 		newCommandRunResource,
 		newDefaultHostManagementResource,
+		newSessionPreferencesResource,
 	}
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newAgentOnlineDataSource}
+	return []func() datasource.DataSource{newAgentOnlineDataSource, newOperatorPolicyDataSource}
 }

@@ -88,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.opts.AccessKey, "access-key", "test", "access key id accepted by SigV4 verification")
 	fs.StringVar(&c.opts.SecretKey, "secret-key", "test", "secret access key")
 	fs.BoolVar(&c.opts.DisableSigV4, "no-sigv4", false, "accept any credentials")
+	fs.BoolVar(&c.opts.EnforceIAM, "enforce-iam", false, "evaluate each request against its caller's identity policies (assumed-role sessions)")
 	fs.DurationVar(&c.opts.RegistrationDelay, "registration-delay", 0, "agent registration delay")
 	fs.DurationVar(&c.opts.IAMPropagationDelay, "iam-propagation-delay", 0, "how long EC2 rejects a new instance profile")
 	fs.DurationVar(&c.opts.InvocationVisibilityDelay, "invocation-visibility-delay", 0, "how long new invocations stay invisible")

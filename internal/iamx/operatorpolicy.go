@@ -1,0 +1,190 @@
+package iamx
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The operator policy: what a person or pipeline needs to run this provider's
+// commands and open sessions, and nothing more. The actions and resource forms are
+// in notes/aws-behaviour.md#operator-policy.
+
+// Regions by partition, as the AWS SDK for Go v2's partition metadata lists them
+// (internal/endpoints/awsrulesfn/partitions.json, without the *-global pseudo regions).
+var Regions = map[string][]string{
+	"aws": {"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+		"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+		"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2",
+		"eu-west-3", "il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1", "sa-west-1",
+		"us-east-1", "us-east-2", "us-west-1", "us-west-2"},
+	"aws-cn":     {"cn-north-1", "cn-northwest-1"},
+	"aws-us-gov": {"us-gov-east-1", "us-gov-west-1"},
+}
+
+// PartitionOfRegion returns the partition a known region belongs to, or "".
+func PartitionOfRegion(region string) string {
+	for p, rs := range Regions {
+		for _, r := range rs {
+			if r == region {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// DefaultSessionDocument is the document a session uses when it names none.
+const DefaultSessionDocument = "SSM-SessionManagerRunShell"
+
+// OperatorPolicySpec says what the operator may do.
+type OperatorPolicySpec struct {
+	Partition string   // aws, aws-cn or aws-us-gov
+	AccountID string   // 12 digits
+	Regions   []string // aws:RequestedRegion of every regional call; at least one
+	// Documents SendCommand may run. Names beginning with AWS- are AWS's own
+	// (no account in their ARN); others are the account's.
+	Documents []string
+	// InstanceARNs the operator may target; empty: every EC2 instance of the account.
+	InstanceARNs []string
+	// InstanceTags: commands and sessions only reach instances with all these tags.
+	InstanceTags map[string]string
+	// Diagnosis: the IAM reads ssm_agent_online uses to explain an offline agent.
+	Diagnosis bool
+	// Sessions: StartSession on the instances, Terminate/Resume on the caller's own
+	// sessions (session ids beginning with SessionOwner, a policy variable).
+	Sessions        bool
+	SessionDocument string // default DefaultSessionDocument
+	SessionOwner    string // default ${aws:username}
+	// SessionKMSKeyARN: the key of ssm_session_preferences.kms_key_id; whoever
+	// starts a session needs kms:GenerateDataKey on it.
+	SessionKMSKeyARN string
+	// StagingBucket (and StagingPrefix): ssm_file's S3 staging objects.
+	StagingBucket, StagingPrefix string
+	// OutputBucket (and OutputPrefix): where ssm_command_run reads full output.
+	OutputBucket, OutputPrefix string
+}
+
+// Statement ids of the operator policy, so callers and tests can name them.
+const (
+	SidSendCommandDocuments = "SendCommandDocuments"
+	SidSendCommandInstances = "SendCommandInstances"
+	SidReadCommandsAgents   = "ReadCommandsAndAgents"
+	SidCancelCommands       = "CancelCommands"
+	SidDiagnoseIdentity     = "DiagnoseInstanceIdentity"
+	SidStartSessions        = "StartSessions"
+	SidSessionDocument      = "StartSessionDocument"
+	SidOwnSessions          = "ResumeAndTerminateOwnSessions"
+	SidSessionReads         = "SessionReads"
+	SidSessionDataKey       = "SessionDataKey"
+	SidFileStaging          = "FileStaging"
+	SidCommandOutput        = "ReadCommandOutput"
+)
+
+// OperatorPolicy builds the policy document.
+func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
+	if _, ok := Regions[s.Partition]; !ok {
+		return PolicyDocument{}, fmt.Errorf("partition %q is not one of aws, aws-cn, aws-us-gov", s.Partition)
+	}
+	if len(s.AccountID) != 12 || strings.Trim(s.AccountID, "0123456789") != "" {
+		return PolicyDocument{}, fmt.Errorf("account id %q is not 12 digits", s.AccountID)
+	}
+	if len(s.Regions) == 0 {
+		return PolicyDocument{}, fmt.Errorf("no region given")
+	}
+	for _, r := range s.Regions {
+		if p := PartitionOfRegion(r); p != s.Partition {
+			if p == "" {
+				return PolicyDocument{}, fmt.Errorf("%q is not a known region", r)
+			}
+			return PolicyDocument{}, fmt.Errorf("region %s is in partition %s, not %s", r, p, s.Partition)
+		}
+	}
+	if len(s.Documents) == 0 {
+		return PolicyDocument{}, fmt.Errorf("no document given")
+	}
+	arn := func(service, region, account, resource string) string {
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", s.Partition, service, region, account, resource)
+	}
+	regions := sorted(s.Regions)
+	inRegions := map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": regions}}
+	withTags := func(extra map[string]any) map[string]any {
+		c := map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": regions}}
+		eq := c["StringEquals"].(map[string]any)
+		for k, v := range s.InstanceTags {
+			eq["ssm:resourceTag/"+k] = v
+		}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	var docs StringList
+	for _, d := range s.Documents {
+		if strings.HasPrefix(d, "AWS-") {
+			docs = append(docs, arn("ssm", "*", "", "document/"+d))
+		} else {
+			docs = append(docs, arn("ssm", "*", s.AccountID, "document/"+d))
+		}
+	}
+	sort.Strings(docs)
+	instances := sorted(s.InstanceARNs)
+	if len(instances) == 0 {
+		instances = StringList{arn("ec2", "*", s.AccountID, "instance/*")}
+	}
+	doc := PolicyDocument{Version: "2012-10-17"}
+	add := func(st Statement) { doc.Statement = append(doc.Statement, st) }
+	add(Statement{Sid: SidSendCommandDocuments, Effect: "Allow", Action: StringList{"ssm:SendCommand"}, Resource: docs, Condition: inRegions})
+	add(Statement{Sid: SidSendCommandInstances, Effect: "Allow", Action: StringList{"ssm:SendCommand"}, Resource: instances, Condition: withTags(nil)})
+	add(Statement{Sid: SidReadCommandsAgents, Effect: "Allow", Action: StringList{
+		"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands",
+	}, Resource: StringList{"*"}, Condition: inRegions})
+	add(Statement{Sid: SidCancelCommands, Effect: "Allow", Action: StringList{"ssm:CancelCommand"}, Resource: StringList{"*"}, Condition: inRegions})
+	if s.Diagnosis {
+		// IAM is global: its calls are not made in the listed regions, so no region condition.
+		add(Statement{Sid: SidDiagnoseIdentity, Effect: "Allow", Action: StringList{
+			"iam:GetInstanceProfile", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy",
+			"iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+		}, Resource: StringList{
+			arn("iam", "", "aws", "policy/*"),
+			arn("iam", "", s.AccountID, "instance-profile/*"),
+			arn("iam", "", s.AccountID, "policy/*"),
+			arn("iam", "", s.AccountID, "role/*"),
+		}})
+	}
+	if s.Sessions {
+		sessDoc := s.SessionDocument
+		if sessDoc == "" {
+			sessDoc = DefaultSessionDocument
+		}
+		owner := s.SessionOwner
+		if owner == "" {
+			owner = "${aws:username}"
+		}
+		add(Statement{Sid: SidStartSessions, Effect: "Allow", Action: StringList{"ssm:StartSession"}, Resource: instances,
+			Condition: withTags(map[string]any{"BoolIfExists": map[string]any{"ssm:SessionDocumentAccessCheck": "true"}})})
+		add(Statement{Sid: SidSessionDocument, Effect: "Allow", Action: StringList{"ssm:StartSession"},
+			Resource: StringList{arn("ssm", "*", s.AccountID, "document/"+sessDoc)}, Condition: inRegions})
+		add(Statement{Sid: SidOwnSessions, Effect: "Allow", Action: StringList{"ssm:ResumeSession", "ssm:TerminateSession"},
+			Resource: StringList{arn("ssm", "*", s.AccountID, "session/"+owner+"-*")}, Condition: inRegions})
+		add(Statement{Sid: SidSessionReads, Effect: "Allow", Action: StringList{
+			"ssm:DescribeInstanceProperties", "ssm:DescribeSessions", "ssm:GetConnectionStatus",
+		}, Resource: StringList{"*"}, Condition: inRegions})
+		if s.SessionKMSKeyARN != "" {
+			add(Statement{Sid: SidSessionDataKey, Effect: "Allow", Action: StringList{"kms:GenerateDataKey"},
+				Resource: StringList{s.SessionKMSKeyARN}, Condition: inRegions})
+		}
+	}
+	objects := func(bucket, prefix string) StringList {
+		return StringList{arn("s3", "", "", bucket+"/"+prefix+"*")}
+	}
+	if s.StagingBucket != "" {
+		add(Statement{Sid: SidFileStaging, Effect: "Allow", Action: StringList{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
+			Resource: objects(s.StagingBucket, s.StagingPrefix)})
+	}
+	if s.OutputBucket != "" {
+		add(Statement{Sid: SidCommandOutput, Effect: "Allow", Action: StringList{"s3:GetObject"},
+			Resource: objects(s.OutputBucket, s.OutputPrefix)})
+	}
+	return doc, nil
+}

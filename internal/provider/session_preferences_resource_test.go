@@ -1,0 +1,336 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/sessionprefs"
+)
+
+// defaultDocJSON reads the default version of a document through the SDK.
+func defaultDocJSON(e *awsemu.Emulator, name string) (map[string]any, *ssm.GetDocumentOutput, error) {
+	out, err := ssmClient(e).GetDocument(context.Background(), &ssm.GetDocumentInput{Name: aws.String(name)})
+	if err != nil {
+		return nil, nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(out.Content)), &m); err != nil {
+		return nil, nil, fmt.Errorf("content of %s is not JSON: %w", name, err)
+	}
+	return m, out, nil
+}
+
+// checkDocInputs asserts the whole document as Session Manager reads it.
+func checkDocInputs(e *awsemu.Emulator, name string, inputs map[string]any) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		got, out, err := defaultDocJSON(e, name)
+		if err != nil {
+			return err
+		}
+		if out.DocumentType != ssmtypes.DocumentTypeSession {
+			return fmt.Errorf("document type %s, want Session", out.DocumentType)
+		}
+		want := map[string]any{"schemaVersion": "1.0", "description": sessionprefs.Description, "sessionType": "Standard_Stream", "inputs": inputs}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("document %s content\n%v\nwant\n%v", name, got, want)
+		}
+		return nil
+	}
+}
+
+func checkDocGone(e *awsemu.Emulator, name string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		_, err := sessionprefs.Find(context.Background(), ssmClient(e), name, "")
+		if err == nil {
+			return fmt.Errorf("document %s still exists", name)
+		}
+		if !sessionprefs.IsNotFound(err) {
+			return err
+		}
+		return nil
+	}
+}
+
+const fullPrefs = `
+resource "ssm_session_preferences" "test" {
+  s3_bucket_name                = "session-logs"
+  s3_key_prefix                 = "sessions/"
+  s3_encryption_enabled         = true
+  cloudwatch_log_group_name     = "/ssm/sessions"
+  cloudwatch_encryption_enabled = false
+  cloudwatch_streaming_enabled  = false
+  kms_key_id                    = "alias/sessions"
+  run_as_enabled                = true
+  run_as_default_user           = "deploy"
+  idle_session_timeout          = 15
+  max_session_duration          = 480
+  shell_profile = {
+    linux   = "exec bash -l"
+    windows = "Set-Location C:\\"
+  }
+}
+`
+
+const minimalPrefs = `
+resource "ssm_session_preferences" "test" {
+  s3_bucket_name = "session-logs"
+}
+`
+
+func TestAccSessionPreferences_basic(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	const doc = sessionprefs.DefaultDocumentName
+	minimalInputs := map[string]any{
+		"s3BucketName": "session-logs", "s3KeyPrefix": "", "s3EncryptionEnabled": true,
+		"cloudWatchLogGroupName": "", "cloudWatchEncryptionEnabled": true, "cloudWatchStreamingEnabled": true,
+		"kmsKeyId": "", "runAsEnabled": false, "runAsDefaultUser": "",
+		"idleSessionTimeout": "20", "maxSessionDuration": "",
+		"shellProfile": map[string]any{"linux": "", "windows": ""},
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDocGone(e, doc),
+		Steps: []resource.TestStep{
+			{
+				Config: acctest.ProviderConfig(e) + minimalPrefs,
+				Check:  checkDocInputs(e, doc, minimalInputs),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("id"), knownvalue.StringExact(doc)),
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("document_version"), knownvalue.StringExact("1")),
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("idle_session_timeout"), knownvalue.Int64Exact(20)),
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("previous_content"), knownvalue.Null()),
+				},
+			},
+			{
+				// Every option lands in the document exactly as the schema names and types it.
+				Config: acctest.ProviderConfig(e) + fullPrefs,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ssm_session_preferences.test", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("content"), knownvalue.StringRegexp(regexp.MustCompile(`"idleSessionTimeout": "15"`))),
+				}},
+				Check: checkDocInputs(e, doc, map[string]any{
+					"s3BucketName": "session-logs", "s3KeyPrefix": "sessions/", "s3EncryptionEnabled": true,
+					"cloudWatchLogGroupName": "/ssm/sessions", "cloudWatchEncryptionEnabled": false, "cloudWatchStreamingEnabled": false,
+					"kmsKeyId": "alias/sessions", "runAsEnabled": true, "runAsDefaultUser": "deploy",
+					"idleSessionTimeout": "15", "maxSessionDuration": "480",
+					"shellProfile": map[string]any{"linux": "exec bash -l", "windows": `Set-Location C:\`},
+				}),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("document_version"), knownvalue.StringExact("2")),
+				},
+			},
+			{
+				ResourceName:      "ssm_session_preferences.test",
+				ImportState:       true,
+				ImportStateId:     doc,
+				ImportStateVerify: true,
+			},
+			{
+				// Drift: the document is changed outside Terraform; the plan shows it and apply repairs it.
+				PreConfig: func() {
+					c := ssmClient(e)
+					ctx := context.Background()
+					edited := sessionprefs.Preferences{S3BucketName: "elsewhere", IdleSessionTimeout: 60}.Content()
+					out, err := c.UpdateDocument(ctx, &ssm.UpdateDocumentInput{Name: aws.String(doc), Content: aws.String(edited), DocumentVersion: aws.String("$LATEST")})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := c.UpdateDocumentDefaultVersion(ctx, &ssm.UpdateDocumentDefaultVersionInput{Name: aws.String(doc), DocumentVersion: out.DocumentDescription.DocumentVersion}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: acctest.ProviderConfig(e) + fullPrefs,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("ssm_session_preferences.test", plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("idle_session_timeout"), knownvalue.Int64Exact(15)),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					got, out, err := defaultDocJSON(e, doc)
+					if err != nil {
+						return err
+					}
+					// The repaired content is version 2's again: SSM refuses duplicate content, so version 2 is the default once more.
+					if v := aws.ToString(out.DocumentVersion); v != "2" {
+						return fmt.Errorf("default version %s after repair, want 2", v)
+					}
+					if in := got["inputs"].(map[string]any); in["idleSessionTimeout"] != "15" || in["s3BucketName"] != "session-logs" {
+						return fmt.Errorf("inputs after repair: %v", in)
+					}
+					return nil
+				},
+			},
+			{
+				// Back to fewer options: unset inputs are empty again, not left behind.
+				Config: acctest.ProviderConfig(e) + minimalPrefs,
+				Check:  checkDocInputs(e, doc, minimalInputs),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+// A document deleted outside Terraform is created again by the next apply.
+func TestAccSessionPreferences_disappears(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	const name = "team-prefs"
+	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_session_preferences" "test" {
+  name                 = %q
+  idle_session_timeout = 5
+}
+`, name)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDocGone(e, name),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(*terraform.State) error {
+					return sessionprefs.Delete(context.Background(), ssmClient(e), name)
+				},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("ssm_session_preferences.test", plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					got, _, err := defaultDocJSON(e, name)
+					if err != nil {
+						return err
+					}
+					if in := got["inputs"].(map[string]any); in["idleSessionTimeout"] != "5" {
+						return fmt.Errorf("inputs: %v", in)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// An existing preferences document (as the console creates it) is taken over, and
+// destroy puts its content back as the default version instead of deleting it.
+func TestAccSessionPreferences_takeOverAndRestore(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	const doc = sessionprefs.DefaultDocumentName
+	original := `{"schemaVersion":"1.0","description":"Document to hold regional settings for Session Manager","sessionType":"Standard_Stream","inputs":{"s3BucketName":"console-logs","s3EncryptionEnabled":true,"idleSessionTimeout":"20"}}`
+	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+		Name: aws.String(doc), Content: aws.String(original), DocumentType: ssmtypes.DocumentTypeSession,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			d, err := sessionprefs.Find(context.Background(), ssmClient(e), doc, "")
+			if err != nil {
+				return fmt.Errorf("the taken-over document must survive destroy: %w", err)
+			}
+			if d.Version != "1" || d.Content != original {
+				return fmt.Errorf("after destroy the default is version %s with %s; want version 1 with the original content", d.Version, d.Content)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: acctest.ProviderConfig(e) + fullPrefs,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("previous_version"), knownvalue.StringExact("1")),
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("previous_content"), knownvalue.StringExact(original)),
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("document_version"), knownvalue.StringExact("2")),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				Config: acctest.ProviderConfig(e) + minimalPrefs,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("document_version"), knownvalue.StringExact("3")),
+					statecheck.ExpectKnownValue("ssm_session_preferences.test", tfjsonpath.New("previous_content"), knownvalue.StringExact(original)),
+				},
+			},
+		},
+	})
+}
+
+// A document of another type is not taken over.
+func TestAccSessionPreferences_wrongDocumentType(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	cmd := `{"schemaVersion":"2.2","mainSteps":[{"action":"aws:runShellScript","name":"run","inputs":{"runCommand":["true"]}}]}`
+	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+		Name: aws.String("Deploy"), Content: aws.String(cmd), DocumentType: ssmtypes.DocumentTypeCommand,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + `
+resource "ssm_session_preferences" "test" {
+  name = "Deploy"
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)Deploy is a Command document, not a Session document.*choose another name`),
+		}},
+	})
+}
+
+func TestAccSessionPreferences_badInput(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	cases := []struct{ attr, value, want string }{
+		{"idle_session_timeout", "0", `(?s)Attribute idle_session_timeout value must be between 1 and 60, got: 0`},
+		{"idle_session_timeout", "61", `(?s)Attribute idle_session_timeout value must be between 1 and 60, got: 61`},
+		{"max_session_duration", "1441", `(?s)Attribute max_session_duration value must be between 1 and 1440`},
+		{"s3_bucket_name", `"Session_Logs"`, `(?s)s3_bucket_name.*"Session_Logs" is not a valid S3 bucket name`},
+		{"s3_bucket_name", `"10.0.0.1"`, `(?s)s3_bucket_name.*formatted as an IP address`},
+		{"name", `"AWS-MyPrefs"`, `(?s)name.*the prefix "AWS" is\s+reserved\s+by\s+AWS`},
+		{"name", `"my prefs"`, `(?s)name.*not a valid SSM document name`},
+		{"kms_key_id", `"my-key"`, `(?s)kms_key_id.*not a KMS key identifier`},
+		{"cloudwatch_log_group_name", `"bad:name"`, `(?s)cloudwatch_log_group_name.*not a valid CloudWatch Logs group name`},
+	}
+	var steps []resource.TestStep
+	for _, c := range cases {
+		steps = append(steps, resource.TestStep{
+			Config: acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_session_preferences" "test" {
+  %s = %s
+}
+`, c.attr, c.value),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(strings.ReplaceAll(c.want, " ", `\s+`)), // the CLI wraps long lines
+		})
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps:                    steps,
+	})
+}
