@@ -318,6 +318,7 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newInstanceProfileResource,
 		newInstanceProfileAssociationResource,
 		newCommandRunResource,
+		newFileResource,
 	}
 }
 
