@@ -67,6 +67,11 @@ func (f *fileEnv) noStagedObjects() error {
 	return nil
 }
 
+// hclString is s as an HCL string literal (no interpolation).
+func hclString(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(strconv.Quote(s), "${", "$${"), "%{", "%%{")
+}
+
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 // fileIs checks a file's bytes (by sha256) and mode.
@@ -123,7 +128,7 @@ locals {
 resource "ssm_file" "conf" {
   count        = 3
   instance_ids = [local.ids[count.index]]
-  content      = %q
+  content      = %s
   destination  = "${local.work}/instances/${local.ids[count.index]}/etc/app/app.conf"
   mode         = "0640"
 }
@@ -135,7 +140,7 @@ resource "ssm_file" "big" {
   mode           = "0755"
   staging_bucket = "staging"
 }
-`, quoteIDs(f.ids), f.e.Options().WorkDir, small, src)
+`, quoteIDs(f.ids), f.e.Options().WorkDir, hclString(small), src)
 	var checks []resource.TestCheckFunc
 	for i, id := range f.ids {
 		id := id
