@@ -408,8 +408,8 @@ func mustNotContain(what string, v any, s string) error {
 	if err != nil {
 		return err
 	}
-	if strings.Contains(string(b), s) {
-		return fmt.Errorf("the secret is in the %s", what)
+	if i := strings.Index(string(b), s); i >= 0 {
+		return fmt.Errorf("the secret is in the %s: ...%s...", what, string(b)[max(0, i-300):min(len(b), i+100)])
 	}
 	return nil
 }
@@ -436,12 +436,14 @@ func TestAccFile_contentWriteOnly(t *testing.T) {
 	t.Setenv("TF_ACC_TERRAFORM_PATH", tf)
 	f := newFileEnv(t, 1)
 	dest := filepath.Join(f.dir(f.ids[0]), "secret.env")
-	cfg := func(secret string, version int) string {
+	cfg := func(version int) string {
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+# An ephemeral variable: its value (from TF_VAR_secret) is kept in neither the
+# plan nor the state, so only the provider could leak it there.
 variable "secret" {
   type      = string
   sensitive = true
-  default   = %q
+  ephemeral = true
 }
 resource "ssm_file" "test" {
   instance_ids       = [%q]
@@ -450,7 +452,7 @@ resource "ssm_file" "test" {
   destination        = %q
   mode               = "0600"
 }
-`, secret, f.ids[0], version, dest)
+`, f.ids[0], version, dest)
 	}
 	noSecret := func(secret string) (resource.ConfigPlanChecks, []statecheck.StateCheck) {
 		return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planFunc(func(req plancheck.CheckPlanRequest) error {
@@ -466,12 +468,12 @@ resource "ssm_file" "test" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: cfg("s3cr3t-one", 1), ConfigPlanChecks: p1, ConfigStateChecks: s1,
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-one") }, Config: cfg(1), ConfigPlanChecks: p1, ConfigStateChecks: s1,
 				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0o600) })},
 			// A changed secret without a new version copies nothing.
-			{Config: cfg("s3cr3t-two", 1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-two") }, Config: cfg(1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0) })},
-			{Config: cfg("s3cr3t-two", 2), ConfigPlanChecks: p2, ConfigStateChecks: s2,
+			{Config: cfg(2), ConfigPlanChecks: p2, ConfigStateChecks: s2,
 				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-two"), 0o600) })},
 		},
 	})
