@@ -32,7 +32,7 @@ type env struct {
 
 func newEnv(t testing.TB, n int) *env {
 	t.Helper()
-	e, err := awsemu.New(awsemu.Options{MaxProcesses: 64})
+	e, err := awsemu.New(awsemu.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
