@@ -33,7 +33,7 @@ import (
 // Defaults.
 const (
 	// DefaultInlineThreshold is the largest payload (bytes, before base64) sent
-	// inside the command. See notes/aws-behaviour.md#sendcommand-parameter-size.
+	// inside the command. See notes/aws-behaviour.md#file-copy-ssm_file.
 	DefaultInlineThreshold = 16 * 1024
 	// DefaultURLExpiry is how long the presigned GET URL is valid.
 	DefaultURLExpiry = 10 * time.Minute
@@ -261,7 +261,7 @@ func runSpec(spec Spec) runcommand.Spec {
 }
 
 // stage uploads the payload (streamed from the file when it is one) and
-// presigns its GET.
+// presigns its GET (notes/aws-behaviour.md#file-copy-ssm_file).
 func stage(ctx context.Context, c Clients, spec Spec, key string, size int64) (string, error) {
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(spec.StagingBucket),

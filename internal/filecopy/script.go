@@ -46,8 +46,9 @@ const shHasher = `_ssm_sha256() { if command -v sha256sum >/dev/null 2>&1; then 
 // write the payload to a temporary file beside the destination (creating the
 // parent directories), verify its sha256, apply mode/owner/group and rename it
 // over the destination, so the destination is either the old file or the new
-// one, never a partial file. Every failure names the instance, the step and the
-// destination on stderr and exits with one of the Exit* codes.
+// one, never a partial file (notes/aws-behaviour.md#file-copy-ssm_file). Every
+// failure names the instance, the step and the destination on stderr and exits
+// with one of the Exit* codes.
 func ShellCommands(p ScriptParams) []string {
 	q := shellQuote
 	fail := func(code int, msg string) string {

@@ -127,7 +127,7 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"Windows). Missing parent directories are created. Changing it replaces the resource."},
 			"platform": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(filecopy.PlatformLinux), PlanModifiers: replaceStr,
 				MarkdownDescription: "`linux` (default; `AWS-RunShellScript`, also for macOS) or `windows` (`AWS-RunPowerShellScript`). " +
-					"The Windows script is checked by its text and structure in this provider's tests, not run: see the guide below.",
+					"The Windows script is checked by its text and structure in this provider's tests, not run: see the Windows section of this page.",
 				Validators: []validator.String{stringvalidator.OneOf(filecopy.PlatformLinux, filecopy.PlatformWindows)}},
 			"mode": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Octal permissions such as `0644` or `0600`. When unset the file gets `0644`. Linux only.",
@@ -154,7 +154,9 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "How long to wait for the targets' SSM agents to be `Online` before sending, as for `ssm_command_run`. " +
 					"Defaults to `0s`: check once and fail at once, naming each instance that cannot receive the command.",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)}},
-			"sha256":      schema.StringAttribute{Computed: true, MarkdownDescription: "sha256 of the content (lower-case hex), as verified on the instances."},
+			"sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "sha256 of the content (lower-case hex), as verified on the instances. " +
+				"After a refresh with `verify_on_read` that found the file changed or missing somewhere, it reads `drifted: ` and the instances, " +
+				"and the next plan copies again."},
 			"size":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the content in bytes."},
 			"command_ids": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Commands of the last copy."},
 		},
