@@ -547,7 +547,7 @@ func addFileError(diags *diag.Diagnostics, what, dest string, err error, timeout
 			fe.Error()+"\n\nOn those instances the previous file (if any) was left as it was: the new one is only renamed over it "+
 				"after its sha256 matched. Fix the cause and apply again."+stagingNote(err))
 	case errors.As(err, &nr):
-		diags.AddError("Instances cannot receive the copy of "+dest, nr.Error()+
+		diags.AddError(what+": instances cannot receive the command", nr.Error()+
 			"\n\nNothing was sent. Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents still coming online.")
 	case errors.As(err, &ce):
 		why := fmt.Sprintf("Terraform was interrupted (%v).", ce.Cause)

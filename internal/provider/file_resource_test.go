@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/filecopy"
 )
 
 // fileEnv is an emulator with ready instances and a staging bucket.
@@ -331,6 +333,11 @@ resource "ssm_file" "test" {
 					t.Errorf("after the interrupted copy: %v", err)
 				}
 				f.e.ClearFaults()
+				// What a provider killed mid-copy would leave: the next apply deletes it.
+				key := filecopy.StagingKey("", dest, filecopy.Target{InstanceIDs: f.ids})
+				if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
+					t.Fatal(err)
+				}
 			},
 			Config: cfg("5m"),
 			Check: resource.ComposeAggregateTestCheckFunc(
@@ -477,4 +484,76 @@ resource "ssm_file" "test" {
 				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-two"), 0o600) })},
 		},
 	})
+}
+
+// Tag targets: one command reaches every tagged instance (they share the
+// emulator host's file system, so the file is checked once and the command's
+// invocations per instance); verify_on_read checks them all with one command;
+// an instance whose agent is offline fails the copy at once, naming it.
+func TestAccFile_tagTargets(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true, Tags: map[string]string{"Role": "filecopy"}})
+	for _, id := range ids {
+		waitPing(t, e, id, awsemu.PingOnline)
+	}
+	dest := filepath.Join(t.TempDir(), "shared", "motd")
+	cfg := func(content string) string {
+		return acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  targets {
+    key    = "tag:Role"
+    values = ["filecopy"]
+  }
+  content        = %q
+  destination    = %q
+  verify_on_read = true
+}
+`, content, dest)
+	}
+	ssmc := ssm.NewFromConfig(emuConfig(e))
+	allSucceeded := func(s *terraform.State) error {
+		id := s.RootModule().Resources["ssm_file.test"].Primary.Attributes["command_ids.0"]
+		out, err := ssmc.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: aws.String(id)})
+		if err != nil {
+			return err
+		}
+		ok := 0
+		for _, inv := range out.CommandInvocations {
+			if inv.Status == "Success" {
+				ok++
+			}
+		}
+		if ok != 3 {
+			return fmt.Errorf("command %s succeeded on %d of %d instances, want 3", id, ok, len(out.CommandInvocations))
+		}
+		return nil
+	}
+	fileTest(t,
+		resource.TestStep{Config: cfg("hello\n"), Check: resource.ComposeAggregateTestCheckFunc(allSucceeded,
+			checkFunc(func() error { return fileIs(dest, []byte("hello\n"), 0o644) }))},
+		resource.TestStep{
+			PreConfig: func() {
+				if err := e.SetAgentStopped(ids[1], true); err != nil {
+					t.Fatal(err)
+				}
+				waitPing(t, e, ids[1], awsemu.PingConnectionLost)
+			},
+			Config:      cfg("changed\n"),
+			ExpectError: regexp.MustCompile(`(?s)Copying .*motd: instances cannot receive the command.*` + ids[1] + `.*Nothing was sent`),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				if err := fileIs(dest, []byte("hello\n"), 0); err != nil {
+					t.Errorf("after the refused copy: %v", err)
+				}
+				if err := e.SetAgentStopped(ids[1], false); err != nil {
+					t.Fatal(err)
+				}
+				waitPing(t, e, ids[1], awsemu.PingOnline)
+			},
+			Config: cfg("changed\n"),
+			Check: resource.ComposeAggregateTestCheckFunc(allSucceeded,
+				checkFunc(func() error { return fileIs(dest, []byte("changed\n"), 0o644) })),
+		},
+	)
 }
