@@ -232,7 +232,7 @@ func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
 				err = errors.Join(err, derr)
 			}
 		}()
-		url, err := stage(ctx, c, spec, key, size)
+		url, err := stage(ctx, c, spec, key, size, sum)
 		if err != nil {
 			return res, err
 		}
@@ -262,12 +262,21 @@ func runSpec(spec Spec) runcommand.Spec {
 
 // stage uploads the payload (streamed from the file when it is one) and
 // presigns its GET (notes/aws-behaviour.md#file-copy-ssm_file).
-func stage(ctx context.Context, c Clients, spec Spec, key string, size int64) (string, error) {
+//
+// The sha256 computed once is sent as the object's checksum: S3 rejects an
+// upload whose bytes do not match it (BadDigest), and the SDK computes no
+// checksum of its own.
+func stage(ctx context.Context, c Clients, spec Spec, key string, size int64, sum string) (string, error) {
+	raw, err := hex.DecodeString(sum)
+	if err != nil {
+		return "", err
+	}
 	in := &s3.PutObjectInput{
-		Bucket:        aws.String(spec.StagingBucket),
-		Key:           aws.String(key),
-		ContentLength: aws.Int64(size),
-		ContentType:   aws.String("application/octet-stream"),
+		Bucket:         aws.String(spec.StagingBucket),
+		Key:            aws.String(key),
+		ContentLength:  aws.Int64(size),
+		ContentType:    aws.String("application/octet-stream"),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(raw)),
 	}
 	if spec.Payload.Path != "" {
 		f, err := os.Open(spec.Payload.Path)
