@@ -19,12 +19,18 @@ resource "ssm_file" "app_conf" {
 # A binary from disk, to every instance tagged Role=web: above 16 KiB it is
 # uploaded once to the staging bucket and each instance downloads it through a
 # presigned URL that expires within minutes; the object is deleted afterwards.
+# A rebuilt binary (new sha256) is copied again on the next apply.
+variable "agent_binary" {
+  type        = string
+  description = "Path of the built agent binary, such as dist/myagent."
+}
+
 resource "ssm_file" "agent_binary" {
   targets {
     key    = "tag:Role"
     values = ["web"]
   }
-  source             = "${path.module}/dist/myagent"
+  source             = var.agent_binary
   destination        = "/usr/local/bin/myagent"
   mode               = "0755"
   staging_bucket     = "my-deploy-staging"
@@ -32,13 +38,13 @@ resource "ssm_file" "agent_binary" {
   agent_wait_timeout = "10m"
 }
 
-# A secret that is never stored in the plan or the state (Terraform 1.11 or
-# later): the value comes from an ephemeral variable (or an ephemeral resource)
-# and content_wo_version tells Terraform when to copy it again.
+# A secret that the provider never stores in the plan or the state (Terraform
+# 1.11 or later); content_wo_version tells Terraform when to copy it again.
+# Add `ephemeral = true` to the variable (or use an ephemeral resource) so that
+# Terraform does not keep the value in a saved plan file either.
 variable "db_password" {
   type      = string
   sensitive = true
-  ephemeral = true
 }
 
 resource "ssm_file" "db_password" {
