@@ -156,9 +156,23 @@ func TestCopy_stagedAndInline(t *testing.T) {
 	if v.e.CallCount("s3.PutObject") != puts {
 		t.Errorf("inline copy used S3")
 	}
+	sends := v.e.CallCount("ssm.SendCommand")
+	_ = os.Remove(dest) // shared by the emulated instances: missing on all of them
 	sums, _, err := filecopy.Verify(ctx(t, time.Minute), v.c, filecopy.Target{InstanceIDs: v.ids}, dest2, "", 0)
-	if err != nil || len(sums) != 3 || sums[v.ids[0]] != res.SHA256 {
-		t.Errorf("verify: %v %v", sums, err)
+	if err != nil || len(sums) != 3 {
+		t.Fatalf("verify: %v %v", sums, err)
+	}
+	for _, id := range v.ids {
+		if sums[id] != res.SHA256 {
+			t.Errorf("verify %s: %q, want %s", id, sums[id], res.SHA256)
+		}
+	}
+	sums, _, err = filecopy.Verify(ctx(t, time.Minute), v.c, filecopy.Target{InstanceIDs: v.ids}, dest, "", 0)
+	if err != nil || sums[v.ids[2]] != filecopy.Missing {
+		t.Errorf("verify of a removed file: %v %v", sums, err)
+	}
+	if n := v.e.CallCount("ssm.SendCommand") - sends; n != 2 {
+		t.Errorf("two verifies of 3 instances sent %d commands, want one each", n)
 	}
 }
 

@@ -250,23 +250,42 @@ resource "ssm_file" "test" {
 	})
 }
 
-// keep_on_destroy leaves the file.
+// keep_on_destroy leaves the file; the destroy still deletes a staged object
+// that an interrupted copy left behind.
 func TestAccFile_keepOnDestroy(t *testing.T) {
 	f := newFileEnv(t, 1)
 	dest := filepath.Join(f.dir(f.ids[0]), "kept.conf")
-	resource.ParallelTest(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy:             func(*terraform.State) error { return fileIs(dest, []byte("keep me\n"), 0o600) },
-		Steps: []resource.TestStep{{Config: acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+	cfg := acctest.ProviderConfig(f.e) + fmt.Sprintf(`
 resource "ssm_file" "test" {
   instance_ids    = [%q]
   content         = "keep me\n"
   destination     = %q
   mode            = "0600"
   keep_on_destroy = true
+  staging_bucket  = "staging"
 }
-`, f.ids[0], dest)}},
+`, f.ids[0], dest)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if err := f.noStagedObjects(); err != nil {
+				return fmt.Errorf("after destroy: %w", err)
+			}
+			return fileIs(dest, []byte("keep me\n"), 0o600)
+		},
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() {
+					key := filecopy.StagingKey("", dest, filecopy.Target{InstanceIDs: f.ids})
+					if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
 	})
 }
 
