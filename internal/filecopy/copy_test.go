@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -315,5 +317,54 @@ func TestCleanupStaging(t *testing.T) {
 	}
 	if keys := v.objects(t); len(keys) != 1 || keys[0] != "p/other" {
 		t.Errorf("left: %v", keys)
+	}
+}
+
+// On Windows the copy is sent as AWS-RunPowerShellScript with the PowerShell
+// script (the emulator cannot run it without pwsh: the command and its
+// parameters are checked as SSM received them, and the invocation fails
+// saying why).
+func TestCopy_windowsSendsPowerShell(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 0)
+	ids, err := v.e.AddInstances(awsemu.InstanceSpec{Count: 1, Ready: true, Platform: "Windows"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for inst, _ := v.e.Instance(ids[0]); inst.PingStatus != awsemu.PingOnline; inst, _ = v.e.Instance(ids[0]) {
+		if time.Now().After(deadline) {
+			t.Fatal("not online")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	data := []byte("[app]\r\nport=8080\r\n")
+	res, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
+		Target: filecopy.Target{InstanceIDs: ids}, Payload: filecopy.Payload{Data: data},
+		Destination: `C:\ProgramData\App\app.ini`, Platform: filecopy.PlatformWindows,
+	})
+	if res == nil || res.Run == nil || len(res.Run.CommandIDs) != 1 {
+		t.Fatalf("no command sent: %v", err)
+	}
+	ssmc := ssm.NewFromConfig(aws.Config{Region: v.e.Options().Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(v.e.URL())})
+	out, lerr := ssmc.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(res.Run.CommandIDs[0])})
+	if lerr != nil || len(out.Commands) != 1 {
+		t.Fatalf("ListCommands: %v", lerr)
+	}
+	cmd := out.Commands[0]
+	want := filecopy.PowerShellCommands(filecopy.ScriptParams{Destination: `C:\ProgramData\App\app.ini`, SHA256: res.SHA256,
+		Inline: base64.StdEncoding.EncodeToString(data)})
+	if aws.ToString(cmd.DocumentName) != "AWS-RunPowerShellScript" || strings.Join(cmd.Parameters["commands"], "\n") != strings.Join(want, "\n") {
+		t.Errorf("sent %s with %d command lines, want AWS-RunPowerShellScript with the PowerShell script", aws.ToString(cmd.DocumentName), len(cmd.Parameters["commands"]))
+	}
+	if strings.Contains(strings.Join(cmd.Parameters["commands"], "\n"), "mktemp") {
+		t.Errorf("the shell script was sent to Windows")
+	}
+	// The emulator host has no pwsh: the invocation fails and says so.
+	var fe *runcommand.FailedError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "pwsh") {
+		if _, lookErr := exec.LookPath("pwsh"); lookErr != nil {
+			t.Errorf("err = %v, want the emulator's pwsh failure", err)
+		}
 	}
 }

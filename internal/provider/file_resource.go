@@ -114,8 +114,8 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"content_base64": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "The file's content, base64-encoded (for binary content such as `filebase64(...)`)."},
 			"source": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Path of a local file to copy (relative to the working directory). Read at plan time to compute " +
-					"its sha256 (a changed file copies again), and streamed to the staging bucket when it is large, never held in memory."},
+				MarkdownDescription: "Path of a local file to copy (relative to the working directory). It must exist at plan time: it is read then to " +
+					"compute its sha256 (a changed file copies again), and streamed to the staging bucket when it is large, never held in memory."},
 			"content_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
 				MarkdownDescription: "Write-only content, for secrets: never stored in the plan or state (Terraform 1.11 or later). " +
 					"Terraform cannot see it change: bump `content_wo_version` to copy it again."},
