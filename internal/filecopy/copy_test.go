@@ -368,3 +368,77 @@ func TestCopy_windowsSendsPowerShell(t *testing.T) {
 		}
 	}
 }
+
+// A staged object swapped in the bucket after the upload (while SendCommand is
+// slow) reaches the instances with the wrong bytes: the checksum check fails
+// on every instance, naming it, and the previous file stays.
+func TestCopy_checksumMismatchKeepsPrevious(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 2)
+	dest := filepath.Join(t.TempDir(), "app.bin")
+	if err := os.WriteFile(dest, []byte("previous"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v.e.SetFault("ssm.SendCommand", awsemu.Fault{Latency: 3 * time.Second})
+	go func() {
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			out, err := v.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+			if err != nil || len(out.Contents) == 0 {
+				continue
+			}
+			_, _ = v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
+			return
+		}
+	}()
+	src, want := randomFile(t, 64<<10)
+	_, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
+		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Path: src}, Destination: dest, StagingBucket: "staging",
+	})
+	var fe *runcommand.FailedError
+	if !errors.As(err, &fe) || len(fe.Failed) != 2 {
+		t.Fatalf("err = %v", err)
+	}
+	// With AWS's default MaxErrors of 0 the first failure may terminate the
+	// invocations that have not started yet.
+	mismatches := 0
+	for _, inv := range fe.Failed {
+		switch {
+		case inv.ResponseCode == filecopy.ExitChecksum && strings.Contains(inv.Stderr, "checksum mismatch for "+dest+": expected "+want) && strings.Contains(inv.Stderr, inv.InstanceID):
+			mismatches++
+		case inv.StatusDetails == "Terminated":
+		default:
+			t.Errorf("%s: %s, exit %d, stderr %q", inv.InstanceID, inv.StatusDetails, inv.ResponseCode, inv.Stderr)
+		}
+	}
+	if mismatches == 0 {
+		t.Errorf("no invocation reported the checksum mismatch")
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "previous" {
+		t.Errorf("destination now %q", b)
+	}
+	if keys := v.objects(t); len(keys) != 0 {
+		t.Errorf("staged objects left: %v", keys)
+	}
+}
+
+// A payload of exactly the inline threshold travels inline and lands; one
+// byte more needs the bucket.
+func TestCopy_inlineThreshold(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, 1)
+	data := make([]byte, filecopy.DefaultInlineThreshold)
+	_, _ = rand.Read(data)
+	dest := filepath.Join(t.TempDir(), "edge.bin")
+	res, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
+		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Data: data}, Destination: dest,
+	})
+	if err != nil || res.Staged {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != string(data) {
+		t.Errorf("content differs (%d bytes)", len(b))
+	}
+	if !filecopy.NeedsStaging(int64(len(data))+1, 0) || filecopy.NeedsStaging(int64(len(data)), 0) {
+		t.Errorf("threshold off by one")
+	}
+}
