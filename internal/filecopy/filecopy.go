@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -317,8 +318,10 @@ func StagingDir(prefix, destination string, t Target) string {
 	if prefix == "" {
 		prefix = DefaultKeyPrefix
 	}
+	ids := append([]string(nil), t.InstanceIDs...)
+	sort.Strings(ids) // the same instances in another order are the same file
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s", destination, strings.Join(t.InstanceIDs, ","))
+	fmt.Fprintf(h, "%s\x00%s", destination, strings.Join(ids, ","))
 	for _, tg := range t.Targets {
 		fmt.Fprintf(h, "\x00%s=%s", tg.Key, strings.Join(tg.Values, ","))
 	}

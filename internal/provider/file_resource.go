@@ -100,9 +100,12 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"instance_ids": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,
-				PlanModifiers: []planmodifier.List{listplanmodifier.RequiresReplace()},
-				MarkdownDescription: "Instances to copy to (any number: more than 50 are sent as several commands). Changing them " +
-					"replaces the resource. Conflicts with `targets`.",
+				PlanModifiers: []planmodifier.List{listplanmodifier.RequiresReplaceIf(instanceSetChanged,
+					"Adding or removing instances replaces the resource; reordering them does not.",
+					"Adding or removing instances replaces the resource; reordering them does not.")},
+				MarkdownDescription: "Instances to copy to (any number: more than 50 are sent as several commands). Adding or removing " +
+					"instances replaces the resource (the file is removed from the old set, then copied to the new one); the order does " +
+					"not matter. Conflicts with `targets`.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
@@ -180,6 +183,17 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				ReadDescription:   "How long the `verify_on_read` check may take. Default " + shortDuration(defaultFileTimeout) + "."}),
 		},
 	}
+}
+
+// instanceSetChanged: instance_ids differ as a set (a reordered list is the
+// same targets).
+func instanceSetChanged(ctx context.Context, req planmodifier.ListRequest, resp *listplanmodifier.RequiresReplaceIfFuncResponse) {
+	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
+		resp.RequiresReplace = true
+		return
+	}
+	added, removed := idChanges(stringsOf(ctx, req.StateValue), stringsOf(ctx, req.PlanValue))
+	resp.RequiresReplace = len(added) > 0 || len(removed) > 0
 }
 
 func (r *fileResource) ConfigValidators(context.Context) []resource.ConfigValidator {

@@ -576,3 +576,36 @@ resource "ssm_file" "test" {
 		},
 	)
 }
+
+// Reordering instance_ids copies nothing; adding an instance replaces the
+// resource (removed from the old set, copied to the new one).
+func TestAccFile_instanceIDsOrder(t *testing.T) {
+	f := newFileEnv(t, 2)
+	dest := filepath.Join(t.TempDir(), "order.conf")
+	cfg := func(ids []string) string {
+		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  instance_ids = %s
+  content      = "same\n"
+  destination  = %q
+}
+`, quoteIDs(ids), dest)
+	}
+	fileTest(t,
+		resource.TestStep{Config: cfg(f.ids[:1])},
+		resource.TestStep{
+			Config: cfg(f.ids),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionReplace),
+			}},
+			Check: resource.ComposeAggregateTestCheckFunc(sendCount(f.e, 3), checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
+		},
+		resource.TestStep{
+			Config: cfg([]string{f.ids[1], f.ids[0]}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+			}},
+			Check: sendCount(f.e, 3),
+		},
+	)
+}
