@@ -45,7 +45,7 @@ const (
 	defaultFileTimeout = 30 * time.Minute
 	// driftPrefix starts the sha256 stored when verify_on_read found the file
 	// different (or missing) on some instance, so that the plan shows a change.
-	driftPrefix = "drifted: "
+	driftPrefix = "drifted from "
 )
 
 var fileModePattern = regexp.MustCompile(`^0?[0-7]{3}$|^[0-7]{4}$`)
@@ -158,7 +158,7 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"Defaults to `0s`: check once and fail at once, naming each instance that cannot receive the command.",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)}},
 			"sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "sha256 of the content (lower-case hex), as verified on the instances. " +
-				"After a refresh with `verify_on_read` that found the file changed or missing somewhere, it reads `drifted: ` and the instances, " +
+				"After a refresh with `verify_on_read` that found the file changed or missing somewhere, it reads `drifted from <sha256>: ` and the instances, " +
 				"and the next plan copies again."},
 			"size":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the content in bytes."},
 			"command_ids": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Commands of the last copy."},
@@ -466,7 +466,10 @@ func (r *fileResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 			resp.Diagnostics.AddWarning("Could not verify "+dest,
 				fmt.Sprintf("verify_on_read: checking the file's sha256 on the instances failed, so drift is not known and the state is kept: %v", err))
 		} else {
-			want := strings.TrimPrefix(state.SHA256.ValueString(), driftPrefix)
+			want := state.SHA256.ValueString()
+			if rest, ok := strings.CutPrefix(want, driftPrefix); ok {
+				want, _, _ = strings.Cut(rest, ":")
+			}
 			var drift []string
 			for id, s := range sums {
 				if s != want && s != "" {
@@ -483,8 +486,9 @@ func (r *fileResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 				}
 			}
 			sort.Strings(drift)
+			state.SHA256 = types.StringValue(want)
 			if len(drift) > 0 {
-				state.SHA256 = types.StringValue(driftPrefix + strings.Join(drift, ", "))
+				state.SHA256 = types.StringValue(driftPrefix + want + ": " + strings.Join(drift, ", "))
 			}
 		}
 	}

@@ -246,6 +246,19 @@ resource "ssm_file" "test" {
 				Config:    conf("v2\n", "b.conf", true), PlanOnly: true, ExpectNonEmptyPlan: true,
 			},
 			{Config: conf("v2\n", "b.conf", true), Check: checkFunc(func() error { return fileIs(filepath.Join(d, "b.conf"), []byte("v2\n"), 0) })},
+			// Drift stored by a refresh, then repaired by hand: the next refresh
+			// finds the file right again and nothing is planned.
+			{
+				PreConfig:    func() { _ = os.WriteFile(filepath.Join(d, "b.conf"), []byte("edited\n"), 0o644) },
+				RefreshState: true, ExpectNonEmptyPlan: true,
+				Check: resource.TestMatchResourceAttr("ssm_file.test", "sha256", regexp.MustCompile(`^drifted from `+sha([]byte("v2\n"))+`: `+id+` sha256 `+sha([]byte("edited\n"))+`$`)),
+			},
+			{
+				PreConfig:    func() { _ = os.WriteFile(filepath.Join(d, "b.conf"), []byte("v2\n"), 0o644) },
+				RefreshState: true,
+				Check:        resource.TestCheckResourceAttr("ssm_file.test", "sha256", sha([]byte("v2\n"))),
+			},
+			{Config: conf("v2\n", "b.conf", true), PlanOnly: true},
 		},
 	})
 }
