@@ -319,6 +319,7 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newCommandRunResource,
 		newDefaultHostManagementResource,
 		newSessionPreferencesResource,
+		newFileResource,
 	}
 }
 

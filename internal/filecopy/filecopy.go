@@ -1,0 +1,420 @@
+// Package filecopy copies a file to instances over Run Command, without SCP:
+// small payloads travel inline in the command (base64, decoded on the
+// instance), larger ones are staged in an S3 bucket and downloaded by the
+// instances through a presigned GET URL that expires within minutes; the
+// staged object is deleted after the run whatever its outcome. On the instance
+// the file is written beside the destination, checked against its sha256 and
+// renamed over the destination, so a failed copy leaves the previous file.
+// It has no Terraform types; it runs its commands through internal/runcommand.
+package filecopy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
+)
+
+// Defaults.
+const (
+	// DefaultInlineThreshold is the largest payload (bytes, before base64) sent
+	// inside the command. See notes/aws-behaviour.md#file-copy-ssm_file.
+	DefaultInlineThreshold = 16 * 1024
+	// DefaultURLExpiry is how long the presigned GET URL is valid.
+	DefaultURLExpiry = 10 * time.Minute
+	// DefaultKeyPrefix is where staged objects go when no prefix is given.
+	DefaultKeyPrefix = "ssm-file-staging/"
+	// CleanupTimeout bounds deleting the staged object after the run, also when
+	// the caller's context has ended.
+	CleanupTimeout = 30 * time.Second
+
+	PlatformLinux   = "linux"
+	PlatformWindows = "windows"
+)
+
+// S3API is the part of the S3 client used for staging.
+type S3API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+// PresignAPI presigns the GET of a staged object (s3.NewPresignClient).
+type PresignAPI interface {
+	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
+}
+
+// Clients are what a copy needs: the command engine's clients, and S3 for
+// staging (nil when nothing is staged).
+type Clients struct {
+	Run     runcommand.Clients
+	S3      S3API
+	Presign PresignAPI
+}
+
+// NewClients builds Clients from an SSM run's clients and an S3 client.
+func NewClients(run runcommand.Clients, s3c *s3.Client) Clients {
+	c := Clients{Run: run}
+	if s3c != nil {
+		c.S3 = s3c
+		c.Presign = s3.NewPresignClient(s3c)
+	}
+	return c
+}
+
+// Payload is what is copied: in-memory bytes, or a local file that is
+// streamed (never read whole into memory when staged).
+type Payload struct {
+	Data []byte
+	Path string
+}
+
+// Digest reads the payload once and returns its sha256 (lower-case hex) and
+// size.
+func (p Payload) Digest() (string, int64, error) {
+	if p.Path == "" {
+		sum := sha256.Sum256(p.Data)
+		return hex.EncodeToString(sum[:]), int64(len(p.Data)), nil
+	}
+	f, err := os.Open(p.Path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading %s: %w", p.Path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Target selects the instances: ids or SendCommand targets, as in runcommand.
+type Target struct {
+	InstanceIDs []string
+	Targets     []runcommand.Target
+}
+
+// Spec is one copy.
+type Spec struct {
+	Target
+	Payload     Payload
+	Destination string
+	Mode        string // octal; "" leaves the temporary file's 0600
+	Owner       string
+	Group       string
+	Platform    string // PlatformLinux (default) or PlatformWindows
+
+	// SHA256, when set, is the checksum planned: a payload that no longer
+	// matches fails with *ChangedError before anything is sent.
+	SHA256 string
+
+	StagingBucket    string
+	StagingKeyPrefix string // "" = DefaultKeyPrefix
+	InlineThreshold  int64  // 0 = DefaultInlineThreshold
+	URLExpiry        time.Duration
+
+	// Run settings passed to runcommand.Spec.
+	AgentWaitTimeout time.Duration
+	Comment          string
+	MinInterval      time.Duration
+}
+
+// Result is what a copy did.
+type Result struct {
+	SHA256     string
+	Size       int64
+	Staged     bool
+	StagingKey string
+	Run        *runcommand.Result
+}
+
+// NeedsStagingError: the payload is above the inline threshold and no staging
+// bucket is set.
+type NeedsStagingError struct {
+	Size, Threshold int64
+}
+
+func (e *NeedsStagingError) Error() string {
+	return fmt.Sprintf("the payload is %d bytes, above the %d bytes that travel inline in a command: set a staging bucket", e.Size, e.Threshold)
+}
+
+// ChangedError: the payload's checksum differs from the one planned.
+type ChangedError struct {
+	Want, Got string
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("the content changed since the plan (sha256 %s planned, %s now)", e.Want, e.Got)
+}
+
+// StagingError: uploading, presigning or deleting the staged object failed.
+type StagingError struct {
+	Op, Bucket, Key string
+	Err             error
+}
+
+func (e *StagingError) Error() string {
+	return fmt.Sprintf("%s s3://%s/%s: %v", e.Op, e.Bucket, e.Key, e.Err)
+}
+
+func (e *StagingError) Unwrap() error { return e.Err }
+
+// NeedsStaging reports whether a payload of size bytes goes through the
+// staging bucket.
+func NeedsStaging(size, threshold int64) bool {
+	if threshold <= 0 {
+		threshold = DefaultInlineThreshold
+	}
+	return size > threshold
+}
+
+// Copy copies the payload to every target. The staged object, if any, is
+// deleted before Copy returns, whether the run succeeded, failed or was
+// interrupted; a failure to delete it is joined to the returned error.
+// runcommand's *FailedError and *CancelledError come back unchanged (with the
+// Result), so callers map them with errors.As.
+func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
+	if err := ValidateDestination(spec.Destination, spec.Platform); err != nil {
+		return nil, err
+	}
+	sum, size, err := spec.Payload.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if spec.SHA256 != "" && !strings.EqualFold(spec.SHA256, sum) {
+		return nil, &ChangedError{Want: spec.SHA256, Got: sum}
+	}
+	res = &Result{SHA256: sum, Size: size}
+	params := ScriptParams{Destination: spec.Destination, SHA256: sum, Mode: spec.Mode, Owner: spec.Owner, Group: spec.Group}
+	if !NeedsStaging(size, spec.InlineThreshold) {
+		data := spec.Payload.Data
+		if spec.Payload.Path != "" {
+			if data, err = os.ReadFile(spec.Payload.Path); err != nil {
+				return nil, err
+			}
+		}
+		params.Inline = base64.StdEncoding.EncodeToString(data)
+	} else {
+		threshold := spec.InlineThreshold
+		if threshold <= 0 {
+			threshold = DefaultInlineThreshold
+		}
+		if spec.StagingBucket == "" {
+			return nil, &NeedsStagingError{Size: size, Threshold: threshold}
+		}
+		if c.S3 == nil || c.Presign == nil {
+			return nil, errors.New("filecopy: no S3 client for staging")
+		}
+		key := StagingKey(spec.StagingKeyPrefix, spec.Destination, spec.Target)
+		res.Staged, res.StagingKey = true, key
+		defer func() {
+			// Delete with a fresh context: an interrupted apply must not leave
+			// the object behind.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+			defer cancel()
+			if derr := deleteObject(dctx, c.S3, spec.StagingBucket, key); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}()
+		url, err := stage(ctx, c, spec, key, size, sum)
+		if err != nil {
+			return res, err
+		}
+		params.URL = url
+	}
+	rspec := runSpec(spec)
+	if spec.Platform == PlatformWindows {
+		rspec.DocumentName = "AWS-RunPowerShellScript"
+		rspec.Parameters = map[string][]string{"commands": PowerShellCommands(params)}
+	} else {
+		rspec.Parameters = map[string][]string{"commands": ShellCommands(params)}
+	}
+	run, err := runcommand.Run(ctx, c.Run, rspec)
+	res.Run = run
+	return res, err
+}
+
+func runSpec(spec Spec) runcommand.Spec {
+	return runcommand.Spec{
+		InstanceIDs:      spec.InstanceIDs,
+		Targets:          spec.Targets,
+		Comment:          spec.Comment,
+		AgentWaitTimeout: spec.AgentWaitTimeout,
+		MinInterval:      spec.MinInterval,
+	}
+}
+
+// stage uploads the payload (streamed from the file when it is one) and
+// presigns its GET (notes/aws-behaviour.md#file-copy-ssm_file).
+//
+// The sha256 computed once is sent as the object's checksum: S3 rejects an
+// upload whose bytes do not match it (BadDigest), and the SDK computes no
+// checksum of its own.
+func stage(ctx context.Context, c Clients, spec Spec, key string, size int64, sum string) (string, error) {
+	raw, err := hex.DecodeString(sum)
+	if err != nil {
+		return "", err
+	}
+	in := &s3.PutObjectInput{
+		Bucket:         aws.String(spec.StagingBucket),
+		Key:            aws.String(key),
+		ContentLength:  aws.Int64(size),
+		ContentType:    aws.String("application/octet-stream"),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(raw)),
+	}
+	if spec.Payload.Path != "" {
+		f, err := os.Open(spec.Payload.Path)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		in.Body = f // seekable: the SDK signs and retries without buffering
+	} else {
+		in.Body = bytes.NewReader(spec.Payload.Data)
+	}
+	if _, err := c.S3.PutObject(ctx, in); err != nil {
+		return "", &StagingError{Op: "uploading to", Bucket: spec.StagingBucket, Key: key, Err: err}
+	}
+	expiry := spec.URLExpiry
+	if expiry <= 0 {
+		expiry = DefaultURLExpiry
+	}
+	req, err := c.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(spec.StagingBucket), Key: aws.String(key)},
+		s3.WithPresignExpires(expiry))
+	if err != nil {
+		return "", &StagingError{Op: "presigning", Bucket: spec.StagingBucket, Key: key, Err: err}
+	}
+	return req.URL, nil
+}
+
+func deleteObject(ctx context.Context, api S3API, bucket, key string) error {
+	if _, err := api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		return &StagingError{Op: "deleting staged object", Bucket: bucket, Key: key, Err: err}
+	}
+	return nil
+}
+
+// StagingDir is the key prefix under which one file's staged objects go: the
+// prefix, then a hash of destination and targets, so that a later apply or a
+// destroy can find what an earlier, crashed, apply left.
+func StagingDir(prefix, destination string, t Target) string {
+	if prefix == "" {
+		prefix = DefaultKeyPrefix
+	}
+	ids := append([]string(nil), t.InstanceIDs...)
+	sort.Strings(ids) // the same instances in another order are the same file
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s", destination, strings.Join(ids, ","))
+	for _, tg := range t.Targets {
+		fmt.Fprintf(h, "\x00%s=%s", tg.Key, strings.Join(tg.Values, ","))
+	}
+	return path.Join(prefix, hex.EncodeToString(h.Sum(nil))[:24]) + "/"
+}
+
+// StagingKey is a fresh object key under StagingDir.
+func StagingKey(prefix, destination string, t Target) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return StagingDir(prefix, destination, t) + hex.EncodeToString(b)
+}
+
+// CleanupStaging deletes every object left under the file's StagingDir (by an
+// apply that crashed before its own cleanup) and returns how many it deleted.
+func CleanupStaging(ctx context.Context, c Clients, bucket, prefix, destination string, t Target) (int, error) {
+	if bucket == "" || c.S3 == nil {
+		return 0, nil
+	}
+	dir := StagingDir(prefix, destination, t)
+	n := 0
+	p := s3.NewListObjectsV2Paginator(c.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(dir)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return n, &StagingError{Op: "listing leftovers under", Bucket: bucket, Key: dir, Err: err}
+		}
+		for _, o := range page.Contents {
+			if err := deleteObject(ctx, c.S3, bucket, aws.ToString(o.Key)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ValidateDestination checks that the destination is an absolute path for the
+// platform.
+func ValidateDestination(dest, platform string) error {
+	switch {
+	case strings.TrimSpace(dest) == "":
+		return errors.New("the destination is empty: give an absolute path")
+	case platform == PlatformWindows:
+		if !(len(dest) >= 3 && ((dest[0] >= 'A' && dest[0] <= 'Z') || (dest[0] >= 'a' && dest[0] <= 'z')) && dest[1] == ':' && (dest[2] == '\\' || dest[2] == '/')) && !strings.HasPrefix(dest, `\\`) {
+			return fmt.Errorf("%q is not an absolute Windows path (C:\\dir\\file or \\\\server\\share\\file)", dest)
+		}
+	case !strings.HasPrefix(dest, "/"):
+		return fmt.Errorf("%q is not an absolute path (it must start with /)", dest)
+	case strings.HasSuffix(dest, "/") || path.Base(dest) == "." || path.Base(dest) == "..":
+		return fmt.Errorf("%q names a directory, not a file", dest)
+	}
+	return nil
+}
+
+// Remove deletes the destination on every target.
+func Remove(ctx context.Context, c Clients, t Target, destination, platform string, agentWait time.Duration) (*runcommand.Result, error) {
+	rspec := runSpec(Spec{Target: t, AgentWaitTimeout: agentWait})
+	if platform == PlatformWindows {
+		rspec.DocumentName = "AWS-RunPowerShellScript"
+		rspec.Parameters = map[string][]string{"commands": RemovePowerShellCommands(destination)}
+	} else {
+		rspec.Parameters = map[string][]string{"commands": RemoveShellCommands(destination)}
+	}
+	return runcommand.Run(ctx, c.Run, rspec)
+}
+
+// Missing is the checksum Verify reports for an instance without the file.
+const Missing = "missing"
+
+// Verify reads the destination's sha256 on every target with one command (one
+// per 50 instance ids) and returns it per instance id: the hex sum, Missing, or
+// "" when the instance did not answer.
+func Verify(ctx context.Context, c Clients, t Target, destination, platform string, agentWait time.Duration) (map[string]string, *runcommand.Result, error) {
+	rspec := runSpec(Spec{Target: t, AgentWaitTimeout: agentWait})
+	if platform == PlatformWindows {
+		rspec.DocumentName = "AWS-RunPowerShellScript"
+		rspec.Parameters = map[string][]string{"commands": VerifyPowerShellCommands(destination)}
+	} else {
+		rspec.Parameters = map[string][]string{"commands": VerifyShellCommands(destination)}
+	}
+	res, err := runcommand.Run(ctx, c.Run, rspec)
+	if res == nil {
+		return nil, nil, err
+	}
+	sums := map[string]string{}
+	for id, inv := range res.Invocations {
+		sums[id] = ""
+		for _, line := range strings.Split(inv.Stdout, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), VerifyMarker); ok {
+				sums[id] = v
+			}
+		}
+	}
+	return sums, res, err
+}

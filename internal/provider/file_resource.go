@@ -1,0 +1,594 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/filecopy"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*fileResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*fileResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*fileResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*fileResource)(nil)
+)
+
+const (
+	defaultFileTimeout = 30 * time.Minute
+	// driftPrefix starts the sha256 stored when verify_on_read found the file
+	// different (or missing) on some instance, so that the plan shows a change.
+	driftPrefix = "drifted from "
+)
+
+var fileModePattern = regexp.MustCompile(`^0?[0-7]{3}$|^[0-7]{4}$`)
+
+func newFileResource() resource.Resource { return &fileResource{} }
+
+type fileResource struct{ data *ProviderData }
+
+type fileModel struct {
+	ID               types.String         `tfsdk:"id"`
+	InstanceIDs      types.List           `tfsdk:"instance_ids"`
+	Targets          []targetModel        `tfsdk:"targets"`
+	Content          types.String         `tfsdk:"content"`
+	ContentBase64    types.String         `tfsdk:"content_base64"`
+	Source           types.String         `tfsdk:"source"`
+	ContentWO        types.String         `tfsdk:"content_wo"`
+	ContentWOVersion types.Int64          `tfsdk:"content_wo_version"`
+	Destination      types.String         `tfsdk:"destination"`
+	Platform         types.String         `tfsdk:"platform"`
+	Mode             types.String         `tfsdk:"mode"`
+	Owner            types.String         `tfsdk:"owner"`
+	Group            types.String         `tfsdk:"group"`
+	StagingBucket    types.String         `tfsdk:"staging_bucket"`
+	StagingKeyPrefix types.String         `tfsdk:"staging_key_prefix"`
+	KeepOnDestroy    types.Bool           `tfsdk:"keep_on_destroy"`
+	VerifyOnRead     types.Bool           `tfsdk:"verify_on_read"`
+	AgentWaitTimeout checkedDurationValue `tfsdk:"agent_wait_timeout"`
+	Timeouts         timeouts.Value       `tfsdk:"timeouts"`
+
+	SHA256     types.String `tfsdk:"sha256"`
+	Size       types.Int64  `tfsdk:"size"`
+	CommandIDs types.List   `tfsdk:"command_ids"`
+}
+
+func (r *fileResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_file"
+}
+
+func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replaceStr := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Copies a file to one instance or a fleet through Systems Manager Run Command, without SSH or SCP. " +
+			fmt.Sprintf("Payloads up to %d bytes travel inline in the command (base64); larger ones are uploaded once to `staging_bucket` ", filecopy.DefaultInlineThreshold) +
+			"and each instance downloads them through a presigned URL that expires within minutes (with `curl`, else `wget`, else `python3`); " +
+			"the staged object is deleted after the copy, whether it succeeded or not. On each instance the file is written to a temporary " +
+			"file beside `destination`, checked against its sha256, given `mode`/`owner`/`group`, then renamed over the destination: " +
+			"a failed copy leaves the previous file as it was.\n\n" +
+			"A change of the content, `mode`, `owner` or `group` copies again in place; a change of `destination`, `platform` or the " +
+			"targets replaces the resource (the old file is removed unless `keep_on_destroy`). Destroy removes the file.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The destination.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"instance_ids": schema.ListAttribute{
+				ElementType: types.StringType, Optional: true,
+				PlanModifiers: []planmodifier.List{listplanmodifier.RequiresReplaceIf(instanceSetChanged,
+					"Adding or removing instances replaces the resource; reordering them does not.",
+					"Adding or removing instances replaces the resource; reordering them does not.")},
+				MarkdownDescription: "Instances to copy to (any number: more than 50 are sent as several commands). Adding or removing " +
+					"instances replaces the resource (the file is removed from the old set, then copied to the new one); the order does " +
+					"not matter. Conflicts with `targets`.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
+				},
+			},
+			"content": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "The file's content as UTF-8 text. Stored in state (Terraform shows it as sensitive when it " +
+					"comes from a sensitive value); use `content_wo` for secrets. Exactly one of `content`, `content_base64`, `source`, `content_wo`."},
+			"content_base64": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "The file's content, base64-encoded (for binary content such as `filebase64(...)`)."},
+			"source": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Path of a local file to copy (relative to the working directory). It must exist at plan time: it is read then to " +
+					"compute its sha256 (a changed file copies again), and streamed to the staging bucket when it is large, never held in memory."},
+			"content_wo": schema.StringAttribute{Optional: true, Sensitive: true, WriteOnly: true,
+				MarkdownDescription: "Write-only content, for secrets: never stored in the plan or state (Terraform 1.11 or later). " +
+					"Terraform cannot see it change: bump `content_wo_version` to copy it again."},
+			"content_wo_version": schema.Int64Attribute{Optional: true,
+				MarkdownDescription: "Any number; changing it copies `content_wo` again.",
+				Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("content_wo"))}},
+			"destination": schema.StringAttribute{Required: true, PlanModifiers: replaceStr,
+				MarkdownDescription: "Absolute path of the file on the instances, such as `/etc/app/app.conf` (or `C:\\app\\app.conf` on " +
+					"Windows). Missing parent directories are created. Changing it replaces the resource."},
+			"platform": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(filecopy.PlatformLinux), PlanModifiers: replaceStr,
+				MarkdownDescription: "`linux` (default; `AWS-RunShellScript`, also for macOS) or `windows` (`AWS-RunPowerShellScript`). " +
+					"The Windows script is checked by its text and structure in this provider's tests, not run: see the Windows section of this page.",
+				Validators: []validator.String{stringvalidator.OneOf(filecopy.PlatformLinux, filecopy.PlatformWindows)}},
+			"mode": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Octal permissions such as `0644` or `0600`. When unset the file gets `0644`. Linux only.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(fileModePattern, "must be octal permissions such as 0644, 0600 or 0755")}},
+			"owner": schema.StringAttribute{Optional: true, MarkdownDescription: "Owner (user name or uid) of the file. Linux only; the agent runs as root.",
+				Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$`), "must be a user name or uid")}},
+			"group": schema.StringAttribute{Optional: true, MarkdownDescription: "Group (name or gid) of the file. Linux only.",
+				Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$`), "must be a group name or gid")}},
+			"staging_bucket": schema.StringAttribute{Optional: true,
+				MarkdownDescription: fmt.Sprintf("S3 bucket for payloads above %d bytes. The provider's credentials need `s3:PutObject`, "+
+					"`s3:GetObject` (to presign), `s3:DeleteObject` and `s3:ListBucket`; the instances need no S3 permission (the URL is presigned) "+
+					"but must reach S3 over HTTPS.", filecopy.DefaultInlineThreshold),
+				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)}},
+			"staging_key_prefix": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Key prefix of the staged objects. Defaults to `" + filecopy.DefaultKeyPrefix + "`.",
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, 512), stringvalidator.AlsoRequires(path.MatchRoot("staging_bucket"))}},
+			"keep_on_destroy": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "When true, destroying (or replacing) the resource leaves the file on the instances."},
+			"verify_on_read": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "When true, every refresh checks the file's sha256 on all targets (one command for all of them) and " +
+					"plans a new copy when it differs or is missing somewhere. Needs the agents to be online at plan time; when they " +
+					"are not, the refresh warns and keeps the state."},
+			"agent_wait_timeout": schema.StringAttribute{CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
+				MarkdownDescription: "How long to wait for the targets' SSM agents to be `Online` before sending, as for `ssm_command_run`. " +
+					"Defaults to `0s`: check once and fail at once, naming each instance that cannot receive the command.",
+				Validators: []validator.String{durationBetween(0, 24*time.Hour)}},
+			"sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "sha256 of the content (lower-case hex), as verified on the instances. " +
+				"After a refresh with `verify_on_read` that found the file changed or missing somewhere, it reads `drifted from <sha256>: ` and the instances, " +
+				"and the next plan copies again."},
+			"size":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the content in bytes."},
+			"command_ids": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Commands of the last copy."},
+		},
+		Blocks: map[string]schema.Block{
+			"targets": schema.ListNestedBlock{
+				MarkdownDescription: "Instances to copy to by tag (`key = \"tag:Role\"`), tag key, ids or resource group, as for " +
+					"`ssm_command_run`; up to 5 blocks. Changing them replaces the resource. Conflicts with `instance_ids`.",
+				PlanModifiers: []planmodifier.List{listplanmodifier.RequiresReplace()},
+				Validators:    []validator.List{listvalidator.SizeAtMost(5)},
+				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Target key, such as `tag:Environment`.",
+						Validators: []validator.String{targetKey()}},
+					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: "Target values, up to 50.",
+						Validators: []validator.List{listvalidator.SizeBetween(1, 50)}},
+				}},
+			},
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true, Read: true,
+				CreateDescription: "How long the copy may take, agent wait included. Default " + shortDuration(defaultFileTimeout) + ".",
+				UpdateDescription: "How long a new copy may take. Default " + shortDuration(defaultFileTimeout) + ".",
+				DeleteDescription: "How long removing the file may take. Default " + shortDuration(defaultFileTimeout) + ".",
+				ReadDescription:   "How long the `verify_on_read` check may take. Default " + shortDuration(defaultFileTimeout) + "."}),
+		},
+	}
+}
+
+// instanceSetChanged: instance_ids differ as a set (a reordered list is the
+// same targets).
+func instanceSetChanged(ctx context.Context, req planmodifier.ListRequest, resp *listplanmodifier.RequiresReplaceIfFuncResponse) {
+	if req.StateValue.IsNull() || req.PlanValue.IsNull() || req.PlanValue.IsUnknown() {
+		resp.RequiresReplace = true
+		return
+	}
+	added, removed := idChanges(stringsOf(ctx, req.StateValue), stringsOf(ctx, req.PlanValue))
+	resp.RequiresReplace = len(added) > 0 || len(removed) > 0
+}
+
+func (r *fileResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("instance_ids"), path.MatchRoot("targets")),
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("content"), path.MatchRoot("content_base64"), path.MatchRoot("source"), path.MatchRoot("content_wo")),
+	}
+}
+
+// ValidateConfig checks at plan time what the copy would otherwise fail on:
+// the destination, the source file, base64, and a payload too large to travel
+// inline without a staging bucket.
+func (r *fileResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m fileModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	platform := m.Platform.ValueString()
+	if !m.Destination.IsUnknown() && !m.Platform.IsUnknown() {
+		if err := filecopy.ValidateDestination(m.Destination.ValueString(), platform); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("destination"), "Invalid destination",
+				fmt.Sprintf("destination: %v. Give the absolute path of the file on the instances, such as /etc/app/app.conf.", err))
+		}
+	}
+	if platform == filecopy.PlatformWindows {
+		for _, a := range []struct {
+			name string
+			v    types.String
+		}{{"mode", m.Mode}, {"owner", m.Owner}, {"group", m.Group}} {
+			if !a.v.IsNull() {
+				resp.Diagnostics.AddAttributeError(path.Root(a.name), a.name+" is Linux only",
+					a.name+" cannot be applied on Windows (platform = \"windows\"): remove it.")
+			}
+		}
+	}
+	size, attr, known := int64(0), "", true
+	switch {
+	case !m.Content.IsNull():
+		size, attr, known = int64(len(m.Content.ValueString())), "content", !m.Content.IsUnknown()
+	case !m.ContentWO.IsNull():
+		size, attr, known = int64(len(m.ContentWO.ValueString())), "content_wo", !m.ContentWO.IsUnknown()
+	case !m.ContentBase64.IsNull():
+		attr, known = "content_base64", !m.ContentBase64.IsUnknown()
+		if known {
+			b, err := base64.StdEncoding.DecodeString(m.ContentBase64.ValueString())
+			if err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("content_base64"), "Invalid content_base64",
+					fmt.Sprintf("content_base64 is not valid base64 (%v): encode the content with base64encode() or filebase64().", err))
+				return
+			}
+			size = int64(len(b))
+		}
+	case !m.Source.IsNull():
+		attr, known = "source", !m.Source.IsUnknown()
+		if known {
+			fi, err := os.Stat(m.Source.ValueString())
+			switch {
+			case err != nil:
+				resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not readable",
+					fmt.Sprintf("source: %v. Give the path of an existing local file (relative paths are relative to the working directory; use path.module for files beside the configuration).", err))
+				return
+			case !fi.Mode().IsRegular():
+				resp.Diagnostics.AddAttributeError(path.Root("source"), "Source is not a file",
+					fmt.Sprintf("source: %s is not a regular file: give the path of a file.", m.Source.ValueString()))
+				return
+			}
+			size = fi.Size()
+		}
+	}
+	if known && attr != "" && filecopy.NeedsStaging(size, 0) && m.StagingBucket.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("staging_bucket"), "staging_bucket required",
+			fmt.Sprintf("The content given in %s is %d bytes; above %d bytes a file is staged in S3 and downloaded by the instances "+
+				"through a short-lived presigned URL. Set staging_bucket to a bucket the provider's credentials can write to.",
+				attr, size, filecopy.DefaultInlineThreshold))
+	}
+}
+
+func (r *fileResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *fileResource) clients() filecopy.Clients {
+	return filecopy.NewClients(runcommand.Clients{SSM: r.data.SSM, S3: r.data.S3,
+		Agents: &agentwait.Clients{SSM: r.data.SSM, EC2: r.data.EC2, IAM: r.data.IAM}}, r.data.S3)
+}
+
+// payload is the content to copy, from the configuration (content_wo is only
+// there). ok is false while a value is unknown.
+func (m *fileModel) payload() (p filecopy.Payload, ok bool, err error) {
+	switch {
+	case m.Content.IsUnknown() || m.ContentBase64.IsUnknown() || m.Source.IsUnknown() || m.ContentWO.IsUnknown():
+		return p, false, nil
+	case !m.Content.IsNull():
+		p.Data = []byte(m.Content.ValueString())
+	case !m.ContentBase64.IsNull():
+		p.Data, err = base64.StdEncoding.DecodeString(m.ContentBase64.ValueString())
+	case !m.Source.IsNull():
+		p.Path = m.Source.ValueString()
+	case !m.ContentWO.IsNull():
+		p.Data = []byte(m.ContentWO.ValueString())
+	default:
+		return p, false, nil
+	}
+	return p, err == nil, err
+}
+
+func (m *fileModel) target(ctx context.Context, diags *diag.Diagnostics) filecopy.Target {
+	var t filecopy.Target
+	if !m.InstanceIDs.IsNull() {
+		diags.Append(m.InstanceIDs.ElementsAs(ctx, &t.InstanceIDs, false)...)
+	}
+	for _, tg := range m.Targets {
+		var values []string
+		diags.Append(tg.Values.ElementsAs(ctx, &values, false)...)
+		t.Targets = append(t.Targets, runcommand.Target{Key: tg.Key.ValueString(), Values: values})
+	}
+	return t
+}
+
+func (m *fileModel) mode() string {
+	if m.Platform.ValueString() == filecopy.PlatformWindows {
+		return ""
+	}
+	if m.Mode.IsNull() || m.Mode.ValueString() == "" {
+		return "0644"
+	}
+	return m.Mode.ValueString()
+}
+
+func (m *fileModel) agentWait(diags *diag.Diagnostics) time.Duration {
+	d, _ := goDuration(m.AgentWaitTimeout, diags)
+	return d
+}
+
+// ModifyPlan computes the planned sha256 and size from the configuration (a
+// changed source file shows as a change), and plans a copy only when the
+// content, content_wo_version, mode, owner or group changed (or the last
+// refresh found drift).
+func (r *fileResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, config, state fileModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	hasState := !req.State.Raw.IsNull()
+	if hasState {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	p, ok, err := config.payload()
+	if err != nil {
+		return // reported by ValidateConfig
+	}
+	plan.SHA256, plan.Size = types.StringUnknown(), types.Int64Unknown()
+	if ok {
+		sum, size, err := p.Digest()
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("source"), "Reading the source file", fmt.Sprintf("Computing the sha256 of %s: %v.", p.Path, err))
+			return
+		}
+		plan.SHA256, plan.Size = types.StringValue(sum), types.Int64Value(int64(size))
+		// A secret cannot be compared with what is stored: only its version
+		// (or drift found on the instances) triggers a new copy.
+		if hasState && !config.ContentWO.IsNull() && plan.ContentWOVersion.Equal(state.ContentWOVersion) &&
+			!strings.HasPrefix(state.SHA256.ValueString(), driftPrefix) {
+			plan.SHA256, plan.Size = state.SHA256, state.Size
+		}
+	}
+	if hasState && !plan.ID.IsUnknown() {
+		copyNeeded := !plan.SHA256.Equal(state.SHA256) || !plan.Mode.Equal(state.Mode) || !plan.Owner.Equal(state.Owner) ||
+			!plan.Group.Equal(state.Group) || !plan.ContentWOVersion.Equal(state.ContentWOVersion)
+		if copyNeeded {
+			plan.CommandIDs = types.ListUnknown(types.StringType)
+		} else {
+			plan.CommandIDs = state.CommandIDs
+		}
+	} else {
+		plan.CommandIDs = types.ListUnknown(types.StringType)
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *fileResource) copy(ctx context.Context, plan, config *fileModel, timeout time.Duration, diags *diag.Diagnostics, what string) bool {
+	p, ok, err := config.payload()
+	if err != nil || !ok {
+		diags.AddError(what+" failed", fmt.Sprintf("The content of %s is not known or not valid at apply time: %v.", plan.Destination.ValueString(), err))
+		return false
+	}
+	spec := filecopy.Spec{
+		Target: plan.target(ctx, diags), Payload: p, Destination: plan.Destination.ValueString(),
+		Mode: plan.mode(), Owner: plan.Owner.ValueString(), Group: plan.Group.ValueString(), Platform: plan.Platform.ValueString(),
+		StagingBucket: plan.StagingBucket.ValueString(), StagingKeyPrefix: plan.StagingKeyPrefix.ValueString(),
+		AgentWaitTimeout: plan.agentWait(diags), Comment: "ssm_file " + truncate(plan.Destination.ValueString(), 80),
+	}
+	if s := plan.SHA256.ValueString(); !plan.SHA256.IsUnknown() && !strings.HasPrefix(s, driftPrefix) && config.ContentWO.IsNull() {
+		spec.SHA256 = s
+	}
+	if diags.HasError() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := r.clients()
+	if spec.StagingBucket != "" {
+		if n, err := filecopy.CleanupStaging(ctx, c, spec.StagingBucket, spec.StagingKeyPrefix, spec.Destination, spec.Target); err != nil {
+			diags.AddWarning("Leftover staged objects not removed", err.Error())
+		} else if n > 0 {
+			diags.AddWarning("Leftover staged objects removed", fmt.Sprintf("%d object(s) left in s3://%s by an earlier interrupted copy of %s were deleted.", n, spec.StagingBucket, spec.Destination))
+		}
+	}
+	res, err := filecopy.Copy(ctx, c, spec)
+	if err != nil {
+		addFileError(diags, what, spec.Destination, err, timeout)
+		return false
+	}
+	plan.SHA256, plan.Size = types.StringValue(res.SHA256), types.Int64Value(res.Size)
+	ids, d := types.ListValueFrom(ctx, types.StringType, res.Run.CommandIDs)
+	diags.Append(d...)
+	plan.CommandIDs = ids
+	plan.ID = plan.Destination
+	plan.ContentWO = types.StringNull()
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	r := []rune(s)
+	return "..." + string(r[len(r)-n+3:])
+}
+
+func (r *fileResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, config fileModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultFileTimeout)
+	resp.Diagnostics.Append(diags...)
+	if !r.copy(ctx, &plan, &config, timeout, &resp.Diagnostics, "Copying "+plan.Destination.ValueString()) {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// Read makes no API call unless verify_on_read is set; then one command checks
+// the sha256 on every target.
+func (r *fileResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state fileModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if state.VerifyOnRead.ValueBool() && r.data != nil {
+		timeout, diags := state.Timeouts.Read(ctx, defaultFileTimeout)
+		resp.Diagnostics.Append(diags...)
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		t := state.target(ctx, &resp.Diagnostics)
+		dest := state.Destination.ValueString()
+		sums, _, err := filecopy.Verify(rctx, r.clients(), t, dest, state.Platform.ValueString(), state.agentWait(&resp.Diagnostics))
+		var fe *runcommand.FailedError
+		if err != nil && !errors.As(err, &fe) {
+			resp.Diagnostics.AddWarning("Could not verify "+dest,
+				fmt.Sprintf("verify_on_read: checking the file's sha256 on the instances failed, so drift is not known and the state is kept: %v", err))
+		} else {
+			want := state.SHA256.ValueString()
+			if rest, ok := strings.CutPrefix(want, driftPrefix); ok {
+				want, _, _ = strings.Cut(rest, ":")
+			}
+			var drift []string
+			for id, s := range sums {
+				if s != want && s != "" {
+					if s == filecopy.Missing {
+						drift = append(drift, id+" missing")
+					} else {
+						drift = append(drift, id+" sha256 "+s)
+					}
+				}
+			}
+			for _, id := range t.InstanceIDs {
+				if _, ok := sums[id]; !ok {
+					drift = append(drift, id+" did not answer")
+				}
+			}
+			sort.Strings(drift)
+			state.SHA256 = types.StringValue(want)
+			if len(drift) > 0 {
+				state.SHA256 = types.StringValue(driftPrefix + want + ": " + strings.Join(drift, ", "))
+			}
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// Update copies again when ModifyPlan planned it; otherwise it only stores the
+// new arguments.
+func (r *fileResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, config, state fileModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.CommandIDs.IsUnknown() {
+		plan.SHA256, plan.Size, plan.CommandIDs = state.SHA256, state.Size, state.CommandIDs
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultFileTimeout)
+	resp.Diagnostics.Append(diags...)
+	if !r.copy(ctx, &plan, &config, timeout, &resp.Diagnostics, "Copying "+plan.Destination.ValueString()) {
+		// Keep what was there: the next plan shows the change again.
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *fileResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state fileModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultFileTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := r.clients()
+	t := state.target(ctx, &resp.Diagnostics)
+	dest := state.Destination.ValueString()
+	if b := state.StagingBucket.ValueString(); b != "" {
+		if _, err := filecopy.CleanupStaging(ctx, c, b, state.StagingKeyPrefix.ValueString(), dest, t); err != nil {
+			resp.Diagnostics.AddWarning("Leftover staged objects not removed", err.Error())
+		}
+	}
+	if state.KeepOnDestroy.ValueBool() {
+		return
+	}
+	if _, err := filecopy.Remove(ctx, c, t, dest, state.Platform.ValueString(), state.agentWait(&resp.Diagnostics)); err != nil {
+		addFileError(&resp.Diagnostics, "Removing "+dest, dest, err, timeout)
+		resp.Diagnostics.AddError("The resource stays in state",
+			"Fix the cause and destroy again, or set keep_on_destroy = true (applied first, so that it is stored) to leave the file on the instances.")
+	}
+}
+
+// addFileError turns an engine error into one diagnostic that says what
+// happened, where, and what to do next.
+func addFileError(diags *diag.Diagnostics, what, dest string, err error, timeout time.Duration) {
+	var (
+		fe *runcommand.FailedError
+		ce *runcommand.CancelledError
+		nr *agentwait.NotReadyError
+		ns *filecopy.NeedsStagingError
+		ch *filecopy.ChangedError
+		se *filecopy.StagingError
+	)
+	switch {
+	case errors.As(err, &fe):
+		diags.AddError(fmt.Sprintf("%s failed on %d of %d instances", what, len(fe.Failed), fe.Result.TargetCount),
+			fe.Error()+"\n\nOn those instances the previous file (if any) was left as it was: the new one is only renamed over it "+
+				"after its sha256 matched. Fix the cause and apply again."+stagingNote(err))
+	case errors.As(err, &nr):
+		diags.AddError(what+": instances cannot receive the command", nr.Error()+
+			"\n\nNothing was sent. Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents still coming online.")
+	case errors.As(err, &ce):
+		why := fmt.Sprintf("Terraform was interrupted (%v).", ce.Cause)
+		if errors.Is(ce.Cause, context.DeadlineExceeded) {
+			why = fmt.Sprintf("The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
+		}
+		diags.AddError(what+" was interrupted", why+" "+ce.Error()+". No instance was left with a partial file."+stagingNote(err))
+	case errors.As(err, &ns):
+		diags.AddAttributeError(path.Root("staging_bucket"), "staging_bucket required", ns.Error()+".")
+	case errors.As(err, &ch):
+		diags.AddError(what+": the content changed since the plan", ch.Error()+": run plan and apply again.")
+	case errors.As(err, &se):
+		diags.AddError(what+": staging in S3 failed", se.Error()+"\n\nCheck that the bucket exists in the provider's region and that the "+
+			"provider's credentials allow s3:PutObject, s3:GetObject and s3:DeleteObject on it.")
+	default:
+		diags.AddError(what+" failed", err.Error())
+	}
+}
+
+// stagingNote mentions a staged object that could not be deleted.
+func stagingNote(err error) string {
+	var se *filecopy.StagingError
+	if errors.As(err, &se) {
+		return "\n\nAlso: " + se.Error() + "; the next apply or destroy deletes it."
+	}
+	return ""
+}

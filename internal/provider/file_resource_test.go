@@ -1,0 +1,624 @@
+package provider_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/filecopy"
+)
+
+// fileEnv is an emulator with ready instances and a staging bucket.
+type fileEnv struct {
+	e   *awsemu.Emulator
+	s3  *s3.Client
+	ids []string
+}
+
+func newFileEnv(t *testing.T, n int) *fileEnv {
+	t.Helper()
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: n, Ready: true})
+	for _, id := range ids {
+		waitPing(t, e, id, awsemu.PingOnline)
+	}
+	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
+		t.Fatal(err)
+	}
+	return &fileEnv{e: e, s3: s3c, ids: ids}
+}
+
+// dir is an instance's own directory in the emulator (where its commands run).
+func (f *fileEnv) dir(id string) string {
+	return filepath.Join(f.e.Options().WorkDir, "instances", id)
+}
+
+// noStagedObjects checks that the staging bucket is empty.
+func (f *fileEnv) noStagedObjects() error {
+	out, err := f.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+	if err != nil {
+		return err
+	}
+	if len(out.Contents) > 0 {
+		return fmt.Errorf("%d staged object(s) left in the bucket, first %s", len(out.Contents), aws.ToString(out.Contents[0].Key))
+	}
+	return nil
+}
+
+// hclString is s as an HCL string literal (no interpolation).
+func hclString(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(strconv.Quote(s), "${", "$${"), "%{", "%%{")
+}
+
+func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// fileIs checks a file's bytes (by sha256) and mode.
+func fileIs(p string, want []byte, mode os.FileMode) error {
+	got, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	if sha(got) != sha(want) {
+		return fmt.Errorf("%s: %d bytes, sha256 %s; want %d bytes, %s", p, len(got), sha(got), len(want), sha(want))
+	}
+	if mode != 0 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() != mode {
+			return fmt.Errorf("%s: mode %o, want %o", p, fi.Mode().Perm(), mode)
+		}
+	}
+	return nil
+}
+
+func checkFunc(f func() error) resource.TestCheckFunc {
+	return func(*terraform.State) error { return f() }
+}
+
+func fileTest(t *testing.T, steps ...resource.TestStep) {
+	t.Helper()
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps:                    steps,
+	})
+}
+
+// The emulated instances share the host's file system, so each instance gets
+// its own destination inside its own directory: one resource per instance
+// (count), inline and staged, checked byte for byte in the instance directories.
+func TestAccFile_inlineAndStagedOnThreeInstances(t *testing.T) {
+	f := newFileEnv(t, 3)
+	big := make([]byte, 10<<20)
+	_, _ = rand.Read(big)
+	src := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(src, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	small := "# app.conf\nlisten = 8080\nname = \"it's $HOME ${x} `q`\"\n"
+	cfg := acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+locals {
+  ids  = %s
+  work = %q
+}
+resource "ssm_file" "conf" {
+  count        = 3
+  instance_ids = [local.ids[count.index]]
+  content      = %s
+  destination  = "${local.work}/instances/${local.ids[count.index]}/etc/app/app.conf"
+  mode         = "0640"
+}
+resource "ssm_file" "big" {
+  count          = 3
+  instance_ids   = [local.ids[count.index]]
+  source         = %q
+  destination    = "${local.work}/instances/${local.ids[count.index]}/opt/bin/big.bin"
+  mode           = "0755"
+  staging_bucket = "staging"
+}
+`, quoteIDs(f.ids), f.e.Options().WorkDir, hclString(small), src)
+	var checks []resource.TestCheckFunc
+	for i, id := range f.ids {
+		id := id
+		checks = append(checks,
+			checkFunc(func() error { return fileIs(filepath.Join(f.dir(id), "etc/app/app.conf"), []byte(small), 0o640) }),
+			checkFunc(func() error { return fileIs(filepath.Join(f.dir(id), "opt/bin/big.bin"), big, 0o755) }),
+			resource.TestCheckResourceAttr(fmt.Sprintf("ssm_file.big.%d", i), "sha256", sha(big)),
+			resource.TestCheckResourceAttr(fmt.Sprintf("ssm_file.big.%d", i), "size", strconv.Itoa(len(big))),
+			resource.TestCheckResourceAttr(fmt.Sprintf("ssm_file.conf.%d", i), "sha256", sha([]byte(small))),
+			resource.TestCheckResourceAttr(fmt.Sprintf("ssm_file.conf.%d", i), "command_ids.#", "1"),
+		)
+	}
+	checks = append(checks, checkFunc(f.noStagedObjects), checkFunc(func() error {
+		if n := f.e.CallCount("s3.GetObject"); n != 3 {
+			return fmt.Errorf("GetObject called %d times, want 3 (one download per instance)", n)
+		}
+		if n := f.e.CallCount("s3.PutObject"); n != 3 {
+			return fmt.Errorf("PutObject called %d times, want 3 (one upload per staged resource, none for inline)", n)
+		}
+		return nil
+	}))
+	fileTest(t, resource.TestStep{Config: cfg, Check: resource.ComposeAggregateTestCheckFunc(checks...)},
+		resource.TestStep{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}})
+}
+
+// Update in place on a content change, replace on a destination change (the
+// old file removed), verify_on_read drift -> non-empty plan -> apply -> empty
+// plan, and delete.
+func TestAccFile_lifecycle(t *testing.T) {
+	f := newFileEnv(t, 1)
+	id := f.ids[0]
+	d := f.dir(id)
+	conf := func(content, dest string, verify bool) string {
+		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  instance_ids   = [%q]
+  content        = %q
+  destination    = %q
+  verify_on_read = %t
+}
+`, id, content, filepath.Join(d, dest), verify)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := os.Stat(filepath.Join(d, "b.conf")); !os.IsNotExist(err) {
+				return fmt.Errorf("file not removed on destroy: %v", err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{Config: conf("v1\n", "a.conf", false), Check: checkFunc(func() error { return fileIs(filepath.Join(d, "a.conf"), []byte("v1\n"), 0o644) })},
+			{
+				Config: conf("v2\n", "a.conf", false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("sha256"), knownvalue.StringExact(sha([]byte("v2\n")))),
+				}},
+				Check: checkFunc(func() error { return fileIs(filepath.Join(d, "a.conf"), []byte("v2\n"), 0) }),
+			},
+			{
+				Config: conf("v2\n", "b.conf", false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionReplace),
+				}},
+				Check: checkFunc(func() error {
+					if _, err := os.Stat(filepath.Join(d, "a.conf")); !os.IsNotExist(err) {
+						return fmt.Errorf("old destination not removed on replace: %v", err)
+					}
+					return fileIs(filepath.Join(d, "b.conf"), []byte("v2\n"), 0)
+				}),
+			},
+			// Changing verify_on_read alone copies nothing.
+			{
+				Config: conf("v2\n", "b.conf", true),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("sha256"), knownvalue.StringExact(sha([]byte("v2\n")))),
+				}},
+			},
+			{
+				PreConfig: func() {
+					if err := os.WriteFile(filepath.Join(d, "b.conf"), []byte("edited by hand\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: conf("v2\n", "b.conf", true), PlanOnly: true, ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: conf("v2\n", "b.conf", true),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+				}},
+				Check: checkFunc(func() error { return fileIs(filepath.Join(d, "b.conf"), []byte("v2\n"), 0) }),
+			},
+			{Config: conf("v2\n", "b.conf", true), PlanOnly: true},
+			// A removed file is drift too.
+			{
+				PreConfig: func() { _ = os.Remove(filepath.Join(d, "b.conf")) },
+				Config:    conf("v2\n", "b.conf", true), PlanOnly: true, ExpectNonEmptyPlan: true,
+			},
+			{Config: conf("v2\n", "b.conf", true), Check: checkFunc(func() error { return fileIs(filepath.Join(d, "b.conf"), []byte("v2\n"), 0) })},
+			// Drift stored by a refresh, then repaired by hand: the next refresh
+			// finds the file right again and nothing is planned.
+			{
+				PreConfig:    func() { _ = os.WriteFile(filepath.Join(d, "b.conf"), []byte("edited\n"), 0o644) },
+				RefreshState: true, ExpectNonEmptyPlan: true,
+				Check: resource.TestMatchResourceAttr("ssm_file.test", "sha256", regexp.MustCompile(`^drifted from `+sha([]byte("v2\n"))+`: `+id+` sha256 `+sha([]byte("edited\n"))+`$`)),
+			},
+			{
+				PreConfig:    func() { _ = os.WriteFile(filepath.Join(d, "b.conf"), []byte("v2\n"), 0o644) },
+				RefreshState: true,
+				Check:        resource.TestCheckResourceAttr("ssm_file.test", "sha256", sha([]byte("v2\n"))),
+			},
+			{Config: conf("v2\n", "b.conf", true), PlanOnly: true},
+		},
+	})
+}
+
+// keep_on_destroy leaves the file; the destroy still deletes a staged object
+// that an interrupted copy left behind.
+func TestAccFile_keepOnDestroy(t *testing.T) {
+	f := newFileEnv(t, 1)
+	dest := filepath.Join(f.dir(f.ids[0]), "kept.conf")
+	cfg := acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  instance_ids    = [%q]
+  content         = "keep me\n"
+  destination     = %q
+  mode            = "0600"
+  keep_on_destroy = true
+  staging_bucket  = "staging"
+}
+`, f.ids[0], dest)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if err := f.noStagedObjects(); err != nil {
+				return fmt.Errorf("after destroy: %w", err)
+			}
+			return fileIs(dest, []byte("keep me\n"), 0o600)
+		},
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() {
+					key := filecopy.StagingKey("", dest, filecopy.Target{InstanceIDs: f.ids})
+					if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+// A staged copy whose download fails (connection reset on every S3 GET) fails
+// the apply, leaves the previous file intact, deletes the staged object, and a
+// later apply copies. An apply interrupted by its timeout deletes the staged
+// object too.
+func TestAccFile_stagedFailureKeepsPreviousAndCleansUp(t *testing.T) {
+	f := newFileEnv(t, 1)
+	dest := filepath.Join(f.dir(f.ids[0]), "data.bin")
+	src := filepath.Join(t.TempDir(), "data.bin")
+	v1 := make([]byte, 100<<10)
+	_, _ = rand.Read(v1)
+	v2 := append([]byte("v2"), v1...)
+	cfg := func(timeout string) string {
+		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  instance_ids   = [%q]
+  source         = %q
+  destination    = %q
+  staging_bucket = "staging"
+  timeouts {
+    update = %q
+  }
+}
+`, f.ids[0], src, dest, timeout)
+	}
+	write := func(b []byte) {
+		if err := os.WriteFile(src, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(v1)
+	fileTest(t,
+		resource.TestStep{Config: cfg("5m"), Check: resource.ComposeAggregateTestCheckFunc(
+			checkFunc(func() error { return fileIs(dest, v1, 0o644) }), checkFunc(f.noStagedObjects))},
+		resource.TestStep{
+			PreConfig: func() {
+				write(v2)
+				f.e.SetFault("s3.GetObject", awsemu.Fault{ResetRate: 1})
+			},
+			Config:      cfg("5m"),
+			ExpectError: regexp.MustCompile(`(?s)Copying .*data.bin failed on 1 of 1 instances.*download of .*data.bin.*previous file`),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				if err := fileIs(dest, v1, 0o644); err != nil {
+					t.Errorf("after the failed copy: %v", err)
+				}
+				if err := f.noStagedObjects(); err != nil {
+					t.Errorf("after the failed copy: %v", err)
+				}
+				f.e.SetFault("s3.GetObject", awsemu.Fault{Latency: time.Minute})
+			},
+			Config:      cfg("4s"),
+			ExpectError: regexp.MustCompile(`(?s)was interrupted.*timeout of 4s`),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				if err := fileIs(dest, v1, 0o644); err != nil {
+					t.Errorf("after the interrupted copy: %v", err)
+				}
+				if err := f.noStagedObjects(); err != nil {
+					t.Errorf("after the interrupted copy: %v", err)
+				}
+				f.e.ClearFaults()
+				// What a provider killed mid-copy would leave: the next apply deletes it.
+				key := filecopy.StagingKey("", dest, filecopy.Target{InstanceIDs: f.ids})
+				if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: cfg("5m"),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkFunc(func() error { return fileIs(dest, v2, 0o644) }), checkFunc(f.noStagedObjects)),
+		},
+	)
+}
+
+// Bad input fails at plan time, naming the attribute.
+func TestAccFile_invalidInput(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 20000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := func(body string) string {
+		return acctest.ProviderConfig(e) + "resource \"ssm_file\" \"test\" {\n  instance_ids = [\"i-0123456789abcdef0\"]\n" + body + "\n}\n"
+	}
+	step := func(body, want string) resource.TestStep {
+		return resource.TestStep{Config: res(body), PlanOnly: true, ExpectError: regexp.MustCompile(want)}
+	}
+	fileTest(t,
+		step(`content = "x"
+destination = "etc/app.conf"`, `(?s)Invalid destination.*destination: "etc/app.conf" is not an absolute path`),
+		step(`content = "x"
+destination = ""`, `(?s)Invalid destination.*destination: the destination is empty`),
+		step(`content = "x"
+content_base64 = "eA=="
+destination = "/etc/x"`, `(?s)Invalid Attribute Combination.*content.*content_base64`),
+		step(`source = "/nonexistent/file.bin"
+destination = "/etc/x"`, `(?s)Source file not readable.*source: stat /nonexistent/file.bin`),
+		step(fmt.Sprintf(`source = %q
+destination = "/etc/x"`, big), `(?s)staging_bucket required.*source is 20000 bytes`),
+		step(`content = "x"
+destination = "/etc/x"
+mode = "644x"`, `(?s)Invalid Attribute Value Match.*mode.*octal permissions`),
+		step(`content_base64 = "not base64!"
+destination = "/etc/x"`, `(?s)Invalid content_base64`),
+		step(`content = "x"
+platform = "windows"
+destination = "C:\\app\\x.conf"
+mode = "0644"`, `(?s)mode is Linux only`),
+	)
+}
+
+// terraform111 finds a `terraform` on PATH that reports version 1.11 or newer
+// (write-only attributes), or "".
+func terraform111(t *testing.T) (string, string) {
+	p, err := exec.LookPath("terraform")
+	if err != nil {
+		return "", "no terraform on PATH"
+	}
+	cmd := exec.Command(p, "version", "-json")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Sprintf("%s version failed: %v", p, err)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return "", fmt.Sprintf("%s version -json: %v", p, err)
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(v.Version, "%d.%d", &major, &minor); err != nil || major < 1 || (major == 1 && minor < 11) {
+		return "", fmt.Sprintf("%s is Terraform %s; write-only attributes need 1.11 or newer", p, v.Version)
+	}
+	return p, ""
+}
+
+// mustNotContain is a check that the JSON of a plan or a state does not hold s.
+func mustNotContain(what string, v any, s string) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if i := strings.Index(string(b), s); i >= 0 {
+		return fmt.Errorf("the secret is in the %s: ...%s...", what, string(b)[max(0, i-300):min(len(b), i+100)])
+	}
+	return nil
+}
+
+type planFunc func(plancheck.CheckPlanRequest) error
+
+func (f planFunc) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	resp.Error = f(req)
+}
+
+type stateReqFunc func(statecheck.CheckStateRequest) error
+
+func (f stateReqFunc) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = f(req)
+}
+
+// content_wo lands on the instance and is in neither the plan JSON nor the
+// state; bumping content_wo_version copies the new secret.
+func TestAccFile_contentWriteOnly(t *testing.T) {
+	tf, why := terraform111(t)
+	if tf == "" {
+		t.Skipf("write-only attributes need Terraform >= 1.11: %s", why)
+	}
+	t.Setenv("TF_ACC_TERRAFORM_PATH", tf)
+	f := newFileEnv(t, 1)
+	dest := filepath.Join(f.dir(f.ids[0]), "secret.env")
+	cfg := func(version int) string {
+		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+# An ephemeral variable: its value (from TF_VAR_secret) is kept in neither the
+# plan nor the state, so only the provider could leak it there.
+variable "secret" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+resource "ssm_file" "test" {
+  instance_ids       = [%q]
+  content_wo         = var.secret
+  content_wo_version = %d
+  destination        = %q
+  mode               = "0600"
+}
+`, f.ids[0], version, dest)
+	}
+	noSecret := func(secret string) (resource.ConfigPlanChecks, []statecheck.StateCheck) {
+		return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planFunc(func(req plancheck.CheckPlanRequest) error {
+				return mustNotContain("plan JSON", req.Plan, secret)
+			})}},
+			[]statecheck.StateCheck{
+				stateReqFunc(func(req statecheck.CheckStateRequest) error { return mustNotContain("state", req.State, secret) }),
+				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("content_wo"), knownvalue.Null()),
+			}
+	}
+	p1, s1 := noSecret("s3cr3t-one")
+	p2, s2 := noSecret("s3cr3t-two")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-one") }, Config: cfg(1), ConfigPlanChecks: p1, ConfigStateChecks: s1,
+				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0o600) })},
+			// A changed secret without a new version copies nothing.
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-two") }, Config: cfg(1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0) })},
+			{Config: cfg(2), ConfigPlanChecks: p2, ConfigStateChecks: s2,
+				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-two"), 0o600) })},
+		},
+	})
+}
+
+// Tag targets: one command reaches every tagged instance (they share the
+// emulator host's file system, so the file is checked once and the command's
+// invocations per instance); verify_on_read checks them all with one command;
+// an instance whose agent is offline fails the copy at once, naming it.
+func TestAccFile_tagTargets(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true, Tags: map[string]string{"Role": "filecopy"}})
+	for _, id := range ids {
+		waitPing(t, e, id, awsemu.PingOnline)
+	}
+	dest := filepath.Join(t.TempDir(), "shared", "motd")
+	cfg := func(content string) string {
+		return acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  targets {
+    key    = "tag:Role"
+    values = ["filecopy"]
+  }
+  content        = %q
+  destination    = %q
+  verify_on_read = true
+}
+`, content, dest)
+	}
+	ssmc := ssm.NewFromConfig(emuConfig(e))
+	allSucceeded := func(s *terraform.State) error {
+		id := s.RootModule().Resources["ssm_file.test"].Primary.Attributes["command_ids.0"]
+		out, err := ssmc.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: aws.String(id)})
+		if err != nil {
+			return err
+		}
+		ok := 0
+		for _, inv := range out.CommandInvocations {
+			if inv.Status == "Success" {
+				ok++
+			}
+		}
+		if ok != 3 {
+			return fmt.Errorf("command %s succeeded on %d of %d instances, want 3", id, ok, len(out.CommandInvocations))
+		}
+		return nil
+	}
+	fileTest(t,
+		resource.TestStep{Config: cfg("hello\n"), Check: resource.ComposeAggregateTestCheckFunc(allSucceeded,
+			checkFunc(func() error { return fileIs(dest, []byte("hello\n"), 0o644) }))},
+		resource.TestStep{
+			PreConfig: func() {
+				if err := e.SetAgentStopped(ids[1], true); err != nil {
+					t.Fatal(err)
+				}
+				waitPing(t, e, ids[1], awsemu.PingConnectionLost)
+			},
+			Config:      cfg("changed\n"),
+			ExpectError: regexp.MustCompile(`(?s)Copying .*motd: instances cannot receive the command.*` + ids[1] + `.*Nothing was sent`),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				if err := fileIs(dest, []byte("hello\n"), 0); err != nil {
+					t.Errorf("after the refused copy: %v", err)
+				}
+				if err := e.SetAgentStopped(ids[1], false); err != nil {
+					t.Fatal(err)
+				}
+				waitPing(t, e, ids[1], awsemu.PingOnline)
+			},
+			Config: cfg("changed\n"),
+			Check: resource.ComposeAggregateTestCheckFunc(allSucceeded,
+				checkFunc(func() error { return fileIs(dest, []byte("changed\n"), 0o644) })),
+		},
+	)
+}
+
+// Reordering instance_ids copies nothing; adding an instance replaces the
+// resource (removed from the old set, copied to the new one).
+func TestAccFile_instanceIDsOrder(t *testing.T) {
+	f := newFileEnv(t, 2)
+	dest := filepath.Join(t.TempDir(), "order.conf")
+	cfg := func(ids []string) string {
+		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  instance_ids = %s
+  content      = "same\n"
+  destination  = %q
+}
+`, quoteIDs(ids), dest)
+	}
+	fileTest(t,
+		resource.TestStep{Config: cfg(f.ids[:1])},
+		resource.TestStep{
+			Config: cfg(f.ids),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionReplace),
+			}},
+			Check: resource.ComposeAggregateTestCheckFunc(sendCount(f.e, 3), checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
+		},
+		resource.TestStep{
+			Config: cfg([]string{f.ids[1], f.ids[0]}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+			}},
+			Check: sendCount(f.e, 3),
+		},
+	)
+}
