@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -339,21 +341,46 @@ func addRunError(diags *diag.Diagnostics, what string, err error, allowFailure b
 		}
 		diags.AddError(summary, detail+" The resource is saved tainted: fix the cause and apply again to re-run it, or set allow_failure = true.")
 	case errors.As(err, &ce):
-		ids := "none"
-		if ce.Result != nil && len(ce.Result.CommandIDs) > 0 {
-			ids = fmt.Sprint(ce.Result.CommandIDs)
-		}
-		cancel := "CancelCommand was sent, so the command stops on every instance."
-		if !ce.CancelSent {
-			cancel = fmt.Sprintf("CancelCommand could not be sent (%v): cancel the command by hand (aws ssm cancel-command --command-id ...).", ce.CancelErr)
-		}
-		why := fmt.Sprintf("Terraform was interrupted (%v).", ce.Cause)
-		if errors.Is(ce.Cause, context.DeadlineExceeded) {
-			why = fmt.Sprintf("The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
-		}
-		diags.AddError(what+" was interrupted",
-			fmt.Sprintf("%s %s Command ids: %s; the results known so far are saved in state.", why, cancel, ids))
+		diags.AddError(what+" was interrupted", cancelledDetail(ce, timeout))
 	default:
-		diags.AddError(what+" failed", err.Error())
+		detail := err.Error()
+		var ae *runcommand.APICallError
+		if errors.As(err, &ae) && ae.For > 0 {
+			detail += fmt.Sprintf("\n\nAWS kept failing for %s, so the run stopped waiting; the command ids and what is known are saved in state. Check the endpoint and the service's health, then apply again.", shortDuration(ae.For.Round(time.Second)))
+		}
+		diags.AddError(what+" failed", detail)
 	}
+}
+
+// cancelledDetail says why a run was interrupted, what became of the command and
+// what kept it from finishing.
+func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) string {
+	var b strings.Builder
+	if errors.Is(ce.Cause, context.DeadlineExceeded) {
+		fmt.Fprintf(&b, "The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
+	} else {
+		b.WriteString("Terraform was interrupted.")
+	}
+	if ce.LastErr != nil {
+		fmt.Fprintf(&b, " What kept the run from finishing: %v.", ce.LastErr)
+	}
+	sent := ce.Result != nil && len(ce.Result.CommandIDs) > 0
+	switch {
+	case !sent:
+		b.WriteString(" No command was sent, so nothing runs on the instances and nothing needed cancelling.")
+		return b.String()
+	case ce.CancelSent:
+		b.WriteString(" CancelCommand was sent, so the command stops on every instance.")
+	case ce.CancelErr != nil:
+		fmt.Fprintf(&b, " CancelCommand could not be sent (%s): cancel the command by hand (aws ssm cancel-command --command-id %s).",
+			awsclient.Cause(ce.CancelErr), ce.Result.CommandIDs[0])
+	default:
+		b.WriteString(" The command had already finished on every instance, so nothing needed cancelling.")
+	}
+	status := ce.Result.Status
+	if status == "" {
+		status = "unknown"
+	}
+	fmt.Fprintf(&b, " Command ids: %s; what is known is saved in state (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
+	return b.String()
 }

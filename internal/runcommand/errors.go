@@ -108,6 +108,9 @@ func (e *CancelledError) Error() string {
 	} else {
 		b.WriteString(": no command was sent")
 	}
+	if e.LastErr != nil {
+		fmt.Fprintf(&b, "; the last API error: %v", e.LastErr)
+	}
 	return b.String()
 }
 

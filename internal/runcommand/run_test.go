@@ -570,11 +570,13 @@ func TestRun_transientErrorsWhileWaitingAndCollecting(t *testing.T) {
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	})
 	e.SetFault("ssm.ListCommands", awsemu.Fault{ThrottleRate: 0.6})
-	// Every collection call fails until 3 s after sending (the run takes ~1 s).
+	// The first three collection calls fail (whenever the wait ends).
 	e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})
-	clear := time.AfterFunc(3*time.Second, func() { e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{}) })
-	defer clear.Stop()
-	counting := &errorCounter{SSMAPI: client}
+	counting := &errorCounter{SSMAPI: client, afterCollectErrs: func(n int) {
+		if n == 3 {
+			e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{})
+		}
+	}}
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), runcommand.Clients{SSM: counting}, runcommand.Spec{
 		InstanceIDs: ids, Parameters: cmds("sleep 1", "echo done"),
 	})
@@ -594,6 +596,7 @@ type errorCounter struct {
 	runcommand.SSMAPI
 	mu                    sync.Mutex
 	waitErrs, collectErrs int
+	afterCollectErrs      func(n int)
 }
 
 func (c *errorCounter) ListCommands(ctx context.Context, in *ssm.ListCommandsInput, opts ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
@@ -611,6 +614,9 @@ func (c *errorCounter) ListCommandInvocations(ctx context.Context, in *ssm.ListC
 	if err != nil {
 		c.mu.Lock()
 		c.collectErrs++
+		if c.afterCollectErrs != nil {
+			c.afterCollectErrs(c.collectErrs)
+		}
 		c.mu.Unlock()
 	}
 	return out, err

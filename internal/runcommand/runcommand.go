@@ -77,8 +77,15 @@ type Spec struct {
 	Backoff                  float64
 	FetchConcurrency         int
 
+	// PersistentErrorLimit ends the wait or the collection when every call
+	// failed with a transient error (throttling, 5xx, connection) for this long
+	// (0: DefaultPersistentErrorLimit). Other errors end them at once.
+	PersistentErrorLimit time.Duration
+
 	// Progress, when set, is called after each poll of the command(s).
 	Progress func(Progress)
+
+	track *errTracker // the run's API errors, set by Run
 }
 
 // Defaults.
@@ -142,6 +149,12 @@ type FailedError struct {
 type CancelledError struct {
 	Result     *Result
 	CancelSent bool
-	CancelErr  error
-	Cause      error
+	// NothingToCancel: every command had finished (or none was sent), so no
+	// CancelCommand was needed.
+	NothingToCancel bool
+	CancelErr       error
+	Cause           error
+	// LastErr is the last API error seen while waiting or collecting, if any:
+	// what kept the run from finishing before the deadline.
+	LastErr *APICallError
 }
