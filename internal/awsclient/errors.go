@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -51,8 +52,13 @@ func HTTPStatus(err error) int {
 // Cause is a short text of what an API call failed with: "HTTP 500
 // InternalServerError: An internal error occurred", "ThrottlingException:
 // Rate exceeded", or the error text (a connection error) when there was no
-// answer. Never empty for a non-nil error.
+// answer, without a final full stop so it can end a sentence. Never empty for
+// a non-nil error.
 func Cause(err error) string {
+	return strings.TrimSuffix(cause(err), ".")
+}
+
+func cause(err error) string {
 	if err == nil {
 		return "no error"
 	}
