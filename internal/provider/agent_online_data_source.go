@@ -85,6 +85,7 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "Instances to wait for, such as `i-0123456789abcdef0`. With `tags` too, only listed instances carrying the tags count.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1),
+					listvalidator.NoNullValues(),
 					listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
 				},
@@ -93,7 +94,8 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Select instances carrying all of these tags (the SSM `tag:<key>` filter).",
-				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+				Validators: []validator.Map{mapvalidator.SizeAtLeast(1), mapvalidator.NoNullValues(),
+					mapvalidator.KeysAre(stringvalidator.LengthBetween(1, 128))},
 			},
 			"min_count": schema.Int64Attribute{
 				Optional:            true,

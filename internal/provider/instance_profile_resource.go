@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -100,6 +101,7 @@ func (r *instanceProfileResource) Schema(ctx context.Context, _ resource.SchemaR
 			"tags": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Tags of the instance profile. Merged with the provider's `default_tags`; these win on conflicts.",
+				Validators:          []validator.Map{mapvalidator.NoNullValues()},
 			},
 			"tags_all": schema.MapAttribute{
 				ElementType: types.StringType, Computed: true,

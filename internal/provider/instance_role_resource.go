@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -169,6 +170,7 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 			"tags": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Tags of the role. Merged with the provider's `default_tags`; these win on conflicts.",
+				Validators:          []validator.Map{mapvalidator.NoNullValues()},
 			},
 			"tags_all": schema.MapAttribute{
 				ElementType: types.StringType, Computed: true,
