@@ -333,7 +333,7 @@ func addRunError(diags *diag.Diagnostics, what string, err error, allowFailure b
 	var ce *runcommand.CancelledError
 	switch {
 	case errors.As(err, &fe):
-		summary := fmt.Sprintf("%s failed on %d of %d instances", what, len(fe.Failed), fe.Result.TargetCount)
+		summary := what + " " + fe.Summary()
 		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s. Each instance's status, exit code and output are in the resource's `invocations` attribute.", fe.Result.CommandIDs[0])
 		if allowFailure {
 			diags.AddWarning(summary, detail+" allow_failure is set, so the apply goes on.")

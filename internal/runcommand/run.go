@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -109,7 +108,7 @@ func failure(res *Result) error {
 	if len(failed) == 0 && (res.Status == "" || res.Status == string(ssmtypes.CommandStatusSuccess)) {
 		return nil
 	}
-	sort.Slice(failed, func(i, j int) bool { return failed[i].InstanceID < failed[j].InstanceID })
+	sortFailures(failed)
 	return &FailedError{Result: res, Failed: failed}
 }
 

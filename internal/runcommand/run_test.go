@@ -138,7 +138,7 @@ func TestRun_failedErrorListsFirstFiveThenCount(t *testing.T) {
 		}
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "8 of 8 invocations failed") || !strings.Contains(msg, "and 3 more") {
+	if !strings.Contains(msg, "8 of 8 invocations failed") || !strings.Contains(msg, "and 3 more failed") {
 		t.Errorf("error = %q", msg)
 	}
 	if !strings.Contains(msg, "oops on "+fe.Failed[4].InstanceID) || strings.Contains(msg, fe.Failed[5].InstanceID) {
@@ -218,6 +218,19 @@ func TestRun_maxErrorsTerminates(t *testing.T) {
 	}
 	if terminated != 5 || len(fe.Failed) != 6 || res.Status != "Failed" {
 		t.Errorf("terminated = %d, failed = %d, status %s", terminated, len(fe.Failed), res.Status)
+	}
+	// The real failure is counted and shown first; the terminated ones apart.
+	if fe.Failed[0].StatusDetails != "Failed" {
+		t.Errorf("first failure shown is %s, want the real failure", fe.Failed[0].StatusDetails)
+	}
+	if got, want := fe.Summary(), "failed on 1 of 6 instances (5 not run: Terminated after max_errors)"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "1 of 6 invocations failed (5 not run: Terminated after max_errors)") ||
+		!strings.Contains(msg, "- "+fe.Failed[0].InstanceID+": Failed, exit code 1") ||
+		!strings.Contains(msg, "- not run, Terminated after max_errors: ") || !strings.Contains(msg, "and 2 more") {
+		t.Errorf("error = %q", msg)
 	}
 }
 

@@ -141,7 +141,10 @@ type Result struct {
 // FailedError: the run finished but some invocations did not succeed.
 type FailedError struct {
 	Result *Result
-	Failed []*Invocation // sorted by instance id
+	// Failed lists every unsuccessful invocation: real failures (Failed,
+	// TimedOut) first, then those that never ran (Terminated after max_errors,
+	// DeliveryTimedOut, Undeliverable, Cancelled), each by instance id.
+	Failed []*Invocation
 }
 
 // CancelledError: the context ended (Terraform timeout or interrupt) before the
