@@ -122,6 +122,13 @@ type TimeoutError struct {
 	Online, Want int
 	Timeout      time.Duration
 	Missing      []Diagnosis
+	// NotDiagnosed is how many more instances were not online than Missing
+	// explains (the diagnosis is bounded).
+	NotDiagnosed int
+	// Tags is the tag selection; NoTagMatch is set when no instance carries
+	// those tags at all.
+	Tags       map[string]string
+	NoTagMatch bool
 	// LastErr is the last error DescribeInstanceInformation answered during the
 	// wait, if any (the polls that failed did not count).
 	LastErr error
@@ -130,16 +137,59 @@ type TimeoutError struct {
 func (e *TimeoutError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d of the required %d SSM agents are Online after %s.", e.Online, e.Want, e.Timeout)
+	if e.NoTagMatch {
+		fmt.Fprintf(&b, " No instance carries the tags %s: check the tag keys and values (they are case-sensitive).", tagText(e.Tags))
+	}
 	if e.LastErr != nil {
 		fmt.Fprintf(&b, " The last poll error was from DescribeInstanceInformation: %s.", awsclient.Cause(e.LastErr))
 	}
 	if len(e.Missing) > 0 {
 		b.WriteString(" Instances not online:")
-		for _, d := range e.Missing {
-			b.WriteString("\n  - " + d.String())
+		for _, g := range groupDiagnoses(e.Missing) {
+			b.WriteString("\n  - " + g)
+		}
+		if e.NotDiagnosed > 0 {
+			fmt.Fprintf(&b, "\n  - and %d more instances, not diagnosed", e.NotDiagnosed)
 		}
 	}
 	return b.String()
+}
+
+// groupDiagnoses joins the instances with the same reason, in order of first
+// appearance: "i-a, i-b, i-c and 17 more: agent registered but is ...".
+func groupDiagnoses(ds []Diagnosis) []string {
+	var order []string
+	ids := map[string][]string{}
+	for _, d := range ds {
+		if len(ids[d.Reason]) == 0 {
+			order = append(order, d.Reason)
+		}
+		ids[d.Reason] = append(ids[d.Reason], d.InstanceID)
+	}
+	out := make([]string, 0, len(order))
+	for _, r := range order {
+		out = append(out, idList(ids[r], 3)+": "+r)
+	}
+	return out
+}
+
+// idList is "i-a", "i-a and i-b", "i-a, i-b and i-c" or "i-a, i-b, i-c and 58 more".
+func idList(ids []string, show int) string {
+	switch {
+	case len(ids) == 1:
+		return ids[0]
+	case len(ids) <= show+1:
+		return strings.Join(ids[:len(ids)-1], ", ") + " and " + ids[len(ids)-1]
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:show], ", "), len(ids)-show)
+}
+
+func tagText(tags map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(tags) {
+		parts = append(parts, k+"="+tags[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Unwrap returns the last poll error.
@@ -272,14 +322,35 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	timedOut := func() (*Result, error) {
 		online := onlineOf(last)
 		res.Online = online
-		terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout, LastErr: lastErr}
+		terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout, LastErr: lastErr, Tags: spec.Tags}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseBudget)
 		defer cancel()
 		candidates := ids
 		if len(candidates) == 0 && c.EC2 != nil {
 			candidates = tagCandidates(dctx, c.EC2, spec.Tags)
+			terr.NoTagMatch = len(candidates) == 0 && len(last) == 0 && lastErr == nil && dctx.Err() == nil
 		}
-		terr.Missing = Diagnose(dctx, c, missingIDs(candidates, last), last)
+		missing := missingIDs(candidates, last)
+		// Listed instances whose agent is Online but that lack the tags.
+		var untagged []Diagnosis
+		if len(ids) > 0 && len(spec.Tags) > 0 && len(missing) > 0 {
+			if byID, _, err := poll(dctx, c.SSM, missing, nil); err == nil {
+				var rest []string
+				for _, id := range missing {
+					if a, ok := byID[id]; ok && a.PingStatus == string(ssmtypes.PingStatusOnline) {
+						untagged = append(untagged, Diagnosis{InstanceID: id, Check: "tags",
+							Reason: fmt.Sprintf("agent is Online but the instance does not carry the tags %s", tagText(spec.Tags))})
+						continue
+					}
+					rest = append(rest, id)
+				}
+				missing = rest
+			}
+		}
+		terr.Missing = append(untagged, Diagnose(dctx, c, missing, last)...)
+		if n := len(missing) + len(untagged) - len(terr.Missing); n > 0 {
+			terr.NotDiagnosed = n
+		}
 		return res, terr
 	}
 	for {

@@ -114,3 +114,47 @@ func TestWait_nonTransientErrorEndsTheWaitAtOnce(t *testing.T) {
 		t.Errorf("error does not name the operation: %v", err)
 	}
 }
+
+// Identical reasons are grouped, instances beyond the diagnosis bound are
+// counted, a tag selection that matches nothing says so, and listed instances
+// that are Online but lack the tags are told apart from unregistered agents.
+func TestWait_timeoutDiagnosisGroupsAndTags(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{})
+	noProfile, err := e.AddInstances(awsemu.InstanceSpec{Count: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: noProfile, Timeout: time.Second})
+	var te *agentwait.TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a TimeoutError", err)
+	}
+	msg := err.Error()
+	if n := strings.Count(msg, "has no IAM instance profile"); n != 1 {
+		t.Errorf("the same reason is printed %d times, want once:\n%s", n, msg)
+	}
+	if !strings.Contains(msg, "and 17 more: instance has no IAM instance profile") || !strings.Contains(msg, "and 5 more instances, not diagnosed") {
+		t.Errorf("error does not count the grouped and the undiagnosed instances:\n%s", msg)
+	}
+
+	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{Tags: map[string]string{"Role": "nomatch"}, Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "No instance carries the tags Role=nomatch") {
+		t.Errorf("tags matching nothing: err = %v", err)
+	}
+
+	online, err := e.AddInstances(awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Role": "db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: online, Timeout: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: online, Tags: map[string]string{"Role": "web"}, Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), online[0]+" and "+online[1]+": agent is Online but the instance does not carry the tags Role=web") {
+		t.Errorf("listed Online instances without the tags: err = %v", err)
+	}
+	if strings.Contains(err.Error(), "has not registered") {
+		t.Errorf("Online instances diagnosed as unregistered:\n%s", err)
+	}
+}
