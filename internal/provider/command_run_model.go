@@ -384,3 +384,22 @@ func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) strin
 	fmt.Fprintf(&b, " Command ids: %s; what is known is saved in state (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
 	return b.String()
 }
+
+// addNoTargetWarning warns when targets matched no instance: SSM ends such a
+// command Success (NoInstancesInTag) with target_count 0, so nothing ran.
+func addNoTargetWarning(diags *diag.Diagnostics, what string, spec runcommand.Spec, res *runcommand.Result) {
+	if res == nil || len(spec.Targets) == 0 || res.TargetCount > 0 || len(res.Invocations) > 0 {
+		return
+	}
+	var sel []string
+	for _, t := range spec.Targets {
+		sel = append(sel, t.Key+" = "+strings.Join(t.Values, ", "))
+	}
+	details := res.StatusDetails
+	if details == "" {
+		details = res.Status
+	}
+	diags.AddWarning(what+" matched no instance",
+		fmt.Sprintf("The targets (%s) matched no instance, so nothing ran (SSM: %s, target_count 0). Check the tag keys and values (they are case-sensitive) and that the instances are managed by SSM.",
+			strings.Join(sel, "; "), details))
+}

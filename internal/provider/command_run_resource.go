@@ -331,7 +331,9 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	if err != nil {
 		addRunError(&resp.Diagnostics, "Running command", err, plan.AllowFailure.ValueBool(), timeout)
+		return
 	}
+	addNoTargetWarning(&resp.Diagnostics, "Running command", spec, res)
 }
 
 // Read makes no API call: the run is a fact recorded in state, and Run Command

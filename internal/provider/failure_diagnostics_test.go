@@ -269,3 +269,35 @@ resource "ssm_instance_profile_association" "test" {
 		},
 	}
 }
+
+// Targets that match no instance (a tag typo) apply, but warn that nothing ran.
+func TestAccCommandRun_targetsMatchingNothingWarn(t *testing.T) {
+	rec := &acctest.DiagnosticsRecorder{}
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Role": "web"}})
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: rec.Factories(),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + `
+resource "ssm_command_run" "test" {
+  commands = ["true"]
+  targets {
+    key    = "tag:Role"
+    values = ["wbe"]
+  }
+}
+`,
+		}},
+	})
+	found := false
+	for _, d := range rec.All() {
+		if d.Severity == "WARNING" && strings.Contains(d.Summary, "matched no instance") &&
+			strings.Contains(d.Detail, "tag:Role = wbe") && strings.Contains(d.Detail, "nothing ran") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning that the targets matched nothing; diagnostics: %+v", rec.All())
+	}
+}
