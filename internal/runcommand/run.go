@@ -37,6 +37,9 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		return nil, errors.New("runcommand: no SSM client")
 	}
 	spec.track = &errTracker{limit: spec.PersistentErrorLimit}
+	if err := checkOutputBucket(ctx, c, spec); err != nil {
+		return nil, err
+	}
 	res := &Result{Invocations: map[string]*Invocation{}}
 	var states []*cmdState
 	for _, in := range sendInputs(spec) {
@@ -250,7 +253,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			return out.Command, nil
 		}
 		if errorCode(err) != "InvalidInstanceId" || ctx.Err() != nil {
-			return nil, fmt.Errorf("sending command: %w", err)
+			return nil, fmt.Errorf("sending command: %w", explainSendError(err, spec))
 		}
 		if time.Now().Add(wait).After(deadline) {
 			ids := reIDInMessage.FindAllString(err.Error(), -1)
