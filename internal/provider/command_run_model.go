@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -402,4 +403,33 @@ func addNoTargetWarning(diags *diag.Diagnostics, what string, spec runcommand.Sp
 	diags.AddWarning(what+" matched no instance",
 		fmt.Sprintf("The targets (%s) matched no instance, so nothing ran (SSM: %s, target_count 0). Check the tag keys and values (they are case-sensitive) and that the instances are managed by SSM.",
 			strings.Join(sel, "; "), details))
+}
+
+// addOutputWarnings warns about output that could not be read whole from S3
+// (for example the bucket was deleted during the run).
+func addOutputWarnings(diags *diag.Diagnostics, res *runcommand.Result) {
+	if res == nil {
+		return
+	}
+	var lines []string
+	for _, id := range sortedInvocationIDs(res) {
+		if msg := res.Invocations[id].OutputError; msg != "" {
+			lines = append(lines, id+": "+msg)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	diags.AddWarning("Command output could not be read whole from S3",
+		"The output beyond the API's 24,000/8,000 characters is kept in the output bucket, but reading it failed:\n"+
+			strings.Join(lines, "\n")+"\nThe saved stdout/stderr are cut; the *_truncated attributes say so. Check that the bucket still exists and that the provider may read it.")
+}
+
+func sortedInvocationIDs(res *runcommand.Result) []string {
+	ids := make([]string, 0, len(res.Invocations))
+	for id := range res.Invocations {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }

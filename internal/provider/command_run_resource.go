@@ -328,6 +328,7 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 	if res != nil && len(res.CommandIDs) > 0 {
 		resp.Diagnostics.Append(plan.setResult(ctx, res)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		addOutputWarnings(&resp.Diagnostics, res)
 	}
 	if err != nil {
 		addRunError(&resp.Diagnostics, "Running command", err, plan.AllowFailure.ValueBool(), timeout)

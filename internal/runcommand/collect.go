@@ -280,12 +280,16 @@ func fetchOne(ctx context.Context, c Clients, limit int, t fetchTask) {
 			key := s3Key(aws.ToString(gi.StandardOutputUrl), t, plugin, "stdout")
 			if full, trunc, err := readS3(ctx, c.S3, t.bucket, key, limit-out.b.Len()); err == nil {
 				so, soCapped = full, trunc
+			} else {
+				t.inv.OutputError = s3ReadError(t.bucket, key, err)
 			}
 		}
 		if seCapped && t.bucket != "" && c.S3 != nil {
 			key := s3Key(aws.ToString(gi.StandardErrorUrl), t, plugin, "stderr")
 			if full, trunc, err := readS3(ctx, c.S3, t.bucket, key, limit-errb.b.Len()); err == nil {
 				se, seCapped = full, trunc
+			} else {
+				t.inv.OutputError = s3ReadError(t.bucket, key, err)
 			}
 		}
 		out.add(so, soCapped)

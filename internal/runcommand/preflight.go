@@ -57,3 +57,10 @@ type explainedError struct {
 
 func (e *explainedError) Error() string   { return e.msg }
 func (e *explainedError) Unwrap() []error { return []error{e.err, ErrOutputBucketMissing} }
+
+// s3ReadError says why the full output could not be read from S3 (the bucket
+// deleted during the run, access denied, ...): the output stays cut at the API's
+// cap.
+func s3ReadError(bucket, key string, err error) string {
+	return fmt.Sprintf("reading s3://%s/%s failed (%s), so the output is cut at the API's limit", bucket, key, awsclient.Cause(err))
+}

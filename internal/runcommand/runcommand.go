@@ -119,7 +119,10 @@ type Invocation struct {
 	// (the API cap without an output bucket, or OutputLimit).
 	StdoutTruncated, StderrTruncated bool
 	StdoutURL, StderrURL             string
-	StartedAt, FinishedAt            time.Time
+	// OutputError says why output beyond the API's cap could not be read from
+	// S3 ("" when it could, or was not needed).
+	OutputError           string
+	StartedAt, FinishedAt time.Time
 }
 
 // Result is what a run produced. It is returned, partially filled, with every
