@@ -1,15 +1,19 @@
 package provider_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 )
 
@@ -228,6 +232,35 @@ data "ssm_agent_online" "test" {
 			},
 		},
 		{
+			// Names taken outside Terraform: the error suggests the import command.
+			name: "iam_names_taken",
+			steps: func(t *testing.T) []resource.TestStep {
+				e := acctest.NewEmulator(t, awsemu.Options{})
+				c := emulatorClients(t, e)
+				if _, err := c.IAM.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("taken-role"),
+					AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.IAM.CreateInstanceProfile(context.Background(), &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("taken-profile")}); err != nil {
+					t.Fatal(err)
+				}
+				p := acctest.ProviderConfig(e)
+				return []resource.TestStep{
+					{
+						Config:      p + `resource "ssm_instance_role" "t" { name = "taken-role" }`,
+						ExpectError: regexp.MustCompile(`(?s)EntityAlreadyExists.*terraform import\s+ssm_instance_role.<name>\s+taken-role`),
+					},
+					{
+						Config: p + `resource "ssm_instance_profile" "t" {
+  name = "taken-profile"
+  role = "taken-role"
+}`,
+						ExpectError: regexp.MustCompile(`(?s)EntityAlreadyExists.*terraform import\s+ssm_instance_profile.<name>\s+taken-profile`),
+					},
+				}
+			},
+		},
+		{
 			// A failing command.
 			name: "command_run_exit_1",
 			steps: func(t *testing.T) []resource.TestStep {
@@ -300,4 +333,18 @@ resource "ssm_command_run" "test" {
 	if !found {
 		t.Errorf("no warning that the targets matched nothing; diagnostics: %+v", rec.All())
 	}
+}
+
+func emulatorClients(t *testing.T, e *awsemu.Emulator) *awsclient.Clients {
+	t.Helper()
+	o := e.Options()
+	eps := map[string]string{}
+	for _, s := range awsclient.Services {
+		eps[s] = e.URL()
+	}
+	c, err := awsclient.New(context.Background(), awsclient.Settings{Region: o.Region, AccessKey: o.AccessKey, SecretKey: o.SecretKey, Endpoints: eps, S3UsePathStyle: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
