@@ -27,6 +27,9 @@ var (
 func AddRoleToInstanceProfile(ctx context.Context, c *iam.Client, profile, role string) error {
 	return retryRoleCall(ctx, func() error {
 		_, err := c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(profile), RoleName: aws.String(role)})
+		if missing := missingRole(ctx, c, role, err); missing != nil {
+			return missing // not retried: only the profile is new
+		}
 		return err
 	})
 }

@@ -261,6 +261,31 @@ data "ssm_agent_online" "test" {
 			},
 		},
 		{
+			// What the configuration names but this apply did not create fails at
+			// once instead of being retried as eventual consistency.
+			name: "iam_missing_references", within: time.Minute,
+			steps: func(t *testing.T) []resource.TestStep {
+				e := acctest.NewEmulator(t, awsemu.Options{})
+				p := acctest.ProviderConfig(e)
+				return []resource.TestStep{
+					{
+						Config: p + `resource "ssm_instance_role" "t" {
+  name                   = "r-missing-policy"
+  additional_policy_arns = ["arn:aws:iam::123456789012:policy/does-not-exist"]
+}`,
+						ExpectError: regexp.MustCompile(`(?s)managed\s+policy\s+arn:aws:iam::123456789012:policy/does-not-exist\s+does\s+not\s+exist`),
+					},
+					{
+						Config: p + `resource "ssm_instance_profile" "t" {
+  name = "p-missing-role"
+  role = "no-such-role"
+}`,
+						ExpectError: regexp.MustCompile(`(?s)IAM\s+role\s+no-such-role\s+does\s+not\s+exist`),
+					},
+				}
+			},
+		},
+		{
 			// A failing command.
 			name: "command_run_exit_1",
 			steps: func(t *testing.T) []resource.TestStep {
