@@ -30,11 +30,11 @@ func notRunReason(inv *Invocation) string {
 	case "Terminated":
 		return "Terminated after max_errors"
 	case "DeliveryTimedOut":
-		return "DeliveryTimedOut (the agent was not reachable)"
+		return "DeliveryTimedOut, agent not reachable"
 	case "Undeliverable":
 		return "Undeliverable"
 	case "InvalidPlatform":
-		return "InvalidPlatform (the document does not run on this platform)"
+		return "InvalidPlatform, document not for this platform"
 	}
 	if inv.Status == "Cancelled" {
 		return "Cancelled"
@@ -91,7 +91,20 @@ func notRunText(reasons []string, notRun map[string][]string) string {
 	if len(reasons) == 1 {
 		return fmt.Sprintf("%d not run: %s", n, reasons[0])
 	}
-	return fmt.Sprintf("%d not run: %s", n, strings.Join(parts, ", "))
+	return fmt.Sprintf("%d not run: %s", n, strings.Join(parts, "; "))
+}
+
+// reasonsText is "DeliveryTimedOut, agent not reachable" or
+// "2 Terminated after max_errors; 1 Cancelled".
+func reasonsText(reasons []string, notRun map[string][]string) string {
+	if len(reasons) == 1 {
+		return reasons[0]
+	}
+	var parts []string
+	for _, r := range reasons {
+		parts = append(parts, fmt.Sprintf("%d %s", len(notRun[r]), r))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Summary is "failed on 2 of 65 instances (63 not run: Terminated after
@@ -104,7 +117,7 @@ func (e *FailedError) Summary() string {
 	case len(e.Failed) == 0 && e.Result != nil:
 		return "ended " + statusText(e.Result.Status, e.Result.StatusDetails)
 	case len(real) == 0:
-		return fmt.Sprintf("did not run on %d of %d instances (%s)", len(e.Failed), total, notRunText(reasons, notRun))
+		return fmt.Sprintf("did not run on %d of %d instances (%s)", len(e.Failed), total, reasonsText(reasons, notRun))
 	case len(reasons) > 0:
 		return fmt.Sprintf("failed on %d of %d instances (%s)", len(real), total, notRunText(reasons, notRun))
 	}
@@ -119,7 +132,7 @@ func (e *FailedError) Error() string {
 	case len(e.Failed) == 0 && e.Result != nil:
 		fmt.Fprintf(&b, "command ended %s", statusText(e.Result.Status, e.Result.StatusDetails))
 	case len(real) == 0:
-		fmt.Fprintf(&b, "%d of %d invocations did not run (%s)", len(e.Failed), total, notRunText(reasons, notRun))
+		fmt.Fprintf(&b, "%d of %d invocations did not run (%s)", len(e.Failed), total, reasonsText(reasons, notRun))
 	case len(reasons) > 0:
 		fmt.Fprintf(&b, "%d of %d invocations failed (%s)", len(real), total, notRunText(reasons, notRun))
 	default:
@@ -143,7 +156,7 @@ func (e *FailedError) Error() string {
 		}
 	}
 	for _, r := range reasons {
-		fmt.Fprintf(&b, "\n- not run, %s: %s", r, idList(notRun[r], 3))
+		fmt.Fprintf(&b, "\n- %s: not run, %s", idList(notRun[r], 3), r)
 	}
 	return b.String()
 }

@@ -229,7 +229,7 @@ func TestRun_maxErrorsTerminates(t *testing.T) {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "1 of 6 invocations failed (5 not run: Terminated after max_errors)") ||
 		!strings.Contains(msg, "- "+fe.Failed[0].InstanceID+": Failed, exit code 1") ||
-		!strings.Contains(msg, "- not run, Terminated after max_errors: ") || !strings.Contains(msg, "and 2 more") {
+		!strings.Contains(msg, ": not run, Terminated after max_errors") || !strings.Contains(msg, "and 2 more") {
 		t.Errorf("error = %q", msg)
 	}
 }
