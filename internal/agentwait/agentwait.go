@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 )
 
 // SSMAPI is the part of the SSM client the waiter uses.
@@ -65,6 +67,10 @@ type Spec struct {
 	// FailFastEvery is how many polls pass between checks for instances that can
 	// never come online (0: 4).
 	FailFastEvery int
+	// PersistentErrorLimit ends the wait when every DescribeInstanceInformation
+	// call failed with a transient error (throttling, 5xx, connection) for this
+	// long (0: DefaultPersistentErrorLimit). Other errors end it at once.
+	PersistentErrorLimit time.Duration
 	// Progress, when set, is told after each poll how many are online.
 	Progress func(online, want int)
 }
@@ -75,6 +81,11 @@ const (
 	DefaultMinInterval = 250 * time.Millisecond
 	DefaultMaxInterval = 5 * time.Second
 	DefaultBackoff     = 1.5
+	// DefaultPersistentErrorLimit: how long transient errors may last before the
+	// wait gives up on them.
+	DefaultPersistentErrorLimit = 2 * time.Minute
+	// diagnoseBudget bounds the diagnosis made once the wait timed out.
+	diagnoseBudget = 10 * time.Second
 	// ids per DescribeInstanceInformation call: the page size cap (AWS-API.md §4).
 	idsPerCall = 50
 )
@@ -111,19 +122,98 @@ type TimeoutError struct {
 	Online, Want int
 	Timeout      time.Duration
 	Missing      []Diagnosis
+	// NotDiagnosed is how many more instances were not online than Missing
+	// explains (the diagnosis is bounded).
+	NotDiagnosed int
+	// Tags is the tag selection; NoTagMatch is set when no instance carries
+	// those tags at all.
+	Tags       map[string]string
+	NoTagMatch bool
+	// LastErr is the last error DescribeInstanceInformation answered during the
+	// wait, if any (the polls that failed did not count).
+	LastErr error
 }
 
 func (e *TimeoutError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d of the required %d SSM agents are Online after %s.", e.Online, e.Want, e.Timeout)
+	if e.NoTagMatch {
+		fmt.Fprintf(&b, " No instance carries the tags %s: check the tag keys and values (they are case-sensitive).", tagText(e.Tags))
+	}
+	if e.LastErr != nil {
+		fmt.Fprintf(&b, " The last poll error was from DescribeInstanceInformation: %s.", awsclient.Cause(e.LastErr))
+	}
 	if len(e.Missing) > 0 {
 		b.WriteString(" Instances not online:")
-		for _, d := range e.Missing {
-			b.WriteString("\n  - " + d.String())
+		for _, g := range groupDiagnoses(e.Missing) {
+			b.WriteString("\n  - " + g)
+		}
+		if e.NotDiagnosed > 0 {
+			fmt.Fprintf(&b, "\n  - and %d more instances, not diagnosed", e.NotDiagnosed)
 		}
 	}
 	return b.String()
 }
+
+// groupDiagnoses joins the instances with the same reason, in order of first
+// appearance: "i-a, i-b, i-c and 17 more: agent registered but is ...".
+func groupDiagnoses(ds []Diagnosis) []string {
+	var order []string
+	ids := map[string][]string{}
+	for _, d := range ds {
+		if len(ids[d.Reason]) == 0 {
+			order = append(order, d.Reason)
+		}
+		ids[d.Reason] = append(ids[d.Reason], d.InstanceID)
+	}
+	out := make([]string, 0, len(order))
+	for _, r := range order {
+		out = append(out, idList(ids[r], 3)+": "+r)
+	}
+	return out
+}
+
+// idList is "i-a", "i-a and i-b", "i-a, i-b and i-c" or "i-a, i-b, i-c and 58 more".
+func idList(ids []string, show int) string {
+	switch {
+	case len(ids) == 1:
+		return ids[0]
+	case len(ids) <= show+1:
+		return strings.Join(ids[:len(ids)-1], ", ") + " and " + ids[len(ids)-1]
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:show], ", "), len(ids)-show)
+}
+
+func tagText(tags map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(tags) {
+		parts = append(parts, k+"="+tags[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Unwrap returns the last poll error.
+func (e *TimeoutError) Unwrap() error { return e.LastErr }
+
+// PollError ends the wait because DescribeInstanceInformation failed: at once
+// with an error polling again cannot cure, or after transient errors (5xx,
+// throttling, connection errors) lasted Spec.PersistentErrorLimit.
+type PollError struct {
+	Operation string
+	Err       error
+	// For is how long every call had been failing (0: the first error ended it).
+	For time.Duration
+}
+
+func (e *PollError) Error() string {
+	if e.For > 0 {
+		return fmt.Sprintf("listing SSM agents: every %s call failed for %s; the last error: %s", e.Operation, e.For.Round(time.Second), awsclient.Cause(e.Err))
+	}
+	return fmt.Sprintf("listing SSM agents (%s): %s", e.Operation, awsclient.Cause(e.Err))
+}
+
+// Unwrap returns the API error.
+func (e *PollError) Unwrap() error { return e.Err }
 
 // NeverOnlineError is returned as soon as too many selected instances are in a
 // state they cannot come online from while the wait runs (terminated,
@@ -177,60 +267,137 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		failFastEvery = 4
 	}
 
+	persist := spec.PersistentErrorLimit
+	if persist <= 0 {
+		persist = DefaultPersistentErrorLimit
+	}
+
+	// Every call gets the time left as its deadline (the SDK stops retrying
+	// before it), so the timeout is wall time.
 	deadline := time.Now().Add(timeout)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	res := &Result{}
 	var last map[string]Agent
-	for {
-		agents, calls, err := poll(ctx, c.SSM, ids, spec.Tags)
+	var lastErr error
+	var failingSince time.Time
+	// pollOnce polls and sorts the outcome: stop is non-nil when the wait ends
+	// with that error.
+	pollOnce := func() (agents map[string]Agent, stop error) {
+		// A call's SDK retries also count towards the persistence limit.
+		start := time.Now()
+		since := failingSince
+		if since.IsZero() {
+			since = start
+		}
+		pctx, pcancel := context.WithDeadline(wctx, since.Add(persist))
+		agents, calls, err := poll(pctx, c.SSM, ids, spec.Tags)
+		pcancel()
 		res.Polls++
 		res.Calls += calls
-		if err != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
+		switch {
+		case err == nil:
+			failingSince = time.Time{}
+			return agents, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case wctx.Err() != nil:
+			if !awsclient.ContextOnly(err) {
+				lastErr = err
 			}
-			return res, fmt.Errorf("listing SSM agents (DescribeInstanceInformation): %w", err)
+			return nil, nil // the deadline: the caller times out
+		case !awsclient.Transient(err) && !awsclient.ContextOnly(err):
+			return nil, &PollError{Operation: "DescribeInstanceInformation", Err: err}
 		}
-		last = agents
-		online := onlineOf(agents)
-		if spec.Progress != nil {
-			spec.Progress(len(online), want)
+		if !awsclient.ContextOnly(err) || lastErr == nil {
+			lastErr = err
 		}
-		if len(online) >= want {
-			res.Online = online
-			return res, nil
+		if failingSince.IsZero() {
+			failingSince = start
 		}
-		// Fail fast: instances that can never come online.
-		if len(ids) > 0 && c.EC2 != nil && (res.Polls == 1 || res.Polls%failFastEvery == 0) {
-			if dead := deadInstances(ctx, c.EC2, missingIDs(ids, agents), true); len(ids)-len(dead) < want {
-				return res, &NeverOnlineError{Want: want, Possible: len(ids) - len(dead), Dead: dead}
+		if d := time.Since(failingSince); d >= persist {
+			return nil, &PollError{Operation: "DescribeInstanceInformation", Err: lastErr, For: d}
+		}
+		return nil, nil
+	}
+	timedOut := func() (*Result, error) {
+		online := onlineOf(last)
+		res.Online = online
+		terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout, LastErr: lastErr, Tags: spec.Tags}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseBudget)
+		defer cancel()
+		candidates := ids
+		if len(candidates) == 0 && c.EC2 != nil {
+			candidates = tagCandidates(dctx, c.EC2, spec.Tags)
+			terr.NoTagMatch = len(candidates) == 0 && len(last) == 0 && lastErr == nil && dctx.Err() == nil
+		}
+		missing := missingIDs(candidates, last)
+		// Listed instances whose agent is Online but that lack the tags.
+		var untagged []Diagnosis
+		if len(ids) > 0 && len(spec.Tags) > 0 && len(missing) > 0 {
+			if byID, _, err := poll(dctx, c.SSM, missing, nil); err == nil {
+				var rest []string
+				for _, id := range missing {
+					if a, ok := byID[id]; ok && a.PingStatus == string(ssmtypes.PingStatusOnline) {
+						untagged = append(untagged, Diagnosis{InstanceID: id, Check: "tags",
+							Reason: fmt.Sprintf("agent is Online but the instance does not carry the tags %s", tagText(spec.Tags))})
+						continue
+					}
+					rest = append(rest, id)
+				}
+				missing = rest
 			}
+		}
+		terr.Missing = append(untagged, Diagnose(dctx, c, missing, last)...)
+		if n := len(missing) + len(untagged) - len(terr.Missing); n > 0 {
+			terr.NotDiagnosed = n
+		}
+		return res, terr
+	}
+	for {
+		agents, stop := pollOnce()
+		if stop != nil {
+			return res, stop
+		}
+		if agents != nil {
+			last = agents
+			online := onlineOf(agents)
+			if spec.Progress != nil {
+				spec.Progress(len(online), want)
+			}
+			if len(online) >= want {
+				res.Online = online
+				return res, nil
+			}
+			// Fail fast: instances that can never come online.
+			if len(ids) > 0 && c.EC2 != nil && (res.Polls == 1 || res.Polls%failFastEvery == 0) {
+				if dead := deadInstances(wctx, c.EC2, missingIDs(ids, agents), true); len(ids)-len(dead) < want {
+					return res, &NeverOnlineError{Want: want, Possible: len(ids) - len(dead), Dead: dead}
+				}
+			}
+		}
+		if wctx.Err() != nil {
+			return timedOut()
 		}
 		if !time.Now().Add(interval).Before(deadline) {
-			if wait := time.Until(deadline); wait > 0 {
+			// One last poll just before the deadline.
+			if wait := time.Until(deadline) - min(time.Second, timeout/10); wait > 0 {
 				if err := sleep(ctx, wait); err != nil {
 					return res, err
 				}
-				if agents, calls, err := poll(ctx, c.SSM, ids, spec.Tags); err == nil {
-					res.Calls += calls
-					res.Polls++
-					last = agents
-					if online := onlineOf(agents); len(online) >= want {
-						res.Online = online
-						return res, nil
-					}
+			}
+			agents, stop := pollOnce()
+			if stop != nil {
+				return res, stop
+			}
+			if agents != nil {
+				last = agents
+				if online := onlineOf(agents); len(online) >= want {
+					res.Online = online
+					return res, nil
 				}
 			}
-			online := onlineOf(last)
-			res.Online = online
-			terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout}
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			candidates := ids
-			if len(candidates) == 0 && c.EC2 != nil {
-				candidates = tagCandidates(dctx, c.EC2, spec.Tags)
-			}
-			terr.Missing = Diagnose(dctx, c, missingIDs(candidates, last), last)
-			return res, terr
+			return timedOut()
 		}
 		if err := sleep(ctx, interval); err != nil {
 			return res, err

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -106,22 +104,14 @@ func New(ctx context.Context, s Settings, logger logging.Logger) (*Clients, erro
 		}
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, s.Token)))
 	}
-	mode := s.RetryMode
-	if mode == "" {
-		mode = DefaultRetryMode
-	}
-	retryMode, err := aws.ParseRetryMode(mode)
-	if err != nil {
-		return nil, fmt.Errorf("retry_mode: %w", err)
-	}
-	attempts := DefaultMaxRetries + 1
-	if s.MaxRetries != nil {
-		if *s.MaxRetries < 0 {
-			return nil, fmt.Errorf("max_retries must not be negative, got %d", *s.MaxRetries)
+	if s.RetryMode != "" {
+		if _, err := aws.ParseRetryMode(s.RetryMode); err != nil {
+			return nil, fmt.Errorf("retry_mode: %w", err)
 		}
-		attempts = *s.MaxRetries + 1
 	}
-	opts = append(opts, config.WithRetryer(func() aws.Retryer { return newRetryer(retryMode, attempts) }))
+	if s.MaxRetries != nil && *s.MaxRetries < 0 {
+		return nil, fmt.Errorf("max_retries must not be negative, got %d", *s.MaxRetries)
+	}
 	if logger != nil {
 		opts = append(opts, config.WithLogger(logger))
 	}
@@ -131,6 +121,7 @@ func New(ctx context.Context, s Settings, logger logging.Logger) (*Clients, erro
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	applyRetryer(&cfg, s)
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set the provider's region argument or the AWS_REGION environment variable")
 	}
@@ -198,22 +189,29 @@ func knownService(s string) bool {
 	return false
 }
 
-// newRetryer is the SDK's standard or adaptive retryer with our attempt count and
-// backoff cap.
-func newRetryer(mode aws.RetryMode, attempts int) aws.Retryer {
-	std := func(o *retry.StandardOptions) {
-		o.MaxAttempts = attempts
-		o.MaxBackoff = maxBackoff
-		// No client-side retry quota, as hashicorp/aws: under sustained faults
-		// the quota runs dry and calls fail with the first error, unretried.
-		o.RateLimiter = ratelimit.None
+// applyRetryer sets the one retryer every client uses. The attempt count is
+// max_retries + 1, else AWS_MAX_ATTEMPTS (or the shared config's max_attempts),
+// else DefaultMaxRetries + 1; the mode is retry_mode, else AWS_RETRY_MODE (or
+// retry_mode in the shared config), else DefaultRetryMode. The SDK's own
+// RetryMaxAttempts/RetryMode are then cleared: a client would otherwise wrap
+// the retryer again with AWS_MAX_ATTEMPTS, overriding max_retries.
+func applyRetryer(cfg *aws.Config, s Settings) {
+	attempts := DefaultMaxRetries + 1
+	switch {
+	case s.MaxRetries != nil:
+		attempts = *s.MaxRetries + 1
+	case cfg.RetryMaxAttempts > 0:
+		attempts = cfg.RetryMaxAttempts
 	}
-	if mode == aws.RetryModeAdaptive {
-		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-			o.StandardOptions = append(o.StandardOptions, std)
-		})
+	mode := aws.RetryMode(DefaultRetryMode)
+	switch {
+	case s.RetryMode != "":
+		mode, _ = aws.ParseRetryMode(s.RetryMode)
+	case cfg.RetryMode != "":
+		mode = cfg.RetryMode
 	}
-	return retry.NewStandard(std)
+	cfg.Retryer = func() aws.Retryer { return newRetryer(mode, attempts) }
+	cfg.RetryMaxAttempts, cfg.RetryMode = 0, ""
 }
 
 // PartitionForRegion returns the AWS partition of a region ("aws", "aws-cn",

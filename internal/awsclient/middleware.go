@@ -17,7 +17,7 @@ import (
 type RequestLogger func(ctx context.Context, fields map[string]any)
 
 func apiOptions(ua []UserAgentProduct, requestLog RequestLogger) []func(*middleware.Stack) error {
-	var out []func(*middleware.Stack) error
+	out := []func(*middleware.Stack) error{callStateMiddleware}
 	for _, p := range ua {
 		out = append(out, awsmiddleware.AddUserAgentKeyValue(p.Name, p.Version))
 	}

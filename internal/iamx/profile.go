@@ -31,6 +31,9 @@ func AddRoleToInstanceProfile(ctx context.Context, c *iam.Client, profile, role 
 		if err != nil && roleAlreadyInProfile(ctx, c, profile, role, err) {
 			return nil
 		}
+		if missing := missingRole(ctx, c, role, err); missing != nil {
+			return missing // not retried: only the profile is new
+		}
 		return err
 	})
 }

@@ -83,7 +83,8 @@ func CreateRole(ctx context.Context, c *iam.Client, in *iam.CreateRoleInput) (*i
 // while IAM propagates) or is being modified concurrently.
 func retryRoleCall(ctx context.Context, fn func() error) error {
 	return RetryWhen(ctx, PropagationTimeout, func(err error) bool {
-		return isNoSuchEntity(err) || isConcurrentModification(err)
+		var missing *MissingEntityError
+		return isNoSuchEntity(err) && !errors.As(err, &missing) || isConcurrentModification(err)
 	}, fn)
 }
 
@@ -108,6 +109,9 @@ func DeleteInlinePolicy(ctx context.Context, c *iam.Client, role, name string) e
 func AttachPolicy(ctx context.Context, c *iam.Client, role, policyARN string) error {
 	return retryRoleCall(ctx, func() error {
 		_, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(policyARN)})
+		if missing := missingPolicy(ctx, c, policyARN, err); missing != nil {
+			return missing // not retried: only the role is new
+		}
 		return err
 	})
 }

@@ -93,6 +93,7 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "Instances to wait for, such as `i-0123456789abcdef0`. With `tags` too, only listed instances carrying the tags count.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1),
+					listvalidator.NoNullValues(),
 					listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
 				},

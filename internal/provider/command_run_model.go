@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -14,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -445,7 +448,7 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailur
 	var nr *agentwait.NotReadyError
 	switch {
 	case errors.As(err, &fe):
-		summary := fmt.Sprintf("%s failed on %d of %d instances", what, len(fe.Failed), fe.Result.TargetCount)
+		summary := what + " " + fe.Summary()
 		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s.", fe.Result.CommandIDs[0])
 		switch phase {
 		case phaseDestroy:
@@ -491,22 +494,14 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailur
 		}
 		diags.AddError(summary, nr.Error()+"\n\n"+next)
 	case errors.As(err, &ce):
-		ids := "none"
-		if ce.Result != nil && len(ce.Result.CommandIDs) > 0 {
-			ids = fmt.Sprint(ce.Result.CommandIDs)
-		}
-		cancel := "CancelCommand was sent, so the command stops on every instance."
-		if !ce.CancelSent {
-			cancel = fmt.Sprintf("CancelCommand could not be sent (%v): cancel the command by hand (aws ssm cancel-command --command-id ...).", ce.CancelErr)
-		}
-		why := fmt.Sprintf("Terraform was interrupted (%v).", ce.Cause)
-		if errors.Is(ce.Cause, context.DeadlineExceeded) {
-			why = fmt.Sprintf("The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
-		}
-		diags.AddError(what+" was interrupted",
-			fmt.Sprintf("%s %s Command ids: %s; the results known so far are saved in state.", why, cancel, ids))
+		diags.AddError(what+" was interrupted", cancelledDetail(ce, timeout))
 	default:
-		diags.AddError(what+" failed", err.Error())
+		detail := err.Error()
+		var ae *runcommand.APICallError
+		if errors.As(err, &ae) && ae.For > 0 {
+			detail += fmt.Sprintf("\n\nAWS kept failing for %s, so the run stopped waiting; the command ids and what is known are saved in state. Check the endpoint and the service's health, then apply again.", shortDuration(ae.For.Round(time.Second)))
+		}
+		diags.AddError(what+" failed", detail)
 	}
 }
 
@@ -517,4 +512,85 @@ func outputLimit(v types.Int64) int {
 		return runcommand.NoOutput
 	}
 	return int(v.ValueInt64())
+}
+
+// cancelledDetail says why a run was interrupted, what became of the command and
+// what kept it from finishing.
+func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) string {
+	var b strings.Builder
+	if errors.Is(ce.Cause, context.DeadlineExceeded) {
+		fmt.Fprintf(&b, "The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
+	} else {
+		b.WriteString("Terraform was interrupted.")
+	}
+	if ce.LastErr != nil {
+		fmt.Fprintf(&b, " What kept the run from finishing: %v.", ce.LastErr)
+	}
+	sent := ce.Result != nil && len(ce.Result.CommandIDs) > 0
+	switch {
+	case !sent:
+		b.WriteString(" No command was sent, so nothing runs on the instances and nothing needed cancelling.")
+		return b.String()
+	case ce.CancelSent:
+		b.WriteString(" CancelCommand was sent, so the command stops on every instance.")
+	case ce.CancelErr != nil:
+		fmt.Fprintf(&b, " CancelCommand could not be sent (%s): cancel the command by hand (aws ssm cancel-command --command-id %s).",
+			awsclient.Cause(ce.CancelErr), ce.Result.CommandIDs[0])
+	default:
+		b.WriteString(" The command had already finished on every instance, so nothing needed cancelling.")
+	}
+	status := ce.Result.Status
+	if status == "" {
+		status = "unknown"
+	}
+	fmt.Fprintf(&b, " Command ids: %s; what is known is saved in state (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
+	return b.String()
+}
+
+// addNoTargetWarning warns when targets matched no instance: SSM ends such a
+// command Success (NoInstancesInTag) with target_count 0, so nothing ran.
+func addNoTargetWarning(diags *diag.Diagnostics, what string, spec runcommand.Spec, res *runcommand.Result) {
+	if res == nil || len(spec.Targets) == 0 || res.TargetCount > 0 || len(res.Invocations) > 0 {
+		return
+	}
+	var sel []string
+	for _, t := range spec.Targets {
+		sel = append(sel, t.Key+" = "+strings.Join(t.Values, ", "))
+	}
+	details := res.StatusDetails
+	if details == "" {
+		details = res.Status
+	}
+	diags.AddWarning(what+" matched no instance",
+		fmt.Sprintf("The targets (%s) matched no instance, so nothing ran (SSM: %s, target_count 0). Check the tag keys and values (they are case-sensitive) and that the instances are managed by SSM.",
+			strings.Join(sel, "; "), details))
+}
+
+// addOutputWarnings warns about output that could not be read whole from S3
+// (for example the bucket was deleted during the run).
+func addOutputWarnings(diags *diag.Diagnostics, res *runcommand.Result) {
+	if res == nil {
+		return
+	}
+	var lines []string
+	for _, id := range sortedInvocationIDs(res) {
+		if msg := res.Invocations[id].OutputError; msg != "" {
+			lines = append(lines, id+": "+msg)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	diags.AddWarning("Command output could not be read whole from S3",
+		"The output beyond the API's 24,000/8,000 characters is kept in the output bucket, but reading it failed:\n"+
+			strings.Join(lines, "\n")+"\nThe saved stdout/stderr are cut; the *_truncated attributes say so. Check that the bucket still exists and that the provider may read it.")
+}
+
+func sortedInvocationIDs(res *runcommand.Result) []string {
+	ids := make([]string, 0, len(res.Invocations))
+	for id := range res.Invocations {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }

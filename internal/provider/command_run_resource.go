@@ -106,7 +106,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				ElementType: types.StringType, Optional: true, PlanModifiers: replaceList,
 				MarkdownDescription: "Shell commands to run with `AWS-RunShellScript`, one per line of the script the agent writes. " +
 					"Conflicts with `script` and with `parameters.commands`.",
-				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
 			},
 			"script": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
@@ -126,7 +126,8 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 				MarkdownDescription: "Document parameters, for documents other than the default or for parameters this resource has " +
 					"no argument for. Each value is a list of strings, as SendCommand takes them.",
-				Validators: []validator.Map{mapvalidator.SizeAtLeast(1)},
+				Validators: []validator.Map{mapvalidator.SizeAtLeast(1), mapvalidator.NoNullValues(),
+					mapvalidator.ValueListsAre(listvalidator.NoNullValues())},
 			},
 			"document_name": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(runcommand.DefaultDocument), PlanModifiers: replaceStr,
@@ -157,7 +158,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"their results (the `destroy` commands do not run on them). Before sending, every listed instance's agent must be " +
 					"`Online`: see `agent_wait_timeout`.",
 				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+					listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
 				},
 			},
@@ -259,7 +260,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Target key, such as `tag:Environment`.",
 						Validators: []validator.String{targetKey()}},
 					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: "Target values, up to 50.",
-						Validators: []validator.List{listvalidator.SizeBetween(1, 50)}},
+						Validators: []validator.List{listvalidator.SizeBetween(1, 50), listvalidator.NoNullValues()}},
 				}},
 			},
 			"cloudwatch_output": schema.ListNestedBlock{
@@ -278,7 +279,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators: []validator.List{listvalidator.SizeAtMost(1)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"commands": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Shell commands to run at destroy.",
-						Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
+						Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
 					"script": schema.StringAttribute{Optional: true, MarkdownDescription: "A script to run at destroy, delivered byte-exact.",
 						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script` (only with `script`)."},
@@ -360,10 +361,13 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 	if res != nil && len(res.CommandIDs) > 0 {
 		resp.Diagnostics.Append(plan.setResult(ctx, res)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		addOutputWarnings(&resp.Diagnostics, res)
 	}
 	if err != nil {
 		addRunError(&resp.Diagnostics, phaseCreate, err, plan.AllowFailure.ValueBool(), timeout)
+		return
 	}
+	addNoTargetWarning(&resp.Diagnostics, phaseCreate.what(), spec, res)
 }
 
 // Read makes no API call once the run is final: the run is a fact recorded in

@@ -237,7 +237,7 @@ resource "ssm_command_run" "test" {
   }
 }
 `, id),
-		ExpectError: regexp.MustCompile(`(?s)Running command was interrupted.*The timeout of 3s was reached.*CancelCommand\s+was sent.*Command ids:\s+\[[0-9a-f-]{36}\]`),
+		ExpectError: regexp.MustCompile(`(?s)Running command was interrupted.*The timeout of 3s was reached.*CancelCommand\s+was sent.*Command ids:\s+[0-9a-f-]{36}`),
 	})
 	if n := e.CallCount("ssm.CancelCommand"); n < 1 {
 		t.Fatalf("CancelCommand called %d times, want 1", n)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -190,4 +192,16 @@ func (v profileRefValidator) ValidateString(ctx context.Context, req validator.S
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid instance profile",
 			fmt.Sprintf("%q %s: names have 1 to 128 letters, digits and the characters +=,.@_-.", raw, v.Description(ctx)))
 	}
+}
+
+// createErrorDetail is the detail of a failed IAM create: for
+// EntityAlreadyExists it says how to adopt the existing object.
+func createErrorDetail(err error, resourceType, kind, name string) string {
+	var ae *iamtypes.EntityAlreadyExistsException
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s\n\nAn IAM %s named %s already exists. To manage it with this resource, import it:\n"+
+		"  terraform import %s.<name> %s\n"+
+		"(or an import block with id = %q). Otherwise choose another name, or use name_prefix.", err, kind, name, resourceType, name, name)
 }

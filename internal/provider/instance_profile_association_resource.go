@@ -135,9 +135,12 @@ func (r *instanceProfileAssociationResource) associate(ctx context.Context, m *i
 			"Set replace_existing = true to replace it, or import the association with: terraform import <address> %s",
 			id, existing.ProfileARN, existing.AssociationID, id))
 		return false
-	case err != nil:
+	case err != nil && iamx.IsProfilePropagation(err):
 		diags.AddError(summary, fmt.Sprintf("%s\n\nA new instance profile can take a while to reach EC2; the wait lasted up to %s "+
 			"(see the timeouts block).", err, shortDuration(timeout)))
+		return false
+	case err != nil:
+		diags.AddError(summary, err.Error())
 		return false
 	}
 	m.ID = types.StringValue(id)

@@ -162,7 +162,7 @@ func (r *instanceProfileResource) Create(ctx context.Context, req resource.Creat
 	}
 	summary := fmt.Sprintf("creating SSM instance profile (%s)", name)
 	if _, err := iamx.CreateInstanceProfile(ctx, c, in); err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
+		resp.Diagnostics.AddError(summary, createErrorDetail(err, "ssm_instance_profile", "instance profile", name))
 		return
 	}
 	plan.ID, plan.Name = types.StringValue(name), types.StringValue(name)

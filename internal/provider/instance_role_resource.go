@@ -314,7 +314,7 @@ func (r *instanceRoleResource) Create(ctx context.Context, req resource.CreateRe
 	}
 	c := r.data.IAM
 	if _, err := iamx.CreateRole(ctx, c, in); err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("creating SSM instance role (%s)", name), err.Error())
+		resp.Diagnostics.AddError(fmt.Sprintf("creating SSM instance role (%s)", name), createErrorDetail(err, "ssm_instance_role", "role", name))
 		return
 	}
 	tflog.Debug(ctx, "created IAM role", map[string]any{"role": name})

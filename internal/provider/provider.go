@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -223,6 +224,7 @@ func (p *ssmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 							ElementType:         types.StringType,
 							Optional:            true,
 							MarkdownDescription: "Tag keys and values.",
+							Validators:          []validator.Map{mapvalidator.NoNullValues()},
 						},
 					},
 				},

@@ -44,6 +44,7 @@ func (v charsValidator) ValidateString(ctx context.Context, req validator.String
 // characters, values of at most 256 (notes/aws-behaviour.md#iam).
 func tagMapValidators() []validator.Map {
 	return []validator.Map{
+		mapvalidator.NoNullValues(),
 		mapvalidator.KeysAre(charsBetween(1, 128)),
 		mapvalidator.ValueStringsAre(charsBetween(0, 256)),
 	}

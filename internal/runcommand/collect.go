@@ -71,7 +71,9 @@ func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states [
 	for _, st := range states {
 		start := time.Now()
 		for attempt := 0; ; attempt++ {
-			invs, ts, err := listInvocations(ctx, c.SSM, spec, st)
+			lctx, finish := spec.track.begin(ctx, "ListCommandInvocations")
+			invs, ts, err := listInvocations(lctx, c.SSM, spec, st)
+			stop := finish(err)
 			// A listing short of TargetCount is waited for, but not forever: after
 			// collectSettle with every listed invocation terminal it is taken as is.
 			settled := err == nil && time.Since(start) > collectSettle && complete(invs, &cmdState{})
@@ -82,8 +84,11 @@ func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states [
 				tasks = append(tasks, ts...)
 				break
 			}
-			if err != nil && (!untilComplete || ctx.Err() != nil || fatalWhileWaiting(err)) {
+			if err != nil && (!untilComplete || ctx.Err() != nil || stop != nil || spec.track == nil && fatalWhileWaiting(err)) {
 				aggregate(res, states)
+				if stop != nil {
+					err = stop
+				}
 				return fmt.Errorf("listing invocations of command %s: %w", st.id, err)
 			}
 			if err := sleep(ctx, nextInterval(spec, attempt, time.Since(start))); err != nil {
@@ -310,12 +315,16 @@ func fetchOne(ctx context.Context, c Clients, limit int, t fetchTask) {
 			key := s3Key(aws.ToString(gi.StandardOutputUrl), t, p, "stdout")
 			if full, trunc, err := readS3(ctx, c.S3, t.bucket, key, limit-out.b.Len()); err == nil {
 				so, soCapped = full, trunc
+			} else {
+				t.inv.OutputError = s3ReadError(t.bucket, key, err)
 			}
 		}
 		if seCapped && t.bucket != "" && c.S3 != nil {
 			key := s3Key(aws.ToString(gi.StandardErrorUrl), t, p, "stderr")
 			if full, trunc, err := readS3(ctx, c.S3, t.bucket, key, limit-errb.b.Len()); err == nil {
 				se, seCapped = full, trunc
+			} else {
+				t.inv.OutputError = s3ReadError(t.bucket, key, err)
 			}
 		}
 		if soCapped {

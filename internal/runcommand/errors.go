@@ -3,6 +3,7 @@ package runcommand
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/aws/smithy-go"
@@ -21,29 +22,128 @@ const (
 	tailBytes = 1000
 )
 
+// notRunReason says why an unsuccessful invocation never ran its commands
+// (stopped by max_errors, never delivered, cancelled), or "" for a real
+// failure (Failed, TimedOut/ExecutionTimedOut: the commands ran and failed).
+func notRunReason(inv *Invocation) string {
+	switch inv.StatusDetails {
+	case "Terminated":
+		return "Terminated after max_errors"
+	case "DeliveryTimedOut":
+		return "DeliveryTimedOut, agent not reachable"
+	case "Undeliverable":
+		return "Undeliverable"
+	case "InvalidPlatform":
+		return "InvalidPlatform, document not for this platform"
+	}
+	if inv.Status == "Cancelled" {
+		return "Cancelled"
+	}
+	return ""
+}
+
+// sortFailures orders real failures first, then the invocations that never
+// ran, each by instance id.
+func sortFailures(failed []*Invocation) {
+	sort.SliceStable(failed, func(i, j int) bool {
+		ri, rj := notRunReason(failed[i]) != "", notRunReason(failed[j]) != ""
+		if ri != rj {
+			return !ri
+		}
+		return failed[i].InstanceID < failed[j].InstanceID
+	})
+}
+
+// counts splits e.Failed into real failures and the invocations that never
+// ran, grouped by reason (in order of first appearance).
+func (e *FailedError) counts() (real []*Invocation, reasons []string, notRun map[string][]string) {
+	notRun = map[string][]string{}
+	for _, inv := range e.Failed {
+		r := notRunReason(inv)
+		if r == "" {
+			real = append(real, inv)
+			continue
+		}
+		if len(notRun[r]) == 0 {
+			reasons = append(reasons, r)
+		}
+		notRun[r] = append(notRun[r], inv.InstanceID)
+	}
+	return real, reasons, notRun
+}
+
+func (e *FailedError) total() int {
+	if e.Result == nil {
+		return len(e.Failed)
+	}
+	return max(len(e.Result.Invocations), e.Result.TargetCount)
+}
+
+// notRunText is "63 not run: Terminated after max_errors" or
+// "3 not run: 2 Terminated after max_errors, 1 Cancelled".
+func notRunText(reasons []string, notRun map[string][]string) string {
+	n := 0
+	var parts []string
+	for _, r := range reasons {
+		n += len(notRun[r])
+		parts = append(parts, fmt.Sprintf("%d %s", len(notRun[r]), r))
+	}
+	if len(reasons) == 1 {
+		return fmt.Sprintf("%d not run: %s", n, reasons[0])
+	}
+	return fmt.Sprintf("%d not run: %s", n, strings.Join(parts, "; "))
+}
+
+// reasonsText is "DeliveryTimedOut, agent not reachable" or
+// "2 Terminated after max_errors; 1 Cancelled".
+func reasonsText(reasons []string, notRun map[string][]string) string {
+	if len(reasons) == 1 {
+		return reasons[0]
+	}
+	var parts []string
+	for _, r := range reasons {
+		parts = append(parts, fmt.Sprintf("%d %s", len(notRun[r]), r))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Summary is "failed on 2 of 65 instances (63 not run: Terminated after
+// max_errors)", or "did not run on 3 of 3 instances (...)" when no invocation
+// ran and failed.
+func (e *FailedError) Summary() string {
+	real, reasons, notRun := e.counts()
+	total := e.total()
+	switch {
+	case len(e.Failed) == 0 && e.Result != nil:
+		return "ended " + statusText(e.Result.Status, e.Result.StatusDetails)
+	case len(real) == 0:
+		return fmt.Sprintf("did not run on %d of %d instances (%s)", len(e.Failed), total, reasonsText(reasons, notRun))
+	case len(reasons) > 0:
+		return fmt.Sprintf("failed on %d of %d instances (%s)", len(real), total, notRunText(reasons, notRun))
+	}
+	return fmt.Sprintf("failed on %d of %d instances", len(real), total)
+}
+
 func (e *FailedError) Error() string {
 	var b strings.Builder
-	total := 0
-	if e.Result != nil {
-		total = len(e.Result.Invocations)
-		if e.Result.TargetCount > total {
-			total = e.Result.TargetCount
-		}
-	}
+	real, reasons, notRun := e.counts()
+	total := e.total()
 	switch {
 	case len(e.Failed) == 0 && e.Result != nil:
 		fmt.Fprintf(&b, "command ended %s", statusText(e.Result.Status, e.Result.StatusDetails))
-	case total > 0:
-		fmt.Fprintf(&b, "%d of %d invocations failed", len(e.Failed), total)
+	case len(real) == 0:
+		fmt.Fprintf(&b, "%d of %d invocations did not run (%s)", len(e.Failed), total, reasonsText(reasons, notRun))
+	case len(reasons) > 0:
+		fmt.Fprintf(&b, "%d of %d invocations failed (%s)", len(real), total, notRunText(reasons, notRun))
 	default:
-		fmt.Fprintf(&b, "%d invocations failed", len(e.Failed))
+		fmt.Fprintf(&b, "%d of %d invocations failed", len(real), total)
 	}
 	if e.Result != nil && len(e.Result.CommandIDs) > 0 {
 		fmt.Fprintf(&b, " (command %s)", strings.Join(e.Result.CommandIDs, ", "))
 	}
-	for i, inv := range e.Failed {
+	for i, inv := range real {
 		if i == maxFailuresShown {
-			fmt.Fprintf(&b, "\nand %d more", len(e.Failed)-maxFailuresShown)
+			fmt.Fprintf(&b, "\nand %d more failed", len(real)-maxFailuresShown)
 			break
 		}
 		fmt.Fprintf(&b, "\n- %s: %s, exit code %d", inv.InstanceID, statusText(inv.Status, inv.StatusDetails), inv.ResponseCode)
@@ -55,7 +155,21 @@ func (e *FailedError) Error() string {
 			fmt.Fprintf(&b, "; last lines of %s:\n    %s", stream, strings.ReplaceAll(t, "\n", "\n    "))
 		}
 	}
+	for _, r := range reasons {
+		fmt.Fprintf(&b, "\n- %s: not run, %s", idList(notRun[r], 3), r)
+	}
 	return b.String()
+}
+
+// idList is "i-a, i-b and i-c" or "i-a, i-b, i-c and 58 more".
+func idList(ids []string, show int) string {
+	if len(ids) <= show+1 {
+		if len(ids) == 1 {
+			return ids[0]
+		}
+		return strings.Join(ids[:len(ids)-1], ", ") + " and " + ids[len(ids)-1]
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:show], ", "), len(ids)-show)
 }
 
 func statusText(status, details string) string {
@@ -107,6 +221,9 @@ func (e *CancelledError) Error() string {
 		fmt.Fprintf(&b, "; %d/%d invocations complete, %d failed", e.Result.CompletedCount, e.Result.TargetCount, e.Result.ErrorCount)
 	} else {
 		b.WriteString(": no command was sent")
+	}
+	if e.LastErr != nil {
+		fmt.Fprintf(&b, "; the last API error: %v", e.LastErr)
 	}
 	return b.String()
 }

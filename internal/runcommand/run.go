@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -39,6 +38,10 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if c.SSM == nil {
 		return nil, errors.New("runcommand: no SSM client")
 	}
+	spec.track = &errTracker{limit: spec.PersistentErrorLimit}
+	if err := checkOutputBucket(ctx, c, spec); err != nil {
+		return nil, err
+	}
 	res := &Result{Invocations: map[string]*Invocation{}}
 	var states []*cmdState
 	if c.Agents != nil {
@@ -55,6 +58,7 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		cmd, err := send(ctx, c.SSM, spec, in)
 		if err != nil {
 			if ctx.Err() != nil {
+				spec.track.failed("SendCommand", err) // the cause, if AWS or the network gave one
 				return res, interrupted(ctx, c, spec, res, states)
 			}
 			if len(states) > 0 {
@@ -76,17 +80,36 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 
 	if err := waitCommands(ctx, c.SSM, spec, states, sentAt); err != nil {
 		if ctx.Err() != nil {
-			return res, interrupted(ctx, c, spec, res, states)
+			err = interrupted(ctx, c, spec, res, states)
 		}
+		markIncomplete(res)
 		return res, err
 	}
 	if err := collectAll(ctx, c, spec, res, states, true); err != nil {
 		if ctx.Err() != nil {
-			return res, interrupted(ctx, c, spec, res, states)
+			err = interrupted(ctx, c, spec, res, states)
 		}
+		markIncomplete(res)
 		return res, err
 	}
 	return res, failure(res)
+}
+
+// markIncomplete: a run whose invocations could not all be read is never
+// recorded as Success.
+func markIncomplete(res *Result) {
+	if res.Status != string(ssmtypes.CommandStatusSuccess) {
+		return
+	}
+	known := 0
+	for _, inv := range res.Invocations {
+		if invocationTerminal(inv.Status) {
+			known++
+		}
+	}
+	if known < res.TargetCount || len(res.Invocations) == 0 && res.TargetCount > 0 {
+		res.Status, res.StatusDetails = string(ssmtypes.CommandStatusFailed), "Incomplete"
+	}
 }
 
 // failure is a *FailedError when an invocation (or the command) did not succeed.
@@ -100,7 +123,7 @@ func failure(res *Result) error {
 	if len(failed) == 0 && (res.Status == "" || res.Status == string(ssmtypes.CommandStatusSuccess)) {
 		return nil
 	}
-	sort.Slice(failed, func(i, j int) bool { return failed[i].InstanceID < failed[j].InstanceID })
+	sortFailures(failed)
 	return &FailedError{Result: res, Failed: failed}
 }
 
@@ -125,6 +148,9 @@ func withDefaults(s Spec) Spec {
 	}
 	if s.FetchConcurrency <= 0 {
 		s.FetchConcurrency = DefaultFetchWorkers
+	}
+	if s.PersistentErrorLimit <= 0 {
+		s.PersistentErrorLimit = DefaultPersistentErrorLimit
 	}
 	return s
 }
@@ -263,7 +289,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			return cmd, nil
 		}
 		if errorCode(err) != "InvalidInstanceId" || ctx.Err() != nil {
-			return nil, fmt.Errorf("sending command: %w", err)
+			return nil, fmt.Errorf("sending command: %w", explainSendError(err, spec))
 		}
 		if time.Now().Add(wait).After(deadline) {
 			ids := reIDInMessage.FindAllString(err.Error(), -1)
@@ -311,7 +337,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // interrupted cancels every command with a fresh context, collects what is known
 // and returns the *CancelledError.
 func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states []*cmdState) error {
-	ce := &CancelledError{Result: res, Cause: context.Cause(ctx)}
+	ce := &CancelledError{Result: res, Cause: context.Cause(ctx), LastErr: spec.track.lastError()}
 	if ce.Cause == nil {
 		ce.Cause = ctx.Err()
 	}
@@ -323,6 +349,13 @@ func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states 
 	sent, err := cancelAll(cctx, c.SSM, states)
 	ce.CancelErr = err
 	ce.CancelSent = sent > 0 && err == nil
+	ce.NothingToCancel = sent == 0 && err == nil
+	if ce.LastErr != nil && spec.track.failing() {
+		// The API was failing when the deadline came: asking again would only
+		// add its retries to the time the user set.
+		aggregate(res, states)
+		return ce
+	}
 	// Give the cancellation a moment to land, then collect what is known.
 	wctx, wcancel := context.WithTimeout(cctx, min(CancelTimeout/3, 5*time.Second))
 	_ = waitCommands(wctx, c.SSM, spec, states, time.Now())

@@ -138,7 +138,7 @@ func TestRun_failedErrorListsFirstFiveThenCount(t *testing.T) {
 		}
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "8 of 8 invocations failed") || !strings.Contains(msg, "and 3 more") {
+	if !strings.Contains(msg, "8 of 8 invocations failed") || !strings.Contains(msg, "and 3 more failed") {
 		t.Errorf("error = %q", msg)
 	}
 	if !strings.Contains(msg, "oops on "+fe.Failed[4].InstanceID) || strings.Contains(msg, fe.Failed[5].InstanceID) {
@@ -218,6 +218,19 @@ func TestRun_maxErrorsTerminates(t *testing.T) {
 	}
 	if terminated != 5 || len(fe.Failed) != 6 || res.Status != "Failed" {
 		t.Errorf("terminated = %d, failed = %d, status %s", terminated, len(fe.Failed), res.Status)
+	}
+	// The real failure is counted and shown first; the terminated ones apart.
+	if fe.Failed[0].StatusDetails != "Failed" {
+		t.Errorf("first failure shown is %s, want the real failure", fe.Failed[0].StatusDetails)
+	}
+	if got, want := fe.Summary(), "failed on 1 of 6 instances (5 not run: Terminated after max_errors)"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "1 of 6 invocations failed (5 not run: Terminated after max_errors)") ||
+		!strings.Contains(msg, "- "+fe.Failed[0].InstanceID+": Failed, exit code 1") ||
+		!strings.Contains(msg, ": not run, Terminated after max_errors") || !strings.Contains(msg, "and 2 more") {
+		t.Errorf("error = %q", msg)
 	}
 }
 
@@ -403,25 +416,22 @@ func TestRun_outputBeyondAPICapsFromS3(t *testing.T) {
 		}
 	}
 
-	// Without a bucket: what the agent reported (24,000 bytes ending with its
-	// suffix, which is removed), honestly marked truncated.
+	// Without a bucket: the API's 24,000 characters, honestly marked truncated.
 	spec.OutputS3BucketName, spec.OutputS3KeyPrefix, spec.OutputLimit = "", "", 0
 	res, err = runcommand.Run(ctxTimeout(t, time.Minute), c, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	inv := res.Invocations[ids[0]]
-	if inv.Stdout != wantOut[:24000-len("--output truncated--")] || !inv.StdoutTruncated || inv.Stderr != wantErr[:8000] || !inv.StderrTruncated {
+	if inv.Stdout != wantOut[:24000] || !inv.StdoutTruncated || inv.Stderr != wantErr[:8000] || !inv.StderrTruncated {
 		t.Errorf("without bucket: stdout %d bytes (truncated %v), stderr %d (truncated %v)", len(inv.Stdout), inv.StdoutTruncated, len(inv.Stderr), inv.StderrTruncated)
 	}
 }
 
 func TestRun_invocationVisibilityDelay(t *testing.T) {
 	t.Parallel()
-	e, c := newEmulator(t, awsemu.Options{}, false)
+	e, c := newEmulator(t, awsemu.Options{InvocationVisibilityDelay: time.Second}, false)
 	ids := addReady(t, e, 3, nil)
-	// Long enough that a loaded machine still collects inside the window.
-	e.SetDelays(-1, -1, 4*time.Second)
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{InstanceIDs: ids, Parameters: cmds("echo visible")})
 	if err != nil {
 		t.Fatal(err)
@@ -573,10 +583,13 @@ func TestRun_transientErrorsWhileWaitingAndCollecting(t *testing.T) {
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	})
 	e.SetFault("ssm.ListCommands", awsemu.Fault{ThrottleRate: 0.6})
-	// Every collection call fails, three times in a row (counted, not timed, so
-	// a loaded machine cannot make the run outlast the fault).
+	// The first three collection calls fail (whenever the wait ends).
 	e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})
-	counting := &errorCounter{SSMAPI: client, afterCollectErrs: 3, clear: func() { e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{}) }}
+	counting := &errorCounter{SSMAPI: client, afterCollectErrs: func(n int) {
+		if n == 3 {
+			e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{})
+		}
+	}}
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), runcommand.Clients{SSM: counting}, runcommand.Spec{
 		InstanceIDs: ids, Parameters: cmds("sleep 1", "echo done"),
 	})
@@ -596,9 +609,7 @@ type errorCounter struct {
 	runcommand.SSMAPI
 	mu                    sync.Mutex
 	waitErrs, collectErrs int
-	// clear, when set, is called once collectErrs reaches afterCollectErrs.
-	afterCollectErrs int
-	clear            func()
+	afterCollectErrs      func(n int)
 }
 
 func (c *errorCounter) ListCommands(ctx context.Context, in *ssm.ListCommandsInput, opts ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
@@ -616,8 +627,8 @@ func (c *errorCounter) ListCommandInvocations(ctx context.Context, in *ssm.ListC
 	if err != nil {
 		c.mu.Lock()
 		c.collectErrs++
-		if c.clear != nil && c.collectErrs == c.afterCollectErrs {
-			c.clear()
+		if c.afterCollectErrs != nil {
+			c.afterCollectErrs(c.collectErrs)
 		}
 		c.mu.Unlock()
 	}

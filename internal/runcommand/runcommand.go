@@ -84,8 +84,15 @@ type Spec struct {
 	Backoff                  float64
 	FetchConcurrency         int
 
+	// PersistentErrorLimit ends the wait or the collection when every call
+	// failed with a transient error (throttling, 5xx, connection) for this long
+	// (0: DefaultPersistentErrorLimit). Other errors end them at once.
+	PersistentErrorLimit time.Duration
+
 	// Progress, when set, is called after each poll of the command(s).
 	Progress func(Progress)
+
+	track *errTracker // the run's API errors, set by Run
 }
 
 // NoOutput as Spec.OutputLimit keeps no output (only whether there was some).
@@ -122,7 +129,10 @@ type Invocation struct {
 	// (the API cap without an output bucket, or OutputLimit).
 	StdoutTruncated, StderrTruncated bool
 	StdoutURL, StderrURL             string
-	StartedAt, FinishedAt            time.Time
+	// OutputError says why output beyond the API's cap could not be read from
+	// S3 ("" when it could, or was not needed).
+	OutputError           string
+	StartedAt, FinishedAt time.Time
 }
 
 // Result is what a run produced. It is returned, partially filled, with every
@@ -144,7 +154,10 @@ type Result struct {
 // FailedError: the run finished but some invocations did not succeed.
 type FailedError struct {
 	Result *Result
-	Failed []*Invocation // sorted by instance id
+	// Failed lists every unsuccessful invocation: real failures (Failed,
+	// TimedOut) first, then those that never ran (Terminated after max_errors,
+	// DeliveryTimedOut, Undeliverable, Cancelled), each by instance id.
+	Failed []*Invocation
 }
 
 // CancelledError: the context ended (Terraform timeout or interrupt) before the
@@ -152,6 +165,12 @@ type FailedError struct {
 type CancelledError struct {
 	Result     *Result
 	CancelSent bool
-	CancelErr  error
-	Cause      error
+	// NothingToCancel: every command had finished (or none was sent), so no
+	// CancelCommand was needed.
+	NothingToCancel bool
+	CancelErr       error
+	Cause           error
+	// LastErr is the last API error seen while waiting or collecting, if any:
+	// what kept the run from finishing before the deadline.
+	LastErr *APICallError
 }

@@ -86,7 +86,7 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 			}
 		}
 		if len(pending) > 1 {
-			if err := pollListing(ctx, api, pending, sentAt); err != nil {
+			if err := pollListing(ctx, api, spec.track, pending, sentAt); err != nil {
 				return err
 			}
 		}
@@ -94,11 +94,12 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 			if st.done || pending[st.id] == nil {
 				continue
 			}
-			out, err := api.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(st.id)})
-			if err != nil {
-				if err := waitError(ctx, err, st.id, sentAt); err != nil {
-					return err
-				}
+			lctx, finish := spec.track.begin(ctx, "ListCommands")
+			out, err := api.ListCommands(lctx, &ssm.ListCommandsInput{CommandId: aws.String(st.id)})
+			if err := waitError(ctx, finish, err, st.id, sentAt); err != nil {
+				return err
+			}
+			if out == nil {
 				continue // transient: poll again
 			}
 			if len(out.Commands) == 0 {
@@ -122,7 +123,7 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 // commands requested since the run started (newest first), and removes the ones
 // it saw from pending. It reads at most one page per 50 pending commands plus
 // one; what it does not see is left for by-id calls.
-func pollListing(ctx context.Context, api SSMAPI, pending map[string]*cmdState, sentAt time.Time) error {
+func pollListing(ctx context.Context, api SSMAPI, track *errTracker, pending map[string]*cmdState, sentAt time.Time) error {
 	since := sentAt
 	for _, st := range pending {
 		if !st.requested.IsZero() && st.requested.Before(since) {
@@ -135,11 +136,12 @@ func pollListing(ctx context.Context, api SSMAPI, pending map[string]*cmdState, 
 		Filters:    []ssmtypes.CommandFilter{{Key: ssmtypes.CommandFilterKeyInvokedAfter, Value: aws.String(since.Format(time.RFC3339))}},
 	})
 	for pages := 0; p.HasMorePages() && len(pending) > 0 && pages <= len(pending)/MaxInstanceIDsPerCommand+1; pages++ {
-		out, err := p.NextPage(ctx)
+		lctx, finish := track.begin(ctx, "ListCommands")
+		out, err := p.NextPage(lctx)
+		if werr := waitError(ctx, finish, err, "", sentAt); werr != nil {
+			return werr
+		}
 		if err != nil {
-			if werr := waitError(ctx, err, "", sentAt); werr != nil {
-				return werr
-			}
 			return nil // transient: the by-id calls or the next poll go on
 		}
 		for i := range out.Commands {
@@ -153,18 +155,28 @@ func pollListing(ctx context.Context, api SSMAPI, pending map[string]*cmdState, 
 }
 
 // waitError decides whether an error while waiting ends the wait (returned) or
-// is transient (nil).
-func waitError(ctx context.Context, err error, id string, sentAt time.Time) error {
+// is transient (nil): InvalidCommandId right after sending (eventual
+// consistency), throttling, 5xx and connection errors are, until they have
+// lasted Spec.PersistentErrorLimit.
+func waitError(ctx context.Context, finish func(error) *APICallError, err error, id string, sentAt time.Time) error {
+	if err == nil || errorCode(err) == "InvalidCommandId" && time.Since(sentAt) <= invalidCommandGrace {
+		finish(nil)
+		return ctx.Err()
+	}
+	stop := finish(err)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if fatalWhileWaiting(err) || (errorCode(err) == "InvalidCommandId" && time.Since(sentAt) > invalidCommandGrace) {
-		if id == "" {
-			return fmt.Errorf("waiting for commands: %w", err)
-		}
-		return fmt.Errorf("waiting for command %s: %w", id, err)
+	if stop == nil && fatalWhileWaiting(err) {
+		stop = &APICallError{Operation: "ListCommands", Err: err}
 	}
-	return nil
+	if stop == nil {
+		return nil
+	}
+	if id == "" {
+		return fmt.Errorf("waiting for commands: %w", stop)
+	}
+	return fmt.Errorf("waiting for command %s: %w", id, stop)
 }
 
 func allDone(states []*cmdState) bool {
