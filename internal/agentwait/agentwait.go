@@ -86,7 +86,7 @@ const (
 	DefaultPersistentErrorLimit = 2 * time.Minute
 	// diagnoseBudget bounds the diagnosis made once the wait timed out.
 	diagnoseBudget = 10 * time.Second
-	// ids per DescribeInstanceInformation call: the page size cap (AWS-API.md §4).
+	// ids per DescribeInstanceInformation call: the page size cap (notes/aws-behaviour.md#agent-availability-before-sending).
 	idsPerCall = 50
 )
 
@@ -423,7 +423,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // poll lists the selected agents: ids in chunks of 50 (one call each, plus any
 // further pages), or the tag filter's pages. Empty pages with a NextToken are
-// followed (AWS-API.md §4).
+// followed (notes/aws-behaviour.md#agent-availability-before-sending).
 func poll(ctx context.Context, api SSMAPI, ids []string, tags map[string]string) (map[string]Agent, int, error) {
 	out := map[string]Agent{}
 	calls := 0

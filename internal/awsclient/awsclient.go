@@ -61,11 +61,14 @@ type Settings struct {
 // UserAgentProduct is one name/version pair of the user agent.
 type UserAgentProduct struct{ Name, Version string }
 
-// Defaults applied when Settings leave retries unset: adaptive mode absorbs
-// throttling on the polling-heavy Run Command APIs (AWS-API.md §7).
+// Defaults applied when Settings leave retries unset: the SDK's standard mode,
+// as hashicorp/aws uses, with hashicorp/aws's 25 retries. Adaptive mode's
+// client-side rate limiter is shared by every resource and, under throttling,
+// slows a whole apply down many times over (see
+// notes/aws-behaviour.md#retries-deadlines-and-lost-responses).
 const (
 	DefaultMaxRetries = 25
-	DefaultRetryMode  = "adaptive"
+	DefaultRetryMode  = "standard"
 	maxBackoff        = 20 * time.Second
 )
 

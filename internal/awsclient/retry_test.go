@@ -119,7 +119,7 @@ func TestRetryer_stopsBeforeTheDeadlineWithTheCause(t *testing.T) {
 	t.Parallel()
 	e := startEmulator(t)
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
-	c := clientsFor(t, e, "", nil) // default: adaptive, 26 attempts
+	c := clientsFor(t, e, "", nil) // default: standard, 26 attempts
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()

@@ -72,6 +72,7 @@ const (
 	SidReadCommandsAgents   = "ReadCommandsAndAgents"
 	SidCancelCommands       = "CancelCommands"
 	SidDiagnoseIdentity     = "DiagnoseInstanceIdentity"
+	SidDiagnoseDefaultHost  = "DiagnoseDefaultHostManagement"
 	SidStartSessions        = "StartSessions"
 	SidSessionDocument      = "StartSessionDocument"
 	SidOwnSessions          = "ResumeAndTerminateOwnSessions"
@@ -151,6 +152,10 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 			arn("iam", "", s.AccountID, "policy/*"),
 			arn("iam", "", s.AccountID, "role/*"),
 		}})
+		// Whether Default Host Management gives instances without a profile an identity.
+		add(Statement{Sid: SidDiagnoseDefaultHost, Effect: "Allow", Action: StringList{"ssm:GetServiceSetting"},
+			Resource:  StringList{arn("ssm", "*", s.AccountID, "servicesetting/ssm/managed-instance/default-ec2-instance-management-role")},
+			Condition: inRegions})
 	}
 	if s.Sessions {
 		sessDoc := s.SessionDocument

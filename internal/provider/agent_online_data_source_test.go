@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -122,7 +123,7 @@ output "ready" {
 }
 
 // emuConfig is an SDK configuration for setting up and checking the emulator by
-// API. It retries like the provider (adaptive mode, 25 retries), so checks stay
+// API. It retries like the provider (standard mode, 25 retries), so checks stay
 // reliable while a test injects throttling.
 func emuConfig(e *awsemu.Emulator) aws.Config {
 	return aws.Config{
@@ -130,10 +131,9 @@ func emuConfig(e *awsemu.Emulator) aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(e.URL()),
 		Retryer: func() aws.Retryer {
-			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = awsclient.DefaultMaxRetries + 1
-				})
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = awsclient.DefaultMaxRetries + 1
+				so.RateLimiter = ratelimit.None
 			})
 		},
 	}

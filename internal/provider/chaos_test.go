@@ -25,8 +25,9 @@ var chaosFault = awsemu.Fault{ThrottleRate: 0.3, ServerErrorRate: 0.05, ResetRat
 // chaosConfig: a role, a profile, one association per instance, the agents'
 // wait, a command by instance ids and one by tag.
 //
-// The provider runs with retry_mode = "standard": in the default "adaptive"
-// mode the SDK's client-side rate limiter, shared by every resource, slows
+// The provider runs with retry_mode = "standard", the default, said here so the
+// test keeps measuring it if the default changes: in "adaptive" mode the SDK's
+// client-side rate limiter, shared by every resource, slows
 // down under 30% throttling until this flow takes well over 7 minutes (see
 // BenchmarkChaosIdentity in internal/iamx). SSM_CHAOS_RETRY_MODE=adaptive
 // measures that mode.

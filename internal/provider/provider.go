@@ -154,8 +154,8 @@ func (p *ssmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			},
 			"retry_mode": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Retry mode of the AWS SDK: `standard`, or `adaptive` (the default), which also slows the client down " +
-					"when AWS throttles it. Defaults to `AWS_RETRY_MODE`, else `adaptive`.",
+				MarkdownDescription: "Retry mode of the AWS SDK: `standard` (the default), or `adaptive`, which also slows the client down " +
+					"when AWS throttles it. Defaults to `AWS_RETRY_MODE`, else `standard`.",
 				Validators: []validator.String{stringvalidator.OneOf("standard", "adaptive")},
 			},
 			"s3_use_path_style": schema.BoolAttribute{
