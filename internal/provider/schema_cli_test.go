@@ -20,26 +20,7 @@ func TestAccProvider_schemaThroughCLI(t *testing.T) {
 	}
 	acctest.PreCheck(t)
 	t.Parallel()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-ssm"), ".")
-	build.Dir = strings.TrimSpace(string(root))
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	rc := filepath.Join(dir, "dev.tfrc")
-	writeFile(t, rc, `provider_installation {
-  dev_overrides {
-    "terraform-ssm/ssm" = "`+bin+`"
-  }
-  direct {}
-}
-`)
-	work := filepath.Join(dir, "work")
+	work, env := devOverrideCLI(t)
 	writeFile(t, filepath.Join(work, "main.tf"), `terraform {
   required_providers {
     ssm = { source = "terraform-ssm/ssm" }
@@ -52,7 +33,7 @@ provider "ssm" {
 `)
 	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "providers", "schema", "-json")
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1")
+	cmd.Env = env
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
