@@ -3,13 +3,17 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -74,8 +78,18 @@ func TestAccOperatorPolicy_enforced(t *testing.T) {
 	db := addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Team": "db"}})
 	role := operatorRole(t, e, "operator", iamx.OperatorPolicySpec{Partition: "aws", AccountID: "123456789012",
 		Regions: []string{e.Options().Region}, Documents: []string{"AWS-RunShellScript"},
-		InstanceTags: map[string]string{"Team": "web"}, Diagnosis: true})
+		InstanceTags: map[string]string{"Team": "web"}, Diagnosis: true, StagingBucket: "op-staging"})
 	cfg := providerAssuming(e, role)
+	// ssm_file's staging bucket exists (made by the account's root, not the operator).
+	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("op-staging")}); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(big, []byte(strings.Repeat("staged through S3\n", 8192)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := func(id, name string) string { return filepath.Join(e.Options().WorkDir, "instances", id, name) }
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -98,11 +112,34 @@ resource "ssm_command_run" "by_tag" {
   }
   commands = ["echo by-tag"]
 }
-`, web[0], web[1]),
+
+resource "ssm_file" "inline" {
+  instance_ids = [%[1]q]
+  content      = "inline under the operator policy\n"
+  destination  = %[3]q
+}
+
+resource "ssm_file" "staged" {
+  instance_ids   = [%[2]q]
+  source         = %[4]q
+  destination    = %[5]q
+  staging_bucket = "op-staging"
+}
+`, web[0], web[1], dest(web[0], "op/inline.txt"), big, dest(web[1], "op/big.bin")),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("ssm_command_run.by_ids", tfjsonpath.New("status"), knownvalue.StringExact("Success")),
 					statecheck.ExpectKnownValue("ssm_command_run.by_tag", tfjsonpath.New("status"), knownvalue.StringExact("Success")),
 					statecheck.ExpectKnownValue("ssm_command_run.by_tag", tfjsonpath.New("target_count"), knownvalue.Int64Exact(2)),
+					stateFunc(func() error {
+						if b, err := os.ReadFile(dest(web[0], "op/inline.txt")); err != nil || string(b) != "inline under the operator policy\n" {
+							return fmt.Errorf("inline file: %q, %v", b, err)
+						}
+						want, _ := os.ReadFile(big)
+						if b, err := os.ReadFile(dest(web[1], "op/big.bin")); err != nil || string(b) != string(want) {
+							return fmt.Errorf("staged file: %d bytes, %v", len(b), err)
+						}
+						return nil
+					}),
 				},
 			},
 			{
@@ -217,6 +254,39 @@ data "ssm_agent_online" "test" {
 }
 `, id),
 			ExpectError: regexp.MustCompile(`(?s)could\s+not\s+check\s+the\s+instance\s+profile\s+p.*iam:GetInstanceProfile\s+failed:\s+AccessDenied`),
+		}},
+	})
+}
+
+// Without the staging statement, ssm_file's staged copy is denied, naming the
+// S3 action.
+func TestAccOperatorPolicy_fileStagingNeeded(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{EnforceIAM: true})
+	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Team": "web"}})[0]
+	role := operatorRoleWithout(t, e, "operator", iamx.SidFileStaging, iamx.OperatorPolicySpec{Partition: "aws", AccountID: "123456789012",
+		Regions: []string{e.Options().Region}, Documents: []string{"AWS-RunShellScript"},
+		InstanceTags: map[string]string{"Team": "web"}, StagingBucket: "op-staging"})
+	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("op-staging")}); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(big, []byte(strings.Repeat("staged through S3\n", 8192)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: providerAssuming(e, role) + fmt.Sprintf(`
+resource "ssm_file" "staged" {
+  instance_ids   = [%q]
+  source         = %q
+  destination    = %q
+  staging_bucket = "op-staging"
+}
+`, id, big, filepath.Join(e.Options().WorkDir, "instances", id, "op/big.bin")),
+			ExpectError: regexp.MustCompile(`(?s)AccessDenied.*s3:PutObject`),
 		}},
 	})
 }
