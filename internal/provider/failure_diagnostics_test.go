@@ -153,7 +153,9 @@ resource "ssm_command_run" "test" {
   }
 }
 `,
-					ExpectError: regexp.MustCompile(`(?s)SendCommand.*connection\s+refused`),
+					// The run checks the agents first, so DescribeInstanceInformation
+					// is the first call to meet the unreachable endpoint.
+					ExpectError: regexp.MustCompile(`(?s)DescribeInstanceInformation.*connection\s+refused`),
 				}}
 			},
 		},
@@ -226,7 +228,7 @@ data "ssm_agent_online" "test" {
 					Config: p + `data "ssm_agent_online" "t" {
   tags = { "" = "web" }
 }`, PlanOnly: true,
-					ExpectError: regexp.MustCompile(`(?s)Invalid Attribute Value Length.*tags`),
+					ExpectError: regexp.MustCompile(`(?s)(Invalid Attribute Value Length|Invalid length).*tags`),
 				})
 				return steps
 			},

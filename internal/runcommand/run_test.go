@@ -416,22 +416,25 @@ func TestRun_outputBeyondAPICapsFromS3(t *testing.T) {
 		}
 	}
 
-	// Without a bucket: the API's 24,000 characters, honestly marked truncated.
+	// Without a bucket: what the agent reported (24,000 bytes ending with its
+	// suffix, which is removed), honestly marked truncated.
 	spec.OutputS3BucketName, spec.OutputS3KeyPrefix, spec.OutputLimit = "", "", 0
 	res, err = runcommand.Run(ctxTimeout(t, time.Minute), c, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	inv := res.Invocations[ids[0]]
-	if inv.Stdout != wantOut[:24000] || !inv.StdoutTruncated || inv.Stderr != wantErr[:8000] || !inv.StderrTruncated {
+	if inv.Stdout != wantOut[:24000-len("--output truncated--")] || !inv.StdoutTruncated || inv.Stderr != wantErr[:8000] || !inv.StderrTruncated {
 		t.Errorf("without bucket: stdout %d bytes (truncated %v), stderr %d (truncated %v)", len(inv.Stdout), inv.StdoutTruncated, len(inv.Stderr), inv.StderrTruncated)
 	}
 }
 
 func TestRun_invocationVisibilityDelay(t *testing.T) {
 	t.Parallel()
-	e, c := newEmulator(t, awsemu.Options{InvocationVisibilityDelay: time.Second}, false)
+	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 3, nil)
+	// Long enough that a loaded machine still collects inside the window.
+	e.SetDelays(-1, -1, 4*time.Second)
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{InstanceIDs: ids, Parameters: cmds("echo visible")})
 	if err != nil {
 		t.Fatal(err)
