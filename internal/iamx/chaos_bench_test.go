@@ -20,8 +20,8 @@ import (
 
 // BenchmarkChaosIdentity: create a role and an instance profile and associate
 // it with 60 instances (10 at a time, Terraform's default parallelism), with
-// the provider's own clients (internal/awsclient: default retry mode
-// "adaptive", or "standard"), fault-free and under issue 10's chaos on every
+// the provider's own clients (internal/awsclient: the default retry mode
+// "standard", or "adaptive"), fault-free and under issue 10's chaos on every
 // service (30% throttling, 5% 5xx, 5% resets, 5% lost responses). roles, profiles and associations are what the emulator
 // holds afterwards: 1, 1 and 60, or something was created twice.
 func BenchmarkChaosIdentity(b *testing.B) {
@@ -31,7 +31,7 @@ func BenchmarkChaosIdentity(b *testing.B) {
 	for _, tc := range []struct {
 		name, retryMode string
 		fault           awsemu.Fault
-	}{{"fault-free", "", awsemu.Fault{}}, {"chaos-standard", "standard", chaos}, {"chaos-adaptive", "", chaos}} {
+	}{{"fault-free", "", awsemu.Fault{}}, {"chaos-standard", "standard", chaos}, {"chaos-adaptive", "adaptive", chaos}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
