@@ -366,7 +366,7 @@ func ValidateDestination(dest, platform string) error {
 	case strings.TrimSpace(dest) == "":
 		return errors.New("the destination is empty: give an absolute path")
 	case platform == PlatformWindows:
-		if !(len(dest) >= 3 && ((dest[0] >= 'A' && dest[0] <= 'Z') || (dest[0] >= 'a' && dest[0] <= 'z')) && dest[1] == ':' && (dest[2] == '\\' || dest[2] == '/')) && !strings.HasPrefix(dest, `\\`) {
+		if !windowsDrivePath(dest) && !strings.HasPrefix(dest, `\\`) {
 			return fmt.Errorf("%q is not an absolute Windows path (C:\\dir\\file or \\\\server\\share\\file)", dest)
 		}
 	case !strings.HasPrefix(dest, "/"):
@@ -375,6 +375,16 @@ func ValidateDestination(dest, platform string) error {
 		return fmt.Errorf("%q names a directory, not a file", dest)
 	}
 	return nil
+}
+
+// windowsDrivePath reports whether p starts with a drive letter, a colon and a
+// separator (C:\ or C:/).
+func windowsDrivePath(p string) bool {
+	if len(p) < 3 || p[1] != ':' || (p[2] != '\\' && p[2] != '/') {
+		return false
+	}
+	c := p[0]
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 }
 
 // Remove deletes the destination on every target.
