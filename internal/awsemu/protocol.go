@@ -87,7 +87,7 @@ const (
 
 // ServeHTTP routes a request by the SigV4 credential scope's service name.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_awsemu/") {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		e.serveAdmin(w, r)
 		return
 	}
