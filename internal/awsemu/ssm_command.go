@@ -1,6 +1,7 @@
 package awsemu
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -284,124 +285,153 @@ func buildSteps(spec *docSpec, eff map[string][]string) []runStep {
 	return out
 }
 
+// sendCommandInput is SendCommand's request.
+type sendCommandInput struct {
+	InstanceIDs            []string            `json:"InstanceIds"`
+	Targets                []ssmTarget         `json:"Targets"`
+	DocumentName           string              `json:"DocumentName"`
+	DocumentVersion        string              `json:"DocumentVersion"`
+	DocumentHash           string              `json:"DocumentHash"`
+	DocumentHashType       string              `json:"DocumentHashType"`
+	TimeoutSeconds         *int                `json:"TimeoutSeconds"`
+	Comment                string              `json:"Comment"`
+	Parameters             map[string][]string `json:"Parameters"`
+	OutputS3Region         string              `json:"OutputS3Region"`
+	OutputS3BucketName     string              `json:"OutputS3BucketName"`
+	OutputS3KeyPrefix      string              `json:"OutputS3KeyPrefix"`
+	MaxConcurrency         string              `json:"MaxConcurrency"`
+	MaxErrors              string              `json:"MaxErrors"`
+	ServiceRoleArn         string              `json:"ServiceRoleArn"`
+	NotificationConfig     json.RawMessage     `json:"NotificationConfig"`
+	CloudWatchOutputConfig *cwOutputConfig     `json:"CloudWatchOutputConfig"`
+}
+
 func ssmSendCommand(e *Emulator, body []byte) (any, *APIError) {
-	var in struct {
-		InstanceIDs            []string            `json:"InstanceIds"`
-		Targets                []ssmTarget         `json:"Targets"`
-		DocumentName           string              `json:"DocumentName"`
-		DocumentVersion        string              `json:"DocumentVersion"`
-		DocumentHash           string              `json:"DocumentHash"`
-		DocumentHashType       string              `json:"DocumentHashType"`
-		TimeoutSeconds         *int                `json:"TimeoutSeconds"`
-		Comment                string              `json:"Comment"`
-		Parameters             map[string][]string `json:"Parameters"`
-		OutputS3Region         string              `json:"OutputS3Region"`
-		OutputS3BucketName     string              `json:"OutputS3BucketName"`
-		OutputS3KeyPrefix      string              `json:"OutputS3KeyPrefix"`
-		MaxConcurrency         string              `json:"MaxConcurrency"`
-		MaxErrors              string              `json:"MaxErrors"`
-		ServiceRoleArn         string              `json:"ServiceRoleArn"`
-		NotificationConfig     json.RawMessage     `json:"NotificationConfig"`
-		CloudWatchOutputConfig *cwOutputConfig     `json:"CloudWatchOutputConfig"`
-	}
+	var in sendCommandInput
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	if e.ssm.closed {
 		return nil, apiErr(500, "InternalServerError", "The emulator is shutting down.")
 	}
-	// Constraint validation (ValidationException), in the model's member order.
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	doc, ver, eff, err := e.sendCommandDocumentLocked(&in)
+	if err != nil {
+		return nil, err
+	}
+	targetIDs, undeliverable, err := e.sendCommandTargetsLocked(&in)
+	if err != nil {
+		return nil, err
+	}
+	cmd := e.newCommandLocked(&in, doc, ver, eff, targetIDs, undeliverable)
+	e.ssm.commands[cmd.ID] = cmd
+	e.ssm.order = append(e.ssm.order, cmd)
+	e.startCommandLocked(cmd)
+	return map[string]any{"Command": e.commandOut(cmd)}, nil
+}
+
+// validate checks the request against the API model's constraints
+// (ValidationException), in the model's member order, and returns the first
+// violation.
+func (in *sendCommandInput) validate() *APIError {
 	if len(in.InstanceIDs) > 50 {
-		return nil, validationErr(strings.Join(in.InstanceIDs, ", "), "instanceIds", "Member must have length less than or equal to 50")
+		return validationErr(strings.Join(in.InstanceIDs, ", "), "instanceIds", "Member must have length less than or equal to 50")
 	}
 	for _, id := range in.InstanceIDs {
 		if !reInstanceID.MatchString(id) {
-			return nil, validationErr("["+strings.Join(in.InstanceIDs, ", ")+"]", "instanceIds", `Member must satisfy constraint: [Member must satisfy regular expression pattern: (^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)]`)
+			return validationErr("["+strings.Join(in.InstanceIDs, ", ")+"]", "instanceIds", `Member must satisfy constraint: [Member must satisfy regular expression pattern: (^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)]`)
 		}
 	}
 	if len(in.Targets) > 5 {
-		return nil, validationErr(len(in.Targets), "targets", "Member must have length less than or equal to 5")
+		return validationErr(len(in.Targets), "targets", "Member must have length less than or equal to 5")
 	}
 	for i, t := range in.Targets {
 		if len(t.Key) < 1 || len(t.Key) > 163 {
-			return nil, lenErr(t.Key, fmt.Sprintf("targets.%d.member.key", i+1), 1, 163, len(t.Key))
+			return lenErr(t.Key, fmt.Sprintf("targets.%d.member.key", i+1), 1, 163, len(t.Key))
 		}
 		if !reTargetKey.MatchString(t.Key) {
-			return nil, validationErr(t.Key, fmt.Sprintf("targets.%d.member.key", i+1), `Member must satisfy regular expression pattern: ^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name`)
+			return validationErr(t.Key, fmt.Sprintf("targets.%d.member.key", i+1), `Member must satisfy regular expression pattern: ^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name`)
 		}
 		if len(t.Values) > 50 {
-			return nil, lenErr(len(t.Values), fmt.Sprintf("targets.%d.member.values", i+1), 0, 50, len(t.Values))
+			return lenErr(len(t.Values), fmt.Sprintf("targets.%d.member.values", i+1), 0, 50, len(t.Values))
 		}
 	}
 	if !reDocumentARN.MatchString(in.DocumentName) {
-		return nil, validationErr(in.DocumentName, "documentName", `Member must satisfy regular expression pattern: ^[a-zA-Z0-9_\-.:/]{3,128}$`)
+		return validationErr(in.DocumentName, "documentName", `Member must satisfy regular expression pattern: ^[a-zA-Z0-9_\-.:/]{3,128}$`)
 	}
 	if in.TimeoutSeconds != nil && (*in.TimeoutSeconds < 30 || *in.TimeoutSeconds > 2592000) {
-		return nil, rangeErr(*in.TimeoutSeconds, "timeoutSeconds", 30, 2592000)
+		return rangeErr(*in.TimeoutSeconds, "timeoutSeconds", 30, 2592000)
 	}
 	if len([]rune(in.Comment)) > 100 {
-		return nil, validationErr(in.Comment, "comment", "Member must have length less than or equal to 100")
+		return validationErr(in.Comment, "comment", "Member must have length less than or equal to 100")
 	}
-	if in.MaxConcurrency == "" {
-		in.MaxConcurrency = "50"
-	} else if len(in.MaxConcurrency) > 7 || !reMaxConc.MatchString(in.MaxConcurrency) {
-		return nil, validationErr(in.MaxConcurrency, "maxConcurrency", `Member must satisfy regular expression pattern: ^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
+	if in.MaxConcurrency != "" && (len(in.MaxConcurrency) > 7 || !reMaxConc.MatchString(in.MaxConcurrency)) {
+		return validationErr(in.MaxConcurrency, "maxConcurrency", `Member must satisfy regular expression pattern: ^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$`)
 	}
-	if in.MaxErrors == "" {
-		in.MaxErrors = "0"
-	} else if len(in.MaxErrors) > 7 || !reMaxErrors.MatchString(in.MaxErrors) {
-		return nil, validationErr(in.MaxErrors, "maxErrors", `Member must satisfy regular expression pattern: ^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
+	if in.MaxErrors != "" && (len(in.MaxErrors) > 7 || !reMaxErrors.MatchString(in.MaxErrors)) {
+		return validationErr(in.MaxErrors, "maxErrors", `Member must satisfy regular expression pattern: ^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$`)
 	}
 	if in.OutputS3BucketName != "" && (len(in.OutputS3BucketName) < 3 || len(in.OutputS3BucketName) > 63) {
-		return nil, lenErr(in.OutputS3BucketName, "outputS3BucketName", 3, 63, len(in.OutputS3BucketName))
+		return lenErr(in.OutputS3BucketName, "outputS3BucketName", 3, 63, len(in.OutputS3BucketName))
 	}
 	if len(in.OutputS3KeyPrefix) > 500 {
-		return nil, validationErr(in.OutputS3KeyPrefix, "outputS3KeyPrefix", "Member must have length less than or equal to 500")
+		return validationErr(in.OutputS3KeyPrefix, "outputS3KeyPrefix", "Member must have length less than or equal to 500")
 	}
 	if in.CloudWatchOutputConfig != nil && len(in.CloudWatchOutputConfig.CloudWatchLogGroupName) > 512 {
-		return nil, validationErr(in.CloudWatchOutputConfig.CloudWatchLogGroupName, "cloudWatchOutputConfig.cloudWatchLogGroupName", "Member must have length less than or equal to 512")
+		return validationErr(in.CloudWatchOutputConfig.CloudWatchLogGroupName, "cloudWatchOutputConfig.cloudWatchLogGroupName", "Member must have length less than or equal to 512")
 	}
 	if len(in.DocumentHash) > 256 {
-		return nil, validationErr(in.DocumentHash, "documentHash", "Member must have length less than or equal to 256")
+		return validationErr(in.DocumentHash, "documentHash", "Member must have length less than or equal to 256")
 	}
 	if in.DocumentHashType != "" && in.DocumentHashType != "Sha256" && in.DocumentHashType != "Sha1" {
-		return nil, validationErr(in.DocumentHashType, "documentHashType", "Member must satisfy enum value set: [Sha256, Sha1]")
+		return validationErr(in.DocumentHashType, "documentHashType", "Member must satisfy enum value set: [Sha256, Sha1]")
 	}
 	if in.DocumentVersion != "" && !reDocVersion.MatchString(in.DocumentVersion) {
-		return nil, apiErr(400, "InvalidDocumentVersion", "The document version is not valid or does not exist.")
+		return apiErr(400, "InvalidDocumentVersion", "The document version is not valid or does not exist.")
 	}
+	return nil
+}
 
-	// Document and parameters.
+// sendCommandDocumentLocked finds the Command document and version the request
+// names, checks its hash, and returns the effective parameters (defaults applied).
+func (e *Emulator) sendCommandDocumentLocked(in *sendCommandInput) (*ssmDocument, *ssmDocVersion, map[string][]string, *APIError) {
 	doc := e.findDocLocked(in.DocumentName)
 	if doc == nil || doc.DocumentType != "Command" {
-		return nil, apiErr(400, "InvalidDocument", "Document %s does not exist or is not a Command document.", in.DocumentName)
+		return nil, nil, nil, apiErr(400, "InvalidDocument", "Document %s does not exist or is not a Command document.", in.DocumentName)
 	}
 	ver, aerr := doc.version(in.DocumentVersion, "")
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, nil, aerr
 	}
 	if in.DocumentHash != "" && in.DocumentHashType != "Sha1" && in.DocumentHash != ver.Hash {
-		return nil, apiErr(400, "InvalidDocument", "The document hash does not match the document.")
+		return nil, nil, nil, apiErr(400, "InvalidDocument", "The document hash does not match the document.")
 	}
 	eff, aerr := resolveParams(ver.spec, in.Parameters)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, nil, aerr
 	}
+	return doc, ver, eff, nil
+}
 
-	// Targets.
+// sendCommandTargetsLocked checks the explicit instance ids and the output
+// bucket, in that order, and resolves the targets to instance ids; the
+// undeliverable ones get an invocation that fails at once.
+func (e *Emulator) sendCommandTargetsLocked(in *sendCommandInput) (ids []string, undeliverable map[string]bool, _ *APIError) {
 	if len(in.InstanceIDs) == 0 && len(in.Targets) == 0 {
 		// GUESS: AWS documents Targets as required without instance ids but not the
 		// error; a ValidationException is the most plausible answer.
-		return nil, apiErr(400, "ValidationException", "Either InstanceIds or Targets must be specified.")
+		return nil, nil, apiErr(400, "ValidationException", "Either InstanceIds or Targets must be specified.")
 	}
 	if len(in.InstanceIDs) > 0 && len(in.Targets) > 0 {
 		// GUESS: the two are mutually exclusive.
-		return nil, apiErr(400, "ValidationException", "InstanceIds and Targets cannot be specified together.")
+		return nil, nil, apiErr(400, "ValidationException", "InstanceIds and Targets cannot be specified together.")
 	}
 	seen := map[string]bool{}
 	for _, id := range in.InstanceIDs {
 		if seen[id] {
-			return nil, apiErr(400, "DuplicateInstanceId", "Instance %s is specified more than once.", id)
+			return nil, nil, apiErr(400, "DuplicateInstanceId", "Instance %s is specified more than once.", id)
 		}
 		seen[id] = true
 	}
@@ -413,26 +443,26 @@ func ssmSendCommand(e *Emulator, body []byte) (any, *APIError) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, apiErr(400, "InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(bad, ", "), e.opts.AccountID)
+		return nil, nil, apiErr(400, "InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(bad, ", "), e.opts.AccountID)
 	}
 	if in.OutputS3BucketName != "" && !e.s3BucketExistsLocked(in.OutputS3BucketName) {
-		return nil, apiErr(400, "InvalidOutputFolder", "")
+		return nil, nil, apiErr(400, "InvalidOutputFolder", "")
 	}
-	targetIDs := in.InstanceIDs
-	undeliverable := map[string]bool{}
 	if len(in.Targets) > 0 {
-		var terr *APIError
-		targetIDs, undeliverable, terr = e.resolveTargetsLocked(in.Targets)
-		if terr != nil {
-			return nil, terr
-		}
+		return e.resolveTargetsLocked(in.Targets)
 	}
+	return in.InstanceIDs, map[string]bool{}, nil
+}
 
+// newCommandLocked builds the command and its invocations, one per target, at
+// Pending (Failed/Undeliverable for the undeliverable ones).
+func (e *Emulator) newCommandLocked(in *sendCommandInput, doc *ssmDocument, ver *ssmDocVersion, eff map[string][]string, targetIDs []string, undeliverable map[string]bool) *ssmCommand {
 	now := time.Now()
 	timeout := defaultDeliveryTimeout
 	if in.TimeoutSeconds != nil {
 		timeout = *in.TimeoutSeconds
 	}
+	maxConcurrency, maxErrors := cmp.Or(in.MaxConcurrency, "50"), cmp.Or(in.MaxErrors, "0")
 	steps := buildSteps(ver.spec, eff)
 	execTotal := 0
 	for _, st := range steps {
@@ -444,7 +474,7 @@ func ssmSendCommand(e *Emulator, body []byte) (any, *APIError) {
 		// ExpiresAfter: delivery timeout + execution timeout, in emulator (scaled) time
 		// so that clients bounding their polling by it stay consistent with TimeScale.
 		Expires:        now.Add(e.scaled(time.Duration(timeout+execTotal) * time.Second)),
-		TimeoutSeconds: timeout, MaxConcurrency: in.MaxConcurrency, MaxErrors: in.MaxErrors,
+		TimeoutSeconds: timeout, MaxConcurrency: maxConcurrency, MaxErrors: maxErrors,
 		S3Bucket: in.OutputS3BucketName, S3Prefix: in.OutputS3KeyPrefix, S3Region: in.OutputS3Region,
 		CW: in.CloudWatchOutputConfig, ServiceRole: in.ServiceRoleArn, Notification: in.NotificationConfig,
 		steps: steps, visibleAt: now.Add(e.opts.InvocationVisibilityDelay),
@@ -463,8 +493,8 @@ func ssmSendCommand(e *Emulator, body []byte) (any, *APIError) {
 	if cmd.Targets == nil {
 		cmd.Targets = []ssmTarget{}
 	}
-	cmd.maxConc = parseRate(in.MaxConcurrency, len(targetIDs), true)
-	cmd.maxErr = parseRate(in.MaxErrors, len(targetIDs), false)
+	cmd.maxConc = parseRate(maxConcurrency, len(targetIDs), true)
+	cmd.maxErr = parseRate(maxErrors, len(targetIDs), false)
 	for _, id := range targetIDs {
 		inv := &ssmInvocation{cmd: cmd, InstanceID: id, Status: "Pending", Details: detPending, ResponseCode: -1, cancelCh: make(chan struct{})}
 		if inst := e.ec2.instances[id]; inst != nil {
@@ -480,10 +510,7 @@ func ssmSendCommand(e *Emulator, body []byte) (any, *APIError) {
 	if len(targetIDs) == 0 {
 		cmd.noInstances = true
 	}
-	e.ssm.commands[cmd.ID] = cmd
-	e.ssm.order = append(e.ssm.order, cmd)
-	e.startCommandLocked(cmd)
-	return map[string]any{"Command": e.commandOut(cmd)}, nil
+	return cmd
 }
 
 // validCommandTargetLocked: an explicit instance id is accepted when its agent has
