@@ -18,9 +18,9 @@ func init() {
 		"UpdateAssumeRolePolicy":        iamUpdateAssumeRolePolicy,
 		"DeleteRole":                    iamDeleteRole,
 		"ListRoles":                     iamListRoles,
-		"TagRole":                       iamTagRole,
-		"UntagRole":                     iamUntagRole,
-		"ListRoleTags":                  iamListRoleTags,
+		"TagRole":                       iamRoleTags.tag,
+		"UntagRole":                     iamRoleTags.untag,
+		"ListRoleTags":                  iamRoleTags.list,
 		"PutRolePermissionsBoundary":    iamPutRolePermissionsBoundary,
 		"DeleteRolePermissionsBoundary": iamDeleteRolePermissionsBoundary,
 		"AttachRolePolicy":              iamAttachRolePolicy,
@@ -37,9 +37,9 @@ func init() {
 		"AddRoleToInstanceProfile":      iamAddRoleToInstanceProfile,
 		"RemoveRoleFromInstanceProfile": iamRemoveRoleFromInstanceProfile,
 		"ListInstanceProfilesForRole":   iamListInstanceProfilesForRole,
-		"TagInstanceProfile":            iamTagInstanceProfile,
-		"UntagInstanceProfile":          iamUntagInstanceProfile,
-		"ListInstanceProfileTags":       iamListInstanceProfileTags,
+		"TagInstanceProfile":            iamProfileTags.tag,
+		"UntagInstanceProfile":          iamProfileTags.untag,
+		"ListInstanceProfileTags":       iamProfileTags.list,
 		"CreatePolicy":                  iamCreatePolicy,
 		"GetPolicy":                     iamGetPolicy,
 		"GetPolicyVersion":              iamGetPolicyVersion,
@@ -478,57 +478,6 @@ func iamListRoles(e *Emulator, p url.Values) (any, *APIError) {
 	return out, nil
 }
 
-func iamTagRole(e *Emulator, p url.Values) (any, *APIError) {
-	v := &iamValidator{}
-	v.str("roleName", p.Get("RoleName"), iamRuleRoleName)
-	tags := iamQueryTags(p, "Tags.member")
-	if err := iamValidateTags(v, tags); err != nil {
-		return nil, err
-	}
-	r, err := e.roleParam(p)
-	if err != nil {
-		return nil, err
-	}
-	merged, err := iamMergeTags(r.Tags, tags)
-	if err != nil {
-		return nil, err
-	}
-	r.Tags = merged
-	return nil, nil
-}
-
-func iamUntagRole(e *Emulator, p url.Values) (any, *APIError) {
-	r, err := e.roleParam(p)
-	if err != nil {
-		return nil, err
-	}
-	r.Tags = iamRemoveTags(r.Tags, queryList(p, "TagKeys.member"))
-	return nil, nil
-}
-
-func iamTagPage(p url.Values, tags []iamTag) (any, *APIError) {
-	keys := make([]string, len(tags))
-	for i := range tags {
-		keys[i] = strconv.Itoa(1000 + i) // insertion order, sortable
-	}
-	from, to, next, trunc, err := iamPage(p, keys)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Tags []ixTag `xml:"Tags>member"`
-		ixPage
-	}{ixTagsOf(tags[from:to]), ixPage{trunc, next}}, nil
-}
-
-func iamListRoleTags(e *Emulator, p url.Values) (any, *APIError) {
-	r, err := e.roleParam(p)
-	if err != nil {
-		return nil, err
-	}
-	return iamTagPage(p, r.Tags)
-}
-
 func iamPutRolePermissionsBoundary(e *Emulator, p url.Values) (any, *APIError) {
 	v := &iamValidator{}
 	v.str("roleName", p.Get("RoleName"), iamRuleRoleName)
@@ -863,42 +812,6 @@ func iamRemoveRoleFromInstanceProfile(e *Emulator, p url.Values) (any, *APIError
 	}
 	ip.Role = ""
 	return nil, nil
-}
-
-func iamTagInstanceProfile(e *Emulator, p url.Values) (any, *APIError) {
-	v := &iamValidator{}
-	v.str("instanceProfileName", p.Get("InstanceProfileName"), iamRuleProfileName)
-	tags := iamQueryTags(p, "Tags.member")
-	if err := iamValidateTags(v, tags); err != nil {
-		return nil, err
-	}
-	ip, err := e.profileParam(p)
-	if err != nil {
-		return nil, err
-	}
-	merged, err := iamMergeTags(ip.Tags, tags)
-	if err != nil {
-		return nil, err
-	}
-	ip.Tags = merged
-	return nil, nil
-}
-
-func iamUntagInstanceProfile(e *Emulator, p url.Values) (any, *APIError) {
-	ip, err := e.profileParam(p)
-	if err != nil {
-		return nil, err
-	}
-	ip.Tags = iamRemoveTags(ip.Tags, queryList(p, "TagKeys.member"))
-	return nil, nil
-}
-
-func iamListInstanceProfileTags(e *Emulator, p url.Values) (any, *APIError) {
-	ip, err := e.profileParam(p)
-	if err != nil {
-		return nil, err
-	}
-	return iamTagPage(p, ip.Tags)
 }
 
 // ---- managed policies ----
