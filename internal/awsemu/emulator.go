@@ -139,7 +139,7 @@ func (e *Emulator) resetLocked() {
 	e.calls = map[string]int64{}
 	e.faults = map[string]Fault{}
 	e.creds = map[string]credential{
-		e.opts.AccessKey: {secret: e.opts.SecretKey, arn: "arn:aws:iam::" + e.opts.AccountID + ":root"},
+		e.opts.AccessKey: {secret: e.opts.SecretKey, arn: e.rootArn()},
 	}
 	if e.ssm != nil {
 		e.ssm.cancelAllLocked()
