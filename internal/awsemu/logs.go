@@ -99,7 +99,7 @@ func errNoLogStream() *APIError {
 }
 
 func (e *Emulator) logGroupARN(name string) string {
-	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", e.opts.Region, e.opts.AccountID, name)
+	return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", e.partition(), e.opts.Region, e.opts.AccountID, name)
 }
 
 // logsGroupLocked resolves logGroupName or logGroupIdentifier (a name or an ARN).

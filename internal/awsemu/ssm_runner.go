@@ -180,9 +180,9 @@ func stepKey(inv *ssmInvocation, step int) string {
 }
 
 // stepURL is the S3 URL of one step's stream. GUESS: the regional path-style
-// host form.
+// host form, under the partition's DNS suffix.
 func (e *Emulator) stepURL(inv *ssmInvocation, step int, stream string) string {
-	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s/%s", e.opts.Region, inv.cmd.S3Bucket, stepKey(inv, step), stream)
+	return fmt.Sprintf("https://s3.%s.%s/%s/%s/%s", e.opts.Region, partitionOf(e.opts.Region).dnsSuffix, inv.cmd.S3Bucket, stepKey(inv, step), stream)
 }
 
 // work delivers and runs one invocation. When the instance stops under the
