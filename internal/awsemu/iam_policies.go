@@ -31,7 +31,7 @@ func iamCreatePolicy(e *Emulator, p url.Values) (any, *APIError) {
 	v.str("policyName", name, iamRulePolicyName)
 	v.opt(p, "Path", "path", iamRulePath)
 	v.opt(p, "Description", "description", iamRuleDescription)
-	tags := iamQueryTags(p, "Tags.member")
+	tags := iamQueryTags(p)
 	if err := iamValidateTags(v, tags); err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func iamCreateInstanceProfile(e *Emulator, p url.Values) (any, *APIError) {
 	v := &iamValidator{}
 	v.str("instanceProfileName", name, iamRuleProfileName)
 	v.opt(p, "Path", "path", iamRulePath)
-	tags := iamQueryTags(p, "Tags.member")
+	tags := iamQueryTags(p)
 	if err := iamValidateTags(v, tags); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func iamCreateRole(e *Emulator, p url.Values) (any, *APIError) {
 	if _, ok := p["PermissionsBoundary"]; ok {
 		v.str("permissionsBoundary", p.Get("PermissionsBoundary"), iamRuleArn)
 	}
-	tags := iamQueryTags(p, "Tags.member")
+	tags := iamQueryTags(p)
 	if err := iamValidateTags(v, tags); err != nil {
 		return nil, err
 	}

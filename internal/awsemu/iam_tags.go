@@ -46,7 +46,7 @@ var (
 func (k iamTagged) tag(e *Emulator, p url.Values) (any, *APIError) {
 	v := &iamValidator{}
 	v.str(k.field, p.Get(k.param), k.rule)
-	tags := iamQueryTags(p, "Tags.member")
+	tags := iamQueryTags(p)
 	if err := iamValidateTags(v, tags); err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func ixTagListOf(tags []iamTag) *ixTagList {
 func ixTagsOf(tags []iamTag) []ixTag {
 	out := make([]ixTag, len(tags))
 	for i, t := range tags {
-		out[i] = ixTag{t.Key, t.Value}
+		out[i] = ixTag(t)
 	}
 	return out
 }

@@ -19,9 +19,9 @@ func formatElapsed(d time.Duration) string {
 	var b strings.Builder
 	b.WriteString("PT")
 	h := d / time.Hour
-	d -= h * time.Hour
+	d %= time.Hour
 	m := d / time.Minute
-	d -= m * time.Minute
+	d %= time.Minute
 	if h > 0 {
 		fmt.Fprintf(&b, "%dH", h)
 	}

@@ -20,7 +20,6 @@ func commandFilterPreds(filters []cmdFilter, forCommands bool) ([]func(c *ssmCom
 	}
 	var preds []func(c *ssmCommand, st, det string) bool
 	for _, f := range filters {
-		f := f
 		if len(f.Value) < 1 || len(f.Value) > 128 {
 			return nil, lenErr(f.Value, "filters.member.value", 1, 128, len(f.Value))
 		}
@@ -74,7 +73,7 @@ type listInput struct {
 // validate checks the shared inputs and returns the page size, the offset the
 // NextToken points at and the filters as predicates.
 func (in *listInput) validate(e *Emulator, tokenKind string, forCommands bool) (int, int, []func(c *ssmCommand, st, det string) bool, *APIError) {
-	max, start, aerr := ssmPageParams(in.MaxResults, 1, 50, 50, tokenKind, in.NextToken)
+	pageSize, start, aerr := ssmPageParams(in.MaxResults, 1, 50, 50, tokenKind, in.NextToken)
 	if aerr != nil {
 		return 0, 0, nil, aerr
 	}
@@ -93,7 +92,7 @@ func (in *listInput) validate(e *Emulator, tokenKind string, forCommands bool) (
 	if aerr != nil {
 		return 0, 0, nil, aerr
 	}
-	return max, start, preds, nil
+	return pageSize, start, preds, nil
 }
 
 func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
@@ -101,7 +100,7 @@ func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max, start, preds, aerr := in.validate(e, "cmds", true)
+	pageSize, start, preds, aerr := in.validate(e, "cmds", true)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -135,7 +134,7 @@ func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
 	}
 	out := map[string]any{"Commands": []commandOutJSON{}}
 	if start < len(matched) {
-		end := min(start+max, len(matched))
+		end := min(start+pageSize, len(matched))
 		out["Commands"] = matched[start:end]
 		if end < len(matched) {
 			out["NextToken"] = pageToken("cmds", end)
@@ -157,12 +156,6 @@ type pluginOut struct {
 	OutputS3Region         string    `json:"OutputS3Region"`
 	OutputS3BucketName     string    `json:"OutputS3BucketName"`
 	OutputS3KeyPrefix      string    `json:"OutputS3KeyPrefix"`
-}
-
-// pluginOutput is the agent's combined Output: stdout, then stderr after a
-// title, within 2,500 bytes (notes/aws-behaviour.md#agent-output).
-func pluginOutput(stdout, stderr string) string {
-	return agentPluginOutput(stdout, stderr, maxPluginOutput)
 }
 
 func (e *Emulator) invocationOut(inv *ssmInvocation, details bool) map[string]any {
@@ -188,7 +181,7 @@ func (e *Emulator) invocationOut(inv *ssmInvocation, details bool) map[string]an
 		}
 		if inv.terminal() {
 			p.ResponseFinishDateTime = epochTime(inv.end)
-			p.Output = pluginOutput(string(inv.stdout), string(inv.stderr))
+			p.Output = agentPluginOutput(string(inv.stdout), string(inv.stderr))
 		}
 		if c.S3Bucket != "" && len(c.steps) > 0 {
 			p.OutputS3KeyPrefix = s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(c.steps[0].Action))
@@ -206,7 +199,7 @@ func ssmListCommandInvocations(e *Emulator, body []byte) (any, *APIError) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max, start, preds, aerr := in.validate(e, "invs", false)
+	pageSize, start, preds, aerr := in.validate(e, "invs", false)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -236,7 +229,7 @@ func ssmListCommandInvocations(e *Emulator, body []byte) (any, *APIError) {
 	list := []map[string]any{}
 	out := map[string]any{}
 	if start < len(matched) {
-		end := min(start+max, len(matched))
+		end := min(start+pageSize, len(matched))
 		for _, inv := range matched[start:end] {
 			list = append(list, e.invocationOut(inv, in.Details))
 		}

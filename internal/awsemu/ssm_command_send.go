@@ -375,7 +375,6 @@ func (e *Emulator) resolveTargetsLocked(targets []ssmTarget) ([]string, map[stri
 	var idTargets []string
 	var preds []func(*Instance) bool
 	for _, t := range targets {
-		t := t
 		switch {
 		case strings.EqualFold(t.Key, "InstanceIds"):
 			for _, id := range t.Values {

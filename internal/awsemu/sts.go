@@ -142,9 +142,9 @@ func stsAssumeRole(e *Emulator, p url.Values) (any, *APIError) {
 
 func stsRandom(alphabet string, n int) string {
 	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
+	size := big.NewInt(int64(len(alphabet)))
 	for i := range b {
-		k, _ := rand.Int(rand.Reader, max)
+		k, _ := rand.Int(rand.Reader, size)
 		b[i] = alphabet[k.Int64()]
 	}
 	return string(b)
