@@ -60,7 +60,7 @@ func policyArnParam(p url.Values, name, field string) (string, *APIError) {
 	return arn, nil
 }
 
-// checkDocument validates a policy document parameter: length and characters
+// iamCheckDocument validates a policy document parameter: length and characters
 // (ValidationError), then JSON grammar (MalformedPolicyDocument).
 func iamCheckDocument(field, doc string, kind iamPolicyKind) *APIError {
 	v := &iamValidator{}

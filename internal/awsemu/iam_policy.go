@@ -85,7 +85,7 @@ type iamPolicyDoc struct {
 	Statement []iamStatement
 }
 
-// parsePolicy parses a policy document; Statement may be one object or a list.
+// iamParsePolicy parses a policy document; Statement may be one object or a list.
 func iamParsePolicy(doc string) (*iamPolicyDoc, error) {
 	var raw struct {
 		Version   *string         `json:"Version"`
@@ -140,7 +140,7 @@ const (
 	trustPolicy
 )
 
-// validatePolicyDoc applies IAM's document checks and returns the
+// iamValidatePolicyDoc applies IAM's document checks and returns the
 // MalformedPolicyDocument message, or "" when the document is acceptable.
 func iamValidatePolicyDoc(doc string, kind iamPolicyKind) string {
 	d, err := iamParsePolicy(doc)
@@ -270,7 +270,7 @@ func (s *iamStatement) applies(action, resource string) bool {
 	return false
 }
 
-// evalAllowed applies IAM's rule across documents: an explicit Deny wins, then any
+// iamEvalAllowed applies IAM's rule across documents: an explicit Deny wins, then any
 // Allow, else the implicit deny.
 func iamEvalAllowed(docs []*iamPolicyDoc, action, resource string) bool {
 	allowed := false
@@ -291,7 +291,7 @@ func iamEvalAllowed(docs []*iamPolicyDoc, action, resource string) bool {
 	return allowed
 }
 
-// principalMatches reports whether a statement's Principal names the caller.
+// iamPrincipalMatches reports whether a statement's Principal names the caller.
 // callerType is "Service" or "AWS"; for "AWS" the candidates are the caller's
 // ARN forms and account (any of which may be named).
 func iamPrincipalMatches(p *iamPrincipal, callerType string, candidates []string) bool {

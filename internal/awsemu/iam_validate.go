@@ -135,7 +135,7 @@ func iamQueryTags(p url.Values) []iamTag {
 	}
 }
 
-// validateTags checks tag keys and values, the 50-tag limit and duplicates.
+// iamValidateTags checks tag keys and values, the 50-tag limit and duplicates.
 func iamValidateTags(v *iamValidator, tags []iamTag) *APIError {
 	for i, t := range tags {
 		v.str(fmt.Sprintf("tags.%d.member.key", i+1), t.Key, iamRuleTagKey)
@@ -158,7 +158,7 @@ func iamValidateTags(v *iamValidator, tags []iamTag) *APIError {
 	return nil
 }
 
-// mergeTags adds or overwrites tags (keys compared without regard to case) and
+// iamMergeTags adds or overwrites tags (keys compared without regard to case) and
 // enforces the 50-tag quota.
 func iamMergeTags(have, add []iamTag) ([]iamTag, *APIError) {
 	out := append([]iamTag(nil), have...)
@@ -197,7 +197,7 @@ func iamRemoveTags(have []iamTag, keys []string) []iamTag {
 	return out
 }
 
-// page applies Marker/MaxItems paging to a list of sort keys and returns the
+// iamPage applies Marker/MaxItems paging to a list of sort keys and returns the
 // index range to return, the next marker and whether the list is truncated.
 // Markers are opaque: the base64 of the first key of the next page.
 func iamPage(p url.Values, keys []string) (from, to int, next string, truncated bool, aerr *APIError) {

@@ -3,8 +3,9 @@ package awsemu
 import "strings"
 
 // awsPartition is one AWS partition as the SDK's partition metadata describes it
-// (notes/aws-behaviour.md, "Regions by partition"): the name ARNs carry, the
-// prefix its regions' names start with, and the DNS suffix of its endpoints.
+// (notes/aws-behaviour.md#operator-policy, "Regions by partition"): the name ARNs
+// carry, the prefix its regions' names start with, and the DNS suffix of its
+// endpoints.
 type awsPartition struct {
 	name         string // aws, aws-cn, ...
 	regionPrefix string // "" for the default partition

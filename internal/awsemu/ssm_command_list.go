@@ -13,7 +13,7 @@ var statusFilterValues = []string{"Pending", "InProgress", "Success", "Cancelled
 	"DeliveryTimedOut", "ExecutionTimedOut", "Incomplete", "NoInstancesInTag", "LimitExceeded", "Cancelling", "Delayed",
 	"Undeliverable", "Terminated", "InvalidPlatform"}
 
-// commandFilterPred builds predicates over (command, status, details).
+// commandFilterPreds builds predicates over (command, status, details).
 func commandFilterPreds(filters []cmdFilter, forCommands bool) ([]func(c *ssmCommand, st, det string) bool, *APIError) {
 	if len(filters) > 5 {
 		return nil, validationErr(len(filters), "filters", "Member must have length less than or equal to 5")
