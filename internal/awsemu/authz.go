@@ -293,7 +293,7 @@ func conditionsHold(raw json.RawMessage, ctx map[string]string) bool {
 }
 
 func conditionMatches(op, v string, values []string) bool {
-	any := func(f func(string) bool) bool {
+	anyOf := func(f func(string) bool) bool {
 		for _, x := range values {
 			if f(x) {
 				return true
@@ -303,19 +303,19 @@ func conditionMatches(op, v string, values []string) bool {
 	}
 	switch op {
 	case "StringEquals":
-		return any(func(x string) bool { return x == v })
+		return anyOf(func(x string) bool { return x == v })
 	case "StringNotEquals":
-		return !any(func(x string) bool { return x == v })
+		return !anyOf(func(x string) bool { return x == v })
 	case "StringEqualsIgnoreCase":
-		return any(func(x string) bool { return strings.EqualFold(x, v) })
+		return anyOf(func(x string) bool { return strings.EqualFold(x, v) })
 	case "StringNotEqualsIgnoreCase":
-		return !any(func(x string) bool { return strings.EqualFold(x, v) })
+		return !anyOf(func(x string) bool { return strings.EqualFold(x, v) })
 	case "StringLike":
-		return any(func(x string) bool { return iamWildMatch(x, v) })
+		return anyOf(func(x string) bool { return iamWildMatch(x, v) })
 	case "StringNotLike":
-		return !any(func(x string) bool { return iamWildMatch(x, v) })
+		return !anyOf(func(x string) bool { return iamWildMatch(x, v) })
 	case "Bool":
-		return any(func(x string) bool { return strings.EqualFold(x, v) })
+		return anyOf(func(x string) bool { return strings.EqualFold(x, v) })
 	}
 	return false // operators the emulator does not know never hold (GUESS: fail closed)
 }

@@ -207,8 +207,8 @@ func (e *Emulator) lookupInstancesLocked(ids []string) ([]*Instance, *APIError) 
 	}
 }
 
-// pageParams reads MaxResults (5..1000) and NextToken. max is 0 when absent.
-func pageParams(p url.Values) (max, start int, aerr *APIError) {
+// pageParams reads MaxResults (5..1000) and NextToken. pageSize is 0 when absent.
+func pageParams(p url.Values) (pageSize, start int, aerr *APIError) {
 	if s := p.Get("MaxResults"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -222,7 +222,7 @@ func pageParams(p url.Values) (max, start int, aerr *APIError) {
 		if n > 1000 {
 			return 0, 0, apiErr(400, "InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value less than 1000.", n)
 		}
-		max = n
+		pageSize = n
 	}
 	if tok := p.Get("NextToken"); tok != "" {
 		b, err := base64.RawURLEncoding.DecodeString(tok)
@@ -233,17 +233,17 @@ func pageParams(p url.Values) (max, start int, aerr *APIError) {
 		}
 		start = off
 	}
-	return max, start, nil
+	return pageSize, start, nil
 }
 
-// page cuts [start, start+max) out of n items and returns the next token ("" at the end).
-func page(n, max, start int) (lo, hi int, next string) {
+// page cuts [start, start+pageSize) out of n items and returns the next token ("" at the end).
+func page(n, pageSize, start int) (lo, hi int, next string) {
 	if start > n {
 		start = n
 	}
 	lo, hi = start, n
-	if max > 0 && lo+max < n {
-		hi = lo + max
+	if pageSize > 0 && lo+pageSize < n {
+		hi = lo + pageSize
 		next = base64.RawURLEncoding.EncodeToString([]byte("awsemu:" + strconv.Itoa(hi)))
 	}
 	return lo, hi, next
@@ -428,11 +428,11 @@ func missingParam(name string) *APIError {
 
 func ec2DescribeInstances(e *Emulator, p url.Values) (any, *APIError) {
 	ids := queryList(p, "InstanceId")
-	max, start, aerr := pageParams(p)
+	pageSize, start, aerr := pageParams(p)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if max > 0 && len(ids) > 0 {
+	if pageSize > 0 && len(ids) > 0 {
 		return nil, apiErr(400, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
 	}
 	filters := queryFilters(p)
@@ -456,7 +456,7 @@ func ec2DescribeInstances(e *Emulator, p url.Values) (any, *APIError) {
 			matched = append(matched, inst)
 		}
 	}
-	lo, hi, next := page(len(matched), max, start)
+	lo, hi, next := page(len(matched), pageSize, start)
 	out := struct {
 		Reservations []ec2Reservation `xml:"reservationSet>item"`
 		NextToken    string           `xml:"nextToken,omitempty"`

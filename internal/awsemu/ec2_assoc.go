@@ -114,7 +114,7 @@ func ec2DisassociateIamInstanceProfile(e *Emulator, p url.Values) (any, *APIErro
 
 func ec2DescribeIamInstanceProfileAssociations(e *Emulator, p url.Values) (any, *APIError) {
 	now := time.Now()
-	max, start, aerr := pageParams(p)
+	pageSize, start, aerr := pageParams(p)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -148,7 +148,7 @@ func ec2DescribeIamInstanceProfileAssociations(e *Emulator, p url.Values) (any, 
 		}
 		all = append(all, wireAssociation(inst.ID, a, ""))
 	}
-	lo, hi, next := page(len(all), max, start)
+	lo, hi, next := page(len(all), pageSize, start)
 	return struct {
 		Associations []ec2Association `xml:"iamInstanceProfileAssociationSet>item"`
 		NextToken    string           `xml:"nextToken,omitempty"`

@@ -137,7 +137,7 @@ type ec2TagDescription struct {
 }
 
 func ec2DescribeTags(e *Emulator, p url.Values) (any, *APIError) {
-	max, start, aerr := pageParams(p)
+	pageSize, start, aerr := pageParams(p)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -162,7 +162,7 @@ func ec2DescribeTags(e *Emulator, p url.Values) (any, *APIError) {
 			all = append(all, ec2TagDescription{Key: k, ResourceID: id, ResourceType: "instance", Value: v})
 		}
 	}
-	lo, hi, next := page(len(all), max, start)
+	lo, hi, next := page(len(all), pageSize, start)
 	return struct {
 		Tags      []ec2TagDescription `xml:"tagSet>item"`
 		NextToken string              `xml:"nextToken,omitempty"`

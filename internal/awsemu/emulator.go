@@ -72,6 +72,7 @@ type Emulator struct {
 	s3      *s3State
 	logs    *logsState
 	procSem chan struct{}
+	admin   *http.ServeMux // the admin API (admin.go)
 
 	ownsWorkDir bool
 	srv         *http.Server
@@ -125,6 +126,7 @@ func New(opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	e.procSem = make(chan struct{}, e.opts.MaxProcesses)
+	e.admin = e.newAdminMux()
 	e.resetLocked()
 	e.wg.Add(1)
 	go e.fleetLoop()
@@ -137,7 +139,7 @@ func (e *Emulator) resetLocked() {
 	e.calls = map[string]int64{}
 	e.faults = map[string]Fault{}
 	e.creds = map[string]credential{
-		e.opts.AccessKey: {secret: e.opts.SecretKey, arn: "arn:aws:iam::" + e.opts.AccountID + ":root"},
+		e.opts.AccessKey: {secret: e.opts.SecretKey, arn: e.rootArn()},
 	}
 	if e.ssm != nil {
 		e.ssm.cancelAllLocked()

@@ -83,22 +83,6 @@ type profileRef struct {
 	RoleName      string // "" when the profile has no role
 }
 
-// partition is the ARN partition of the emulated region.
-func (e *Emulator) partition() string {
-	r := e.opts.Region
-	switch {
-	case strings.HasPrefix(r, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(r, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(r, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(r, "us-isob-"):
-		return "aws-iso-b"
-	}
-	return "aws"
-}
-
 func (e *Emulator) iamArn(kind, path, name string) string {
 	return "arn:" + e.partition() + ":iam::" + e.opts.AccountID + ":" + kind + path + name
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -14,6 +13,18 @@ import (
 
 // iamStrList is a policy element that may be a single string or a list of strings.
 type iamStrList []string
+
+// iamPolicyError is a policy document error whose text is IAM's
+// MalformedPolicyDocument message, verbatim.
+type iamPolicyError string
+
+func (e iamPolicyError) Error() string { return string(e) }
+
+const (
+	iamPolicySyntaxErrors     iamPolicyError = "Syntax errors in policy."
+	iamPolicyMissingStatement iamPolicyError = "Missing required field Statement"
+	iamPolicyInvalidPrincipal iamPolicyError = "Invalid principal in policy"
+)
 
 func (s *iamStrList) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
@@ -47,7 +58,7 @@ func (p *iamPrincipal) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		if s != "*" {
-			return errors.New("Invalid principal in policy")
+			return iamPolicyInvalidPrincipal
 		}
 		p.Any = true
 		return nil
@@ -74,7 +85,7 @@ type iamPolicyDoc struct {
 	Statement []iamStatement
 }
 
-// parsePolicy parses a policy document; Statement may be one object or a list.
+// iamParsePolicy parses a policy document; Statement may be one object or a list.
 func iamParsePolicy(doc string) (*iamPolicyDoc, error) {
 	var raw struct {
 		Version   *string         `json:"Version"`
@@ -83,13 +94,13 @@ func iamParsePolicy(doc string) (*iamPolicyDoc, error) {
 	}
 	dec := json.NewDecoder(strings.NewReader(doc))
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("Syntax errors in policy.")
+		return nil, iamPolicySyntaxErrors
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("Syntax errors in policy.")
+		return nil, iamPolicySyntaxErrors
 	}
 	if len(raw.Statement) == 0 || string(raw.Statement) == "null" {
-		return nil, fmt.Errorf("Missing required field Statement")
+		return nil, iamPolicyMissingStatement
 	}
 	out := &iamPolicyDoc{}
 	if raw.Version != nil {
@@ -99,7 +110,7 @@ func iamParsePolicy(doc string) (*iamPolicyDoc, error) {
 	var rawStmts []json.RawMessage
 	if st[0] == '[' {
 		if err := json.Unmarshal(st, &rawStmts); err != nil {
-			return nil, fmt.Errorf("Syntax errors in policy.")
+			return nil, iamPolicySyntaxErrors
 		}
 	} else {
 		rawStmts = []json.RawMessage{st}
@@ -107,7 +118,7 @@ func iamParsePolicy(doc string) (*iamPolicyDoc, error) {
 	for _, rs := range rawStmts {
 		var s iamStatement
 		if err := json.Unmarshal(rs, &s); err != nil {
-			return nil, fmt.Errorf("Syntax errors in policy.")
+			return nil, iamPolicySyntaxErrors
 		}
 		var keys map[string]json.RawMessage
 		_ = json.Unmarshal(rs, &keys)
@@ -129,15 +140,15 @@ const (
 	trustPolicy
 )
 
-// validatePolicyDoc applies IAM's document checks and returns the
+// iamValidatePolicyDoc applies IAM's document checks and returns the
 // MalformedPolicyDocument message, or "" when the document is acceptable.
 func iamValidatePolicyDoc(doc string, kind iamPolicyKind) string {
 	d, err := iamParsePolicy(doc)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "Missing") {
+		if errors.Is(err, iamPolicyMissingStatement) {
 			return err.Error()
 		}
-		return "Syntax errors in policy."
+		return iamPolicySyntaxErrors.Error()
 	}
 	if d.Version != "" && d.Version != "2012-10-17" && d.Version != "2008-10-17" {
 		return "The policy must contain a valid version string"
@@ -259,7 +270,7 @@ func (s *iamStatement) applies(action, resource string) bool {
 	return false
 }
 
-// evalAllowed applies IAM's rule across documents: an explicit Deny wins, then any
+// iamEvalAllowed applies IAM's rule across documents: an explicit Deny wins, then any
 // Allow, else the implicit deny.
 func iamEvalAllowed(docs []*iamPolicyDoc, action, resource string) bool {
 	allowed := false
@@ -280,7 +291,7 @@ func iamEvalAllowed(docs []*iamPolicyDoc, action, resource string) bool {
 	return allowed
 }
 
-// principalMatches reports whether a statement's Principal names the caller.
+// iamPrincipalMatches reports whether a statement's Principal names the caller.
 // callerType is "Service" or "AWS"; for "AWS" the candidates are the caller's
 // ARN forms and account (any of which may be named).
 func iamPrincipalMatches(p *iamPrincipal, callerType string, candidates []string) bool {

@@ -76,17 +76,17 @@ func (v *iamValidator) opt(p url.Values, name, field string, r iamRule) {
 	}
 }
 
-func (v *iamValidator) num(field, raw string, n, min, max int64) {
-	if n < min {
-		v.add(raw, field, fmt.Sprintf("have value greater than or equal to %d", min))
+func (v *iamValidator) num(field, raw string, n, lo, hi int64) {
+	if n < lo {
+		v.add(raw, field, fmt.Sprintf("have value greater than or equal to %d", lo))
 	}
-	if n > max {
-		v.add(raw, field, fmt.Sprintf("have value less than or equal to %d", max))
+	if n > hi {
+		v.add(raw, field, fmt.Sprintf("have value less than or equal to %d", hi))
 	}
 }
 
 // intParam parses an optional integer; a non-number is reported like IAM does.
-func (v *iamValidator) intParam(p url.Values, name, field string, min, max int64) (int64, bool) {
+func (v *iamValidator) intParam(p url.Values, name, field string, lo, hi int64) (int64, bool) {
 	raw, ok := p[name]
 	if !ok {
 		return 0, false
@@ -96,7 +96,7 @@ func (v *iamValidator) intParam(p url.Values, name, field string, min, max int64
 		v.errs = append(v.errs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must be a number", raw[0], field))
 		return 0, false
 	}
-	v.num(field, raw[0], n, min, max)
+	v.num(field, raw[0], n, lo, hi)
 	return n, true
 }
 
@@ -122,11 +122,11 @@ func iamPolicyChars(doc string) int {
 	return n
 }
 
-// queryTags reads Tags.member.N.Key / .Value.
-func iamQueryTags(p url.Values, prefix string) []iamTag {
+// iamQueryTags reads Tags.member.N.Key / .Value.
+func iamQueryTags(p url.Values) []iamTag {
 	var out []iamTag
 	for i := 1; ; i++ {
-		k := prefix + "." + strconv.Itoa(i)
+		k := "Tags.member." + strconv.Itoa(i)
 		key, ok := p[k+".Key"]
 		if !ok {
 			return out
@@ -135,7 +135,7 @@ func iamQueryTags(p url.Values, prefix string) []iamTag {
 	}
 }
 
-// validateTags checks tag keys and values, the 50-tag limit and duplicates.
+// iamValidateTags checks tag keys and values, the 50-tag limit and duplicates.
 func iamValidateTags(v *iamValidator, tags []iamTag) *APIError {
 	for i, t := range tags {
 		v.str(fmt.Sprintf("tags.%d.member.key", i+1), t.Key, iamRuleTagKey)
@@ -158,7 +158,7 @@ func iamValidateTags(v *iamValidator, tags []iamTag) *APIError {
 	return nil
 }
 
-// mergeTags adds or overwrites tags (keys compared without regard to case) and
+// iamMergeTags adds or overwrites tags (keys compared without regard to case) and
 // enforces the 50-tag quota.
 func iamMergeTags(have, add []iamTag) ([]iamTag, *APIError) {
 	out := append([]iamTag(nil), have...)
@@ -197,14 +197,14 @@ func iamRemoveTags(have []iamTag, keys []string) []iamTag {
 	return out
 }
 
-// page applies Marker/MaxItems paging to a list of sort keys and returns the
+// iamPage applies Marker/MaxItems paging to a list of sort keys and returns the
 // index range to return, the next marker and whether the list is truncated.
 // Markers are opaque: the base64 of the first key of the next page.
 func iamPage(p url.Values, keys []string) (from, to int, next string, truncated bool, aerr *APIError) {
 	v := &iamValidator{}
-	max, ok := v.intParam(p, "MaxItems", "maxItems", 1, 1000)
+	pageSize, ok := v.intParam(p, "MaxItems", "maxItems", 1, 1000)
 	if !ok {
-		max = 100
+		pageSize = 100
 	}
 	v.opt(p, "Marker", "marker", iamRuleMarker)
 	if err := v.err(); err != nil {
@@ -218,7 +218,7 @@ func iamPage(p url.Values, keys []string) (from, to int, next string, truncated 
 		}
 		from = sort.SearchStrings(keys, string(raw))
 	}
-	to = from + int(max)
+	to = from + int(pageSize)
 	if to >= len(keys) {
 		return from, len(keys), "", false, nil
 	}

@@ -99,7 +99,7 @@ func errNoLogStream() *APIError {
 }
 
 func (e *Emulator) logGroupARN(name string) string {
-	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", e.opts.Region, e.opts.AccountID, name)
+	return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", e.partition(), e.opts.Region, e.opts.AccountID, name)
 }
 
 // logsGroupLocked resolves logGroupName or logGroupIdentifier (a name or an ARN).
@@ -205,12 +205,12 @@ func parseLogsPageToken(kind, tok string) (int, *APIError) {
 	return n, nil
 }
 
-func checkLimit(limit *int32, max int32) (int, *APIError) {
+func checkLimit(limit *int32, upper int32) (int, *APIError) {
 	if limit == nil {
-		return int(max), nil
+		return int(upper), nil
 	}
-	if *limit < 1 || *limit > max {
-		return 0, logsInvalid("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to %d", *limit, max)
+	if *limit < 1 || *limit > upper {
+		return 0, logsInvalid("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to %d", *limit, upper)
 	}
 	return int(*limit), nil
 }

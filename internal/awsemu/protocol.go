@@ -87,7 +87,7 @@ const (
 
 // ServeHTTP routes a request by the SigV4 credential scope's service name.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_awsemu/") {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		e.serveAdmin(w, r)
 		return
 	}
@@ -113,23 +113,23 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if authErr != nil {
 		authErr = protocolAuthError(svc.name, authErr)
 		e.count("unknown", "Unauthenticated")
-		e.writeError(w, r, svc, "", authErr)
+		e.writeError(w, r, svc, authErr)
 		return
 	}
 	if svc.proto != protoREST && int64(len(body)) > maxBodyDefault {
 		e.count(svc.name, "Oversized")
-		e.writeError(w, r, svc, "", apiErr(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", maxBodyDefault))
+		e.writeError(w, r, svc, apiErr(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", maxBodyDefault))
 		return
 	}
 	if int64(len(body)) > limit {
-		e.writeError(w, r, svc, "", apiErr(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"))
+		e.writeError(w, r, svc, apiErr(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"))
 		return
 	}
 
 	op, params, perr := parseOperation(svc, r, body)
 	if perr != nil {
 		e.count(svc.name, "Invalid")
-		e.writeError(w, r, svc, op, perr)
+		e.writeError(w, r, svc, perr)
 		return
 	}
 	e.count(svc.name, op)
@@ -144,7 +144,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer hangUp(conn)
 	}
 	if aerr := e.authorize(r, svc, op, params, body); aerr != nil {
-		e.writeError(w, r, svc, op, aerr)
+		e.writeError(w, r, svc, aerr)
 		return
 	}
 
@@ -154,14 +154,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case protoJSON:
 		h := svc.json[op]
 		if h == nil {
-			e.writeError(w, r, svc, op, apiErr(400, "UnknownOperationException", ""))
+			e.writeError(w, r, svc, apiErr(400, "UnknownOperationException", ""))
 			return
 		}
 		e.mu.Lock()
 		res, aerr := safeJSON(h, e, body)
 		e.mu.Unlock()
 		if aerr != nil {
-			e.writeError(w, r, svc, op, aerr)
+			e.writeError(w, r, svc, aerr)
 			return
 		}
 		if res == nil {
@@ -169,7 +169,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		buf, err := json.Marshal(res)
 		if err != nil {
-			e.writeError(w, r, svc, op, apiErr(500, "InternalServerError", "%v", err))
+			e.writeError(w, r, svc, apiErr(500, "InternalServerError", "%v", err))
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -179,7 +179,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h := svc.query[op]
 		if h == nil {
 			code := "InvalidAction"
-			e.writeError(w, r, svc, op, apiErr(400, code, "The action %s is not valid for this web service.", op))
+			e.writeError(w, r, svc, apiErr(400, code, "The action %s is not valid for this web service.", op))
 			return
 		}
 		// The caller's access key (STS GetCallerIdentity, AssumeRole): set by the
@@ -192,7 +192,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res, aerr := safeQuery(h, e, params)
 		e.mu.Unlock()
 		if aerr != nil {
-			e.writeError(w, r, svc, op, aerr)
+			e.writeError(w, r, svc, aerr)
 			return
 		}
 		e.writeQueryResult(w, svc, op, reqID, res)
@@ -383,15 +383,15 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, svc *serv
 				return true, false
 			}
 		}
-		e.writeError(w, r, svc, op, svc.fault)
+		e.writeError(w, r, svc, svc.fault)
 		return true, false
 	case roll[1] < f.ThrottleRate:
 		e.count(svc.name, op+"#throttled")
-		e.writeError(w, r, svc, op, svc.throttle)
+		e.writeError(w, r, svc, svc.throttle)
 		return true, false
 	case roll[2] < f.ServerErrorRate:
 		e.count(svc.name, op+"#5xx")
-		e.writeError(w, r, svc, op, svc.fault)
+		e.writeError(w, r, svc, svc.fault)
 		return true, false
 	case roll[3] < f.LostResponseRate:
 		if _, ok := w.(http.Hijacker); ok {
@@ -423,7 +423,7 @@ func hangUp(w http.ResponseWriter) {
 }
 
 // writeError renders err in the service's protocol.
-func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, svc *serviceDef, op string, err *APIError) {
+func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, svc *serviceDef, err *APIError) {
 	status := err.Status
 	if status == 0 {
 		status = 400

@@ -61,7 +61,7 @@ type s3Ctx struct {
 }
 
 func (c *s3Ctx) fail(err *APIError) {
-	c.e.writeError(c.w, c.r, &serviceDef{name: "s3", proto: protoREST}, c.op, err)
+	c.e.writeError(c.w, c.r, &serviceDef{name: "s3", proto: protoREST}, err)
 }
 
 // writeXML writes a 200 response with an XML document.
@@ -221,7 +221,7 @@ func validBucketName(name string) bool {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '.' {
 			return false
 		}
 	}

@@ -122,18 +122,18 @@ func validationErr(value any, member, constraint string) *APIError {
 	return apiErr(400, "ValidationException", "1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, member, constraint)
 }
 
-func lenErr(value any, member string, min, max int, n int) *APIError {
-	if n < min {
-		return validationErr(value, member, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+func lenErr(value any, member string, lo, hi int, n int) *APIError {
+	if n < lo {
+		return validationErr(value, member, fmt.Sprintf("Member must have length greater than or equal to %d", lo))
 	}
-	return validationErr(value, member, fmt.Sprintf("Member must have length less than or equal to %d", max))
+	return validationErr(value, member, fmt.Sprintf("Member must have length less than or equal to %d", hi))
 }
 
-func rangeErr(value int, member string, min, max int) *APIError {
-	if value < min {
-		return validationErr(value, member, fmt.Sprintf("Member must have value greater than or equal to %d", min))
+func rangeErr(value int, member string, lo, hi int) *APIError {
+	if value < lo {
+		return validationErr(value, member, fmt.Sprintf("Member must have value greater than or equal to %d", lo))
 	}
-	return validationErr(value, member, fmt.Sprintf("Member must have value less than or equal to %d", max))
+	return validationErr(value, member, fmt.Sprintf("Member must have value less than or equal to %d", hi))
 }
 
 // pageToken encodes a list offset as an opaque NextToken.
@@ -144,15 +144,15 @@ func pageToken(kind string, offset int) string {
 // ssmPageParams checks a MaxResults in [lo, hi] (def when absent) and decodes the
 // NextToken of a paginated SSM list operation.
 func ssmPageParams(maxResults *int, lo, hi, def int, kind, token string) (int, int, *APIError) {
-	max := def
+	pageSize := def
 	if maxResults != nil {
 		if *maxResults < lo || *maxResults > hi {
 			return 0, 0, rangeErr(*maxResults, "maxResults", lo, hi)
 		}
-		max = *maxResults
+		pageSize = *maxResults
 	}
 	start, aerr := parsePageToken(kind, token)
-	return max, start, aerr
+	return pageSize, start, aerr
 }
 
 // parsePageToken decodes a NextToken made by pageToken; "" means the start.

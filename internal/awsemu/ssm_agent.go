@@ -33,9 +33,12 @@ func agentPrefix(s string, maxLength int) string {
 	return agentTruncSuffix[:maxLength]
 }
 
-// agentPluginOutput is the agent's TruncateOutput: stdout, then stderr after a
-// title, within capacity bytes, with a marker after a cut stream.
-func agentPluginOutput(stdout, stderr string, capacity int) string {
+// agentPluginOutput is the agent's TruncateOutput, which makes a plugin's
+// combined Output: stdout, then stderr after a title, within maxPluginOutput
+// (2,500) bytes, with a marker after a cut stream
+// (notes/aws-behaviour.md#agent-output).
+func agentPluginOutput(stdout, stderr string) string {
+	const capacity = maxPluginOutput
 	title := ""
 	if len(stderr) > 0 {
 		title = agentErrTitle
@@ -59,7 +62,7 @@ func agentPluginOutput(stdout, stderr string, capacity int) string {
 // with an error it does not classify as cancelled or timed out
 // (MarkAsFailed("failed to run commands: <exec error>")).
 func agentFailedSuffix(stderr *capBuf, execErr error) {
-	_, _ = stderr.Write([]byte(fmt.Sprintf("failed to run commands: %v", execErr)))
+	_, _ = fmt.Fprintf(stderr, "failed to run commands: %v", execErr)
 }
 
 // hostDownLocked is called when an instance leaves the running state: its agent

@@ -33,18 +33,18 @@ func TestAgentPrefixAndPluginOutput(t *testing.T) {
 		t.Errorf("tiny limit: %q", got)
 	}
 	// The plugin Output: whole when it fits, else both streams cut with markers.
-	if got := agentPluginOutput("out", "err", 2500); got != "out\n----------ERROR-------\nerr" {
+	if got := agentPluginOutput("out", "err"); got != "out\n----------ERROR-------\nerr" {
 		t.Errorf("fits: %q", got)
 	}
-	got := agentPluginOutput(strings.Repeat("o", 3000), strings.Repeat("e", 3000), 2500)
+	got := agentPluginOutput(strings.Repeat("o", 3000), strings.Repeat("e", 3000))
 	if len(got) > 2500 || !strings.Contains(got, "o\n---Output truncated---\n----------ERROR-------\ne") || !strings.HasSuffix(got, "e\n---Error truncated----") {
 		t.Errorf("both cut: %d bytes %q", len(got), got)
 	}
-	got = agentPluginOutput("short", strings.Repeat("e", 3000), 2500)
+	got = agentPluginOutput("short", strings.Repeat("e", 3000))
 	if len(got) != 2500 || !strings.HasPrefix(got, "short\n----------ERROR-------\n") || !strings.HasSuffix(got, "\n---Error truncated----") {
 		t.Errorf("stderr cut: %d bytes", len(got))
 	}
-	got = agentPluginOutput(strings.Repeat("o", 3000), "", 2500)
+	got = agentPluginOutput(strings.Repeat("o", 3000), "")
 	if len(got) != 2500 || !strings.HasSuffix(got, "o\n---Output truncated---") {
 		t.Errorf("stdout cut: %d bytes", len(got))
 	}

@@ -671,7 +671,7 @@ func ssmListDocuments(e *Emulator, body []byte) (any, *APIError) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max, start, aerr := ssmPageParams(in.MaxResults, 1, 50, 50, "docs", in.NextToken)
+	pageSize, start, aerr := ssmPageParams(in.MaxResults, 1, 50, 50, "docs", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -704,7 +704,6 @@ func ssmListDocuments(e *Emulator, body []byte) (any, *APIError) {
 		}
 	}
 	for _, f := range in.DocumentFilterList {
-		f := f
 		switch f.Key {
 		case "Name":
 			preds = append(preds, func(d *ssmDocument, _ *ssmDocVersion) bool { return d.Name == f.Value })
@@ -719,7 +718,6 @@ func ssmListDocuments(e *Emulator, body []byte) (any, *APIError) {
 		}
 	}
 	for _, f := range in.Filters {
-		f := f
 		switch {
 		case f.Key == "Owner":
 			preds = append(preds, ownerPred(f.Values))
@@ -783,7 +781,7 @@ func ssmListDocuments(e *Emulator, body []byte) (any, *APIError) {
 	}
 	out := map[string]any{"DocumentIdentifiers": []any{}}
 	if start < len(matched) {
-		end := start + max
+		end := start + pageSize
 		if end > len(matched) {
 			end = len(matched)
 		}

@@ -67,7 +67,7 @@ func ssmDescribeInstanceInformation(e *Emulator, body []byte) (any, *APIError) {
 	if err := decodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	max, start, aerr := ssmPageParams(in.MaxResults, 5, 50, 10, "iii", in.NextToken)
+	pageSize, start, aerr := ssmPageParams(in.MaxResults, 5, 50, 10, "iii", in.NextToken)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -154,7 +154,7 @@ func ssmDescribeInstanceInformation(e *Emulator, body []byte) (any, *APIError) {
 	if start >= len(base) {
 		return out, nil
 	}
-	end := start + max
+	end := start + pageSize
 	if end > len(base) {
 		end = len(base)
 	}

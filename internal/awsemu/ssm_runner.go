@@ -180,9 +180,9 @@ func stepKey(inv *ssmInvocation, step int) string {
 }
 
 // stepURL is the S3 URL of one step's stream. GUESS: the regional path-style
-// host form.
+// host form, under the partition's DNS suffix.
 func (e *Emulator) stepURL(inv *ssmInvocation, step int, stream string) string {
-	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s/%s", e.opts.Region, inv.cmd.S3Bucket, stepKey(inv, step), stream)
+	return fmt.Sprintf("https://s3.%s.%s/%s/%s/%s", e.opts.Region, partitionOf(e.opts.Region).dnsSuffix, inv.cmd.S3Bucket, stepKey(inv, step), stream)
 }
 
 // work delivers and runs one invocation. When the instance stops under the
@@ -296,7 +296,7 @@ func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bo
 			break
 		}
 		sp := stepSpan{step: i, so0: len(stdout.b), se0: len(stderr.b)}
-		status, details, code = e.runStep(s, inv, st, platform, instDir, orchDir, stdout, stderr)
+		status, details, code = e.runStep(s, inv, st, instDir, orchDir, stdout, stderr)
 		sp.so1, sp.se1 = len(stdout.b), len(stderr.b)
 		spans = append(spans, sp)
 		if status != "Success" {
@@ -320,7 +320,7 @@ func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bo
 }
 
 func stepApplies(st runStep, platform string) bool {
-	return !(st.Action == "aws:runShellScript" && platform == "Windows")
+	return st.Action != "aws:runShellScript" || platform != "Windows"
 }
 
 func stepsApply(steps []runStep, platform string) bool {
@@ -333,7 +333,7 @@ func stepsApply(steps []runStep, platform string) bool {
 }
 
 // runStep runs one plugin as a process and classifies the outcome.
-func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, platform, instDir, orchDir string, stdout, stderr *capBuf) (string, string, int) {
+func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, instDir, orchDir string, stdout, stderr *capBuf) (string, string, int) {
 	failed := func(msg string) (string, string, int) {
 		_, _ = stderr.Write([]byte(msg + "\n"))
 		return "Failed", detFailed, 1

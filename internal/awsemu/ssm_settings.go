@@ -104,7 +104,7 @@ func ssmUpdateServiceSetting(e *Emulator, body []byte) (any, *APIError) {
 	}
 	// GUESS: AWS does not check here that the DHMC role exists (the agents simply
 	// fail to get credentials); no source found either way.
-	e.ssm.settings[id] = &ssmSetting{Value: in.SettingValue, Modified: time.Now(), User: "arn:" + e.partition() + ":iam::" + e.opts.AccountID + ":root"}
+	e.ssm.settings[id] = &ssmSetting{Value: in.SettingValue, Modified: time.Now(), User: e.rootArn()}
 	e.tickLocked(time.Now())
 	return map[string]any{}, nil
 }

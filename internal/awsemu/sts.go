@@ -41,6 +41,7 @@ func (e *Emulator) callerLocked(p url.Values) (string, credential) {
 	return e.opts.AccessKey, e.creds[e.opts.AccessKey]
 }
 
+// rootArn is the ARN of the account's root user, in the emulated partition.
 func (e *Emulator) rootArn() string {
 	return "arn:" + e.partition() + ":iam::" + e.opts.AccountID + ":root"
 }
@@ -49,7 +50,7 @@ func stsGetCallerIdentity(e *Emulator, p url.Values) (any, *APIError) {
 	ak, c := e.callerLocked(p)
 	arn := c.arn
 	if arn == "" || strings.HasSuffix(arn, ":root") {
-		arn = e.rootArn() // partition-aware (the core records arn:aws)
+		arn = e.rootArn()
 	}
 	userID := e.opts.AccountID // the root user's ID is the account ID
 	if s, ok := e.iam.sessions[ak]; ok {
@@ -141,9 +142,9 @@ func stsAssumeRole(e *Emulator, p url.Values) (any, *APIError) {
 
 func stsRandom(alphabet string, n int) string {
 	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
+	size := big.NewInt(int64(len(alphabet)))
 	for i := range b {
-		k, _ := rand.Int(rand.Reader, max)
+		k, _ := rand.Int(rand.Reader, size)
 		b[i] = alphabet[k.Int64()]
 	}
 	return string(b)
