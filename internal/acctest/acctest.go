@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/provider"
 )
 
@@ -67,18 +68,12 @@ func PreCheck(t testing.TB) {
 	}
 }
 
-// NewEmulator starts an emulator for one test on a random loopback port.
+// NewEmulator starts an emulator for one test on a random loopback port and
+// closes it when the test ends: emutest.Start, under the name the acceptance
+// tests use.
 func NewEmulator(t testing.TB, opts awsemu.Options) *awsemu.Emulator {
 	t.Helper()
-	e, err := awsemu.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
+	return emutest.Start(t, opts)
 }
 
 // ProviderConfig is a provider block pointing every service at the emulator with
