@@ -8,31 +8,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 func newEmulator(t testing.TB, opts awsemu.Options) (*awsemu.Emulator, agentwait.Clients) {
 	t.Helper()
-	e, err := awsemu.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	cfg := aws.Config{
-		Region:       e.Options().Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(e.URL()),
-	}
+	e := emutest.Start(t, opts)
+	cfg := emutest.Config(e)
 	return e, agentwait.Clients{SSM: ssm.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
 }
 

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 const ec2Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -22,7 +22,7 @@ const ec2Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Princi
 // withRole gives the instance a profile whose role has the inline policy.
 func withRole(t *testing.T, e *awsemu.Emulator, id, name, policy string) {
 	t.Helper()
-	cfg := aws.Config{Region: e.Options().Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(e.URL())}
+	cfg := emutest.Config(e)
 	ctx := context.Background()
 	ic := iam.NewFromConfig(cfg)
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(ec2Trust)}); err != nil {

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // Instances without an instance profile: the diagnosis checks Default Host
@@ -24,7 +24,7 @@ func TestDiagnose_defaultHostManagement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := aws.Config{Region: e.Options().Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(e.URL())}
+	cfg := emutest.Config(e)
 	ctx := context.Background()
 	ic, sc := iam.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
 	check := func(wantCheck string, wants ...string) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // deniedIAM answers every IAM call with AccessDenied, as for a caller whose
@@ -35,7 +35,7 @@ func TestWait_deniedDiagnosticCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(e.URL())}
+	cfg := emutest.Config(e)
 	ctx := context.Background()
 	ic := iam.NewFromConfig(cfg)
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"),

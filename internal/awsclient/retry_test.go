@@ -13,20 +13,8 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
-
-func startEmulator(t *testing.T) *awsemu.Emulator {
-	t.Helper()
-	e, err := awsemu.New(awsemu.Options{Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
-}
 
 func clientsFor(t *testing.T, e *awsemu.Emulator, mode string, retries *int) *awsclient.Clients {
 	t.Helper()
@@ -56,7 +44,7 @@ func TestRetryer_noClientSideRetryQuota(t *testing.T) {
 	for mode, fault := range map[string]awsemu.Fault{"standard": {ServerErrorRate: 0.5}} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			e := startEmulator(t)
+			e := emutest.Start(t, awsemu.Options{Seed: 7})
 			e.SetFault("ssm.DescribeInstanceInformation", fault)
 			c := clientsFor(t, e, mode, nil)
 			var wg sync.WaitGroup
@@ -92,7 +80,7 @@ func TestRetryer_noClientSideRetryQuota(t *testing.T) {
 // when AWS_MAX_ATTEMPTS says otherwise (the SDK would wrap the retryer again).
 func TestRetryer_maxRetriesWinsOverEnvironment(t *testing.T) {
 	t.Setenv("AWS_MAX_ATTEMPTS", "7")
-	e := startEmulator(t)
+	e := emutest.Start(t, awsemu.Options{Seed: 7})
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 	for _, tc := range []struct {
 		retries *int
@@ -117,7 +105,7 @@ func ptr(n int) *int { return &n }
 // bare "context deadline exceeded".
 func TestRetryer_stopsBeforeTheDeadlineWithTheCause(t *testing.T) {
 	t.Parallel()
-	e := startEmulator(t)
+	e := emutest.Start(t, awsemu.Options{Seed: 7})
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 	c := clientsFor(t, e, "", nil) // default: standard, 26 attempts
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -151,7 +139,7 @@ func TestRetryer_stopsBeforeTheDeadlineWithTheCause(t *testing.T) {
 // attempt before it failed with.
 func TestRetryer_interruptedCallKeepsTheLastCause(t *testing.T) {
 	t.Parallel()
-	e := startEmulator(t)
+	e := emutest.Start(t, awsemu.Options{Seed: 7})
 	// Every attempt fails with 500 after 700 ms; retries wait at most 50 ms,
 	// 100 ms, 200 ms, ... so the deadline falls inside the third attempt.
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1, Latency: 700 * time.Millisecond})

@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/filecopy"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
@@ -34,19 +34,8 @@ type env struct {
 
 func newEnv(t testing.TB, n int) *env {
 	t.Helper()
-	e, err := awsemu.New(awsemu.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	cfg := aws.Config{
-		Region:       e.Options().Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(e.URL()),
-	}
+	e := emutest.Start(t, awsemu.Options{})
+	cfg := emutest.Config(e)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
 		t.Fatal(err)
@@ -346,7 +335,7 @@ func TestCopy_windowsSendsPowerShell(t *testing.T) {
 	if res == nil || res.Run == nil || len(res.Run.CommandIDs) != 1 {
 		t.Fatalf("no command sent: %v", err)
 	}
-	ssmc := ssm.NewFromConfig(aws.Config{Region: v.e.Options().Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(v.e.URL())})
+	ssmc := ssm.NewFromConfig(emutest.Config(v.e))
 	out, lerr := ssmc.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(res.Run.CommandIDs[0])})
 	if lerr != nil || len(out.Commands) != 1 {
 		t.Fatalf("ListCommands: %v", lerr)

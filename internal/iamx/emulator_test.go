@@ -7,26 +7,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
 func start(t *testing.T, opts awsemu.Options) (*awsemu.Emulator, *iam.Client, *ec2.Client) {
 	t.Helper()
-	e, err := awsemu.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	cfg := aws.Config{Region: e.Options().Region, BaseEndpoint: aws.String(e.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	e := emutest.Start(t, opts)
+	cfg := emutest.Config(e)
 	return e, iam.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
 }
 

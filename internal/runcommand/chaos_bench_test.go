@@ -10,7 +10,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
-// chaos is issue 10's fault mix: 30% throttling, 5% 5xx, 5% connection resets
+// chaos is the benchmarks' fault mix: 30% throttling, 5% 5xx, 5% connection resets
 // and 5% lost responses.
 var chaos = awsemu.Fault{ThrottleRate: 0.3, ServerErrorRate: 0.05, ResetRate: 0.05, LostResponseRate: 0.05}
 

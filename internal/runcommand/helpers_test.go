@@ -7,32 +7,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
 // newEmulator starts an emulator for one test and returns SDK clients for it.
-// adaptive builds the SSM client like internal/awsclient does for the provider:
-// the adaptive retryer with 25 attempts.
+// adaptive gives the clients the SDK's adaptive retryer with 25 attempts and
+// backoff capped at 2 s, for runs under heavy injected faults; otherwise the
+// clients retry as emutest.Config does.
 func newEmulator(t testing.TB, opts awsemu.Options, adaptive bool) (*awsemu.Emulator, runcommand.Clients) {
 	t.Helper()
-	e, err := awsemu.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	cfg := aws.Config{
-		Region:       e.Options().Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(e.URL()),
-	}
+	e := emutest.Start(t, opts)
+	cfg := emutest.Config(e)
 	if adaptive {
 		cfg.Retryer = func() aws.Retryer {
 			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {

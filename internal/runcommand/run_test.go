@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -579,12 +579,9 @@ func TestRun_transientErrorsWhileWaitingAndCollecting(t *testing.T) {
 	t.Parallel()
 	e, _ := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 3, nil)
-	client := ssm.NewFromConfig(aws.Config{
-		Region:       e.Options().Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(e.URL()),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	cfg := emutest.Config(e)
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	client := ssm.NewFromConfig(cfg)
 	e.SetFault("ssm.ListCommands", awsemu.Fault{ThrottleRate: 0.6})
 	// The first three collection calls fail (whenever the wait ends).
 	e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})

@@ -8,30 +8,18 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/sessionprefs"
 )
 
 func newClient(t testing.TB) (*awsemu.Emulator, *ssm.Client) {
 	t.Helper()
-	e, err := awsemu.New(awsemu.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	cfg := aws.Config{
-		Region:       e.Options().Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(e.URL()),
-	}
-	return e, ssm.NewFromConfig(cfg)
+	e := emutest.Start(t, awsemu.Options{})
+	return e, ssm.NewFromConfig(emutest.Config(e))
 }
 
 var full = sessionprefs.Preferences{
