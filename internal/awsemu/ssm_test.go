@@ -663,3 +663,29 @@ func TestSSMCustomCommandDocument(t *testing.T) {
 		t.Fatalf("allowedPattern: %v", err)
 	}
 }
+
+func TestSSMResetKillsProcesses(t *testing.T) {
+	t.Parallel()
+	e, cl := newSSMTest(t, Options{})
+	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
+	dir := e.instanceDir(ids[0])
+	send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo $$ > sleep.pid", "exec sleep 30")})
+	pid := waitPidFile(t, dir+"/sleep.pid")
+	e.Reset()
+	deadline := time.Now().Add(5 * time.Second)
+	for !processGone(pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("Reset left the process running")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for {
+		if running, _ := e.ProcessStats(); running == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("process count not back to 0")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
