@@ -177,6 +177,7 @@ func TestEC2DescribeInstancesErrors(t *testing.T) {
 		{"malformed no prefix", ec2.DescribeInstancesInput{InstanceIds: []string{"web1"}}, "InvalidInstanceID.Malformed", `Invalid id: "web1"`},
 		{"ids with MaxResults", ec2.DescribeInstancesInput{InstanceIds: ids, MaxResults: aws.Int32(5)}, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults"},
 		{"MaxResults too small", ec2.DescribeInstancesInput{MaxResults: aws.Int32(4)}, "InvalidParameterValue", "maxResults"},
+		{"MaxResults 1", ec2.DescribeInstancesInput{MaxResults: aws.Int32(1)}, "InvalidParameterValue", "Value ( 1 ) for parameter maxResults is invalid. Expecting a value greater than 5."},
 		{"MaxResults too big", ec2.DescribeInstancesInput{MaxResults: aws.Int32(1001)}, "InvalidParameterValue", "maxResults"},
 		{"bad token", ec2.DescribeInstancesInput{NextToken: aws.String("garbage")}, "InvalidParameterValue", "nextToken"},
 		{"unknown filter", ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("colour"), Values: []string{"x"}}}}, "InvalidParameterValue", "The filter 'colour' is invalid"},

@@ -301,6 +301,20 @@ func TestIAMInstanceProfiles(t *testing.T) {
 	}
 }
 
+// AmazonEC2RoleforSSM lives under the service-role/ path, as in AWS, and is not
+// found without it.
+func TestIAMServiceRolePolicyPath(t *testing.T) {
+	t.Parallel()
+	_, c, ctx := newIAMTest(t)
+	p, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM")})
+	if err != nil || aws.ToString(p.Policy.Path) != "/service-role/" {
+		t.Fatalf("AmazonEC2RoleforSSM: %v %+v", err, p)
+	}
+	if _, err := c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonEC2RoleforSSM")}); err == nil {
+		t.Fatal("AmazonEC2RoleforSSM found without its service-role/ path")
+	}
+}
+
 func TestIAMManagedPolicies(t *testing.T) {
 	t.Parallel()
 	_, c, ctx := newIAMTest(t)
