@@ -65,7 +65,10 @@ func TestDiagnose_defaultHostManagement(t *testing.T) {
 	if len(res.Online) != 2 {
 		t.Fatalf("online = %v", res.Online)
 	}
-	e.SetAgentStopped(ids[0], true)
-	e.SetAgentStopped(ids[1], true)
+	for _, id := range ids {
+		if err := e.SetAgentStopped(id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	check("agent", "Default Host Management (role dhmc) gives its agent credentials", "has not registered")
 }

@@ -28,13 +28,11 @@ func newIAMTest(t *testing.T) (*Emulator, *iam.Client, context.Context) {
 	return e, iam.NewFromConfig(cfg), context.Background()
 }
 
-func mustCreateRole(t *testing.T, c *iam.Client, name string) *iamtypes.Role {
+func mustCreateRole(t *testing.T, c *iam.Client, name string) {
 	t.Helper()
-	out, err := c.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(testTrust)})
-	if err != nil {
+	if _, err := c.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(testTrust)}); err != nil {
 		t.Fatalf("CreateRole %s: %v", name, err)
 	}
-	return out.Role
 }
 
 func unescape(t *testing.T, s *string) string {

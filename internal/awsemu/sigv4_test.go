@@ -143,7 +143,10 @@ func TestSigV4UnsignedRequests(t *testing.T) {
 // tamperBody replaces the request body after the SDK signed it (same length).
 func tamperBody(st *middleware.Stack) error {
 	return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("tamper", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-		req := in.Request.(*smithyhttp.Request)
+		req, ok := in.Request.(*smithyhttp.Request)
+		if !ok {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("tamper: request is %T", in.Request)
+		}
 		b, err := io.ReadAll(req.GetStream())
 		if err != nil {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, err

@@ -107,8 +107,8 @@ func TestSTSAssumeRoleErrors(t *testing.T) {
 	ctx := context.Background()
 	ic := iam.NewFromConfig(cfg)
 	sc := sts.NewFromConfig(cfg)
-	mk := func(name, trust string, max int32) string {
-		out, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust), MaxSessionDuration: aws.Int32(max)})
+	mk := func(name, trust string, maxSession int32) string {
+		out, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust), MaxSessionDuration: aws.Int32(maxSession)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,11 @@ func statementsBySid(t *testing.T, doc iamx.PolicyDocument) map[string]map[strin
 	}
 	out := map[string]map[string]any{}
 	for _, st := range parsed.Statement {
-		out[st["Sid"].(string)] = st
+		sid, ok := st["Sid"].(string)
+		if !ok {
+			t.Fatalf("statement without a string Sid: %v", st)
+		}
+		out[sid] = st
 	}
 	return out
 }

@@ -34,7 +34,7 @@ func median(ds []time.Duration) time.Duration {
 func BenchmarkOverhead(b *testing.B) {
 	e, c := newEmulator(b, awsemu.Options{}, false)
 	ids := addReady(b, e, 1, nil)
-	client := c.SSM.(*ssm.Client)
+	client := sdkSSM(e)
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

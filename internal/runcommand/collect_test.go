@@ -18,9 +18,9 @@ import (
 // Engine tests of what the real agent and API do with output and exit codes
 // (notes/aws-behaviour.md#agent-output, #agent-exit-codes).
 
-func makeBucket(t *testing.T, c runcommand.Clients, name string) {
+func makeBucket(t *testing.T, e *awsemu.Emulator, name string) {
 	t.Helper()
-	if _, err := c.S3.(*s3.Client).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := sdkS3(e).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -31,7 +31,7 @@ func TestRun_multiByteOutputAtTheCut(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 1, nil)
-	makeBucket(t, c, "mb-out")
+	makeBucket(t, e, "mb-out")
 	full := "a" + strings.Repeat("é", 12000) // 24,001 bytes
 	spec := runcommand.Spec{InstanceIDs: ids, OutputLimit: 100_000,
 		Parameters: cmds(`printf a; i=0; while [ $i -lt 12000 ]; do printf 'é'; i=$((i+1)); done`)}
@@ -64,7 +64,7 @@ func TestRun_timedOutInvocationKeepsOutput(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{TimeScale: 0.05}, false)
 	ids := addReady(t, e, 1, nil)
-	makeBucket(t, c, "to-out")
+	makeBucket(t, e, "to-out")
 	big := bigOutput(100) // 5,000 bytes: more than the plugin Output holds
 	for _, tc := range []struct {
 		name, bucket, script, want string
@@ -126,13 +126,17 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{MaxProcesses: 1}, false)
 	ids := addReady(t, e, 2, nil)
 	// Take the host's only process slot.
-	busy, err := c.SSM.(*ssm.Client).SendCommand(context.Background(), &ssm.SendCommandInput{
+	ssmc := sdkSSM(e)
+	busy, err := ssmc.SendCommand(context.Background(), &ssm.SendCommandInput{
 		DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids[:1], Parameters: cmds("sleep 30"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.SSM.(*ssm.Client).CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
+	defer func() {
+		// Frees the slot; best effort, the test's outcome is settled by then.
+		_, _ = ssmc.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids[1:], Parameters: cmds("echo never")})
@@ -143,7 +147,7 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	// The engine's own report stops at the cancel; the invocation's end is read back.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gi, err := c.SSM.(*ssm.Client).GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{
+		gi, err := ssmc.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{
 			CommandId: aws.String(res.CommandIDs[0]), InstanceId: aws.String(ids[1])})
 		if err != nil {
 			t.Fatal(err)
@@ -169,7 +173,7 @@ func TestRun_twoStepDocumentOutput(t *testing.T) {
 	content := `{"schemaVersion":"2.2","description":"two steps","mainSteps":[
 	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one"]}},
 	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two"]}}]}`
-	if _, err := c.SSM.(*ssm.Client).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+	if _, err := sdkSSM(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
 		Name: aws.String("TwoSteps"), Content: aws.String(content), DocumentType: "Command"}); err != nil {
 		t.Fatal(err)
 	}

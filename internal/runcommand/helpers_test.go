@@ -39,6 +39,14 @@ func newEmulator(t testing.TB, opts awsemu.Options, adaptive bool) (*awsemu.Emul
 	}
 }
 
+// sdkSSM and sdkS3 are plain SDK clients of e, for the calls the engine's
+// client interfaces lack (documents, buckets, reading back).
+func sdkSSM(e *awsemu.Emulator) *ssm.Client { return ssm.NewFromConfig(emutest.Config(e)) }
+
+func sdkS3(e *awsemu.Emulator) *s3.Client {
+	return s3.NewFromConfig(emutest.Config(e), func(o *s3.Options) { o.UsePathStyle = true })
+}
+
 func addReady(t testing.TB, e *awsemu.Emulator, n int, tags map[string]string) []string {
 	t.Helper()
 	ids, err := e.AddInstances(awsemu.InstanceSpec{Count: n, Ready: true, Tags: tags})

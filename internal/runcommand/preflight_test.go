@@ -44,7 +44,7 @@ func TestRun_s3ReadFailureIsReported(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 1, nil)
-	if _, err := c.S3.(*s3.Client).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
+	if _, err := sdkS3(e).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	e.SetFault("s3.GetObject", awsemu.Fault{ServerErrorRate: 1})

@@ -368,7 +368,7 @@ func TestRun_outputBeyondAPICapsFromS3(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 2, nil)
-	s3c := c.S3.(*s3.Client)
+	s3c := sdkS3(e)
 	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}

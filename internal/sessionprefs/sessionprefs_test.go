@@ -52,8 +52,13 @@ func TestContentShape(t *testing.T) {
 		t.Fatalf("content:\n%v\nwant\n%v", got, want)
 	}
 	var empty map[string]any
-	_ = json.Unmarshal([]byte(sessionprefs.Preferences{}.Content()), &empty)
-	in := empty["inputs"].(map[string]any)
+	if err := json.Unmarshal([]byte(sessionprefs.Preferences{}.Content()), &empty); err != nil {
+		t.Fatal(err)
+	}
+	in, ok := empty["inputs"].(map[string]any)
+	if !ok {
+		t.Fatalf("content of no preferences has no inputs object: %v", empty)
+	}
 	if in["idleSessionTimeout"] != "20" || in["maxSessionDuration"] != "" {
 		t.Fatalf("unset timeouts: idle %v, max %v; want \"20\" and \"\"", in["idleSessionTimeout"], in["maxSessionDuration"])
 	}
