@@ -8,24 +8,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/smithy-go"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
-
-// deniedIAM answers every IAM call with AccessDenied, as for a caller whose
-// policy lacks iam:GetInstanceProfile (the emulator does not model IAM
-// authorization).
-type deniedIAM struct{ agentwait.IAMAPI }
-
-func (deniedIAM) GetInstanceProfile(context.Context, *iam.GetInstanceProfileInput, ...func(*iam.Options)) (*iam.GetInstanceProfileOutput, error) {
-	return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:GetInstanceProfile"}
-}
 
 // A denied diagnostic call is named in the diagnosis and never hides the timeout.
 func TestWait_deniedDiagnosticCall(t *testing.T) {
@@ -53,7 +45,23 @@ func TestWait_deniedDiagnosticCall(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	c.IAM = deniedIAM{}
+	// The caller: an IAM user who may do anything but iam:GetInstanceProfile,
+	// with authorization enforced.
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ci")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ci"), PolicyName: aws.String("all-but-profiles"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:GetInstanceProfile","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ci")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetAuthorization(true)
+	ci := cfg.Copy()
+	ci.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+	c = agentwait.Clients{SSM: ssm.NewFromConfig(ci), EC2: ec2.NewFromConfig(ci), IAM: iam.NewFromConfig(ci)}
 	_, err = agentwait.Wait(ctx, c, agentwait.Spec{InstanceIDs: id, Timeout: time.Second})
 	var te *agentwait.TimeoutError
 	if !errors.As(err, &te) {
