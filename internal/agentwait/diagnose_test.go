@@ -22,7 +22,7 @@ import (
 // A denied diagnostic call is named in the diagnosis and never hides the timeout.
 func TestWait_deniedDiagnosticCall(t *testing.T) {
 	t.Parallel()
-	e, c := newEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id, err := e.AddInstances(awsemu.InstanceSpec{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestWait_deniedDiagnosticCall(t *testing.T) {
 	e.SetAuthorization(true)
 	ci := cfg.Copy()
 	ci.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
-	c = agentwait.Clients{SSM: ssm.NewFromConfig(ci), EC2: ec2.NewFromConfig(ci), IAM: iam.NewFromConfig(ci)}
+	c := agentwait.Clients{SSM: ssm.NewFromConfig(ci), EC2: ec2.NewFromConfig(ci), IAM: iam.NewFromConfig(ci)}
 	_, err = agentwait.Wait(ctx, c, agentwait.Spec{InstanceIDs: id, Timeout: time.Second})
 	var te *agentwait.TimeoutError
 	if !errors.As(err, &te) {
