@@ -137,6 +137,15 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 		// Frees the slot; best effort, the test's outcome is settled by then.
 		_, _ = ssmc.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
 	}()
+	// The slot is taken once the busy command's process runs.
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		if running, _ := e.ProcessStats(); running == 1 {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the busy command's process did not start")
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids[1:], Parameters: cmds("echo never")})
