@@ -235,7 +235,7 @@ func addAgentWaitError(diags *diag.Diagnostics, spec agentwait.Spec, err error) 
 	switch {
 	case errors.As(err, &te):
 		diags.AddError(summary, "The wait timed out: "+err.Error()+
-			"\n\nFix what is named above, or wait longer with a larger timeout.")
+			"\n\nFix what is named above, or wait longer with a larger timeout."+identityAdvice(err))
 	case errors.As(err, &ne):
 		diags.AddError(summary, err.Error()+
 			"\n\nStart the instances or select running ones, or lower min_count. Terraform reads this data source on every "+

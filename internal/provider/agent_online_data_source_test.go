@@ -186,7 +186,7 @@ func TestAccAgentOnlineDataSource_diagnoses(t *testing.T) {
 		{"unknown instance", unknown, `EC2 has no such instance in this account and region`},
 		// Stopped instances fail at once rather than at the timeout.
 		{"not running", stopped, `instance is stopped: its agent comes online only after the\s+instance is started`},
-		{"no instance profile", noProfile, `instance has no IAM instance profile`},
+		{"no instance profile", noProfile, `instance has no IAM instance profile.*ssm_instance_profile_association\s+give\s+an\s+instance\s+an\s+identity`},
 		{"role lacks UpdateInstanceInformation", weakRole, `(?s)role copied-minimal of instance profile copied-minimal cannot run the SSM\s+agent: it does not allow ssm:UpdateInstanceInformation`},
 		{"connection lost", lost, `agent registered but is ConnectionLost since \d{4}-`},
 	}

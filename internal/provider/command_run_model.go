@@ -478,7 +478,7 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 			next = "Nothing was sent to the added instances; they are left out of the stored instance_ids, so the next apply tries again. " +
 				"Start the instances or repair their agents, or " + agentWaitTimeoutAdvice + "."
 		}
-		diags.AddError(summary, nr.Error()+"\n\n"+next)
+		diags.AddError(summary, nr.Error()+"\n\n"+next+identityAdvice(err))
 	case errors.As(err, &ce):
 		diags.AddError(summary, cancelledDetail(ce, timeout))
 	case errors.As(err, &ur):

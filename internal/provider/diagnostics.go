@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
@@ -54,6 +56,30 @@ func createErrorDetail(err error, resourceType, kind, name string) string {
 	return fmt.Sprintf("%s\n\nAn IAM %s named %s already exists. To manage it with this resource, import it:\n"+
 		"  terraform import %s.<name> %s\n"+
 		"(or an import block with id = %q). Otherwise choose another name, or use name_prefix.", err, kind, name, resourceType, name, name)
+}
+
+// identityAdvice names the provider's resources that give instances an
+// identity, when the waiter's diagnosis says an instance lacks a usable one
+// (no profile, or a role the agent cannot use); else "".
+func identityAdvice(err error) string {
+	var (
+		missing []agentwait.Diagnosis
+		nr      *agentwait.NotReadyError
+		te      *agentwait.TimeoutError
+	)
+	switch {
+	case errors.As(err, &nr):
+		missing = nr.Missing
+	case errors.As(err, &te):
+		missing = te.Missing
+	}
+	for _, d := range missing {
+		if d.Check == "profile" || d.Check == "role" {
+			return "\n\nWith this provider, ssm_instance_role, ssm_instance_profile and ssm_instance_profile_association give an " +
+				"instance an identity the SSM agent can use, and ssm_default_host_management gives one to every instance without an instance profile."
+		}
+	}
+	return ""
 }
 
 // sentence is s with its first letter in upper case, to start a sentence of a

@@ -195,8 +195,17 @@ func TestDiagnostics_engineErrorsGetArgumentAdvice(t *testing.T) {
 			}),
 			"running destroy commands on 2 instances", "fix output_s3_bucket_name"},
 	}
+	noProfile := &agentwait.NotReadyError{Total: 1, Missing: []agentwait.Diagnosis{{InstanceID: "i-0123456789abcdef0", Check: "profile",
+		Reason: "instance has no IAM instance profile and Default Host Management is off in this account and region"}}}
+	cases = append(cases, struct {
+		name          string
+		engine        error
+		d             diag.Diagnostic
+		summary, want string
+	}{"no identity", noProfile, one(func(d *diag.Diagnostics) { addRunError(d, phaseCreate, spec, noProfile, false, time.Minute) }),
+		"running command on 2 instances", "ssm_instance_profile_association give an instance an identity"})
 	for _, c := range cases {
-		for _, attr := range []string{"min_count", "agent_wait_timeout", "output_s3_bucket_name"} {
+		for _, attr := range []string{"min_count", "agent_wait_timeout", "output_s3_bucket_name", "ssm_"} {
 			if strings.Contains(c.engine.Error(), attr) {
 				t.Errorf("%s: the engine's error names the argument %s: %q", c.name, attr, c.engine.Error())
 			}

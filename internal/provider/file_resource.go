@@ -592,7 +592,7 @@ func addFileError(diags *diag.Diagnostics, summary, next string, err error, time
 			"after its sha256 matched. Fix the cause and apply again.")+stagingNote(err))
 	case errors.As(err, &nr):
 		diags.AddError(summary, nr.Error()+"\n\nNothing was sent. Start the instances or repair their agents, or "+agentWaitTimeoutAdvice+"."+
-			strings.TrimSuffix(" "+next, " "))
+			strings.TrimSuffix(" "+next, " ")+identityAdvice(err))
 	case errors.As(err, &ce):
 		why := fmt.Sprintf("Terraform was interrupted (%v).", ce.Cause)
 		if errors.Is(ce.Cause, context.DeadlineExceeded) {
