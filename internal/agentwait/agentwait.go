@@ -116,6 +116,16 @@ type Result struct {
 	LastInterval time.Duration
 }
 
+// MinCountError: Spec.MinCount asks for more online agents than Spec.InstanceIDs
+// lists instances, so the wait could never succeed. Nothing is polled.
+type MinCountError struct {
+	MinCount, Listed int
+}
+
+func (e *MinCountError) Error() string {
+	return fmt.Sprintf("%d agents must be online, but only %d instances are listed", e.MinCount, e.Listed)
+}
+
 // TimeoutError is returned when not enough agents came online in time; it
 // carries one diagnosis per missing instance.
 type TimeoutError struct {
@@ -246,7 +256,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		}
 	}
 	if len(ids) > 0 && want > len(ids) {
-		return nil, fmt.Errorf("min_count %d is more than the %d listed instances", want, len(ids))
+		return nil, &MinCountError{MinCount: want, Listed: len(ids)}
 	}
 	timeout := spec.Timeout
 	if timeout <= 0 {

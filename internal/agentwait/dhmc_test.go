@@ -39,7 +39,7 @@ func TestDiagnose_defaultHostManagement(t *testing.T) {
 			}
 		}
 	}
-	check("profile", "no IAM instance profile and Default Host Management is off", "ssm_default_host_management")
+	check("profile", "no IAM instance profile and Default Host Management is off", "turn on Default Host Management")
 
 	if _, err := sc.UpdateServiceSetting(ctx, &ssm.UpdateServiceSettingInput{SettingId: aws.String(agentwait.DefaultHostSettingID), SettingValue: aws.String("dhmc")}); err != nil {
 		t.Fatal(err)

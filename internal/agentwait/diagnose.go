@@ -176,7 +176,7 @@ const DefaultHostSettingID = "/ssm/managed-instance/default-ec2-instance-managem
 // DefaultHostTrustService is the principal the Default Host Management role trusts.
 const DefaultHostTrustService = "ssm.amazonaws.com"
 
-const noProfileFix = "associate a profile whose role allows the agent (ssm_instance_profile + ssm_instance_profile_association, role from ssm_instance_role), or turn on Default Host Management for the account and region (ssm_default_host_management)"
+const noProfileFix = "associate an instance profile whose role allows the agent (such as one with the AWS managed policy AmazonSSMManagedInstanceCore), or turn on Default Host Management for the account and region"
 
 // defaultHostDiagnosis explains an instance without an instance profile: with
 // Default Host Management on and its role sufficient the agent can register
@@ -204,12 +204,12 @@ func defaultHostDiagnosis(ctx context.Context, c Clients) Diagnosis {
 	problems, err := RoleProblems(ctx, c.IAM, role, DefaultHostTrustService)
 	if err != nil {
 		if isNotFound(err) {
-			return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management setting names role %s, which does not exist: create it (ssm_default_host_management does) or associate an instance profile", value)}
+			return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management setting names role %s, which does not exist: create it (trusting ssm.amazonaws.com, with the AWS managed policy AmazonSSMManagedEC2InstanceDefaultPolicy) or associate an instance profile", value)}
 		}
 		return Diagnosis{Check: "unchecked", Reason: fmt.Sprintf("instance has no IAM instance profile; could not check the permissions of the Default Host Management role %s: %s", value, errText(err))}
 	}
 	if len(problems) > 0 {
-		return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management role %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedEC2InstanceDefaultPolicy, or use ssm_default_host_management", value, strings.Join(problems, "; "))}
+		return Diagnosis{Check: "role", Reason: fmt.Sprintf("instance has no IAM instance profile and the Default Host Management role %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedEC2InstanceDefaultPolicy and let ssm.amazonaws.com assume it", value, strings.Join(problems, "; "))}
 	}
 	return Diagnosis{Check: "agent", Reason: fmt.Sprintf("instance has no IAM instance profile; Default Host Management (role %s) gives its agent credentials if the agent is 3.2.582.0 or later and uses IMDSv2. ", value)}
 }
@@ -241,7 +241,7 @@ func roleDiagnosis(ctx context.Context, api IAMAPI, profileArn string) string {
 		return fmt.Sprintf("could not check the instance profile %s: iam:GetInstanceProfile failed: %s", name, errText(err))
 	}
 	if len(prof.InstanceProfile.Roles) == 0 {
-		return fmt.Sprintf("instance profile %s has no role: add a role that allows the SSM agent (for example an ssm_instance_role)", name)
+		return fmt.Sprintf("instance profile %s has no role: add a role that allows the SSM agent", name)
 	}
 	role := aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
 	problems, err := RoleProblems(ctx, api, role, iamx.AgentTrustService)
@@ -251,7 +251,7 @@ func roleDiagnosis(ctx context.Context, api IAMAPI, profileArn string) string {
 	if len(problems) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("role %s of instance profile %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedInstanceCore, or use ssm_instance_role", role, name, strings.Join(problems, "; "))
+	return fmt.Sprintf("role %s of instance profile %s cannot run the SSM agent: %s. Attach the AWS managed policy AmazonSSMManagedInstanceCore", role, name, strings.Join(problems, "; "))
 }
 
 // RoleProblems says what keeps an SSM agent using the role from registering

@@ -6,6 +6,7 @@ package awsclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,6 +23,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 )
+
+// ErrNoRegion: no region was given, and the environment and shared config
+// name none.
+var ErrNoRegion = errors.New("no AWS region is set, and none is found in AWS_REGION, AWS_DEFAULT_REGION or the shared config profile")
 
 // Services whose endpoints can be overridden, in the provider's `endpoints` block.
 var Services = []string{"ec2", "iam", "logs", "s3", "ssm", "sts"}
@@ -103,17 +108,17 @@ func New(ctx context.Context, s Settings, logger logging.Logger) (*Clients, erro
 	}
 	if s.AccessKey != "" || s.SecretKey != "" {
 		if s.AccessKey == "" || s.SecretKey == "" {
-			return nil, fmt.Errorf("access_key and secret_key must be set together")
+			return nil, errors.New("AccessKey and SecretKey must be set together")
 		}
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, s.Token)))
 	}
 	if s.RetryMode != "" {
 		if _, err := aws.ParseRetryMode(s.RetryMode); err != nil {
-			return nil, fmt.Errorf("retry_mode: %w", err)
+			return nil, fmt.Errorf("RetryMode: %w", err)
 		}
 	}
 	if s.MaxRetries != nil && *s.MaxRetries < 0 {
-		return nil, fmt.Errorf("max_retries must not be negative, got %d", *s.MaxRetries)
+		return nil, fmt.Errorf("MaxRetries must not be negative, got %d", *s.MaxRetries)
 	}
 	if logger != nil {
 		opts = append(opts, config.WithLogger(logger))
@@ -126,11 +131,11 @@ func New(ctx context.Context, s Settings, logger logging.Logger) (*Clients, erro
 	}
 	applyRetryer(&cfg, s)
 	if cfg.Region == "" {
-		return nil, fmt.Errorf("no AWS region: set the provider's region argument or the AWS_REGION environment variable")
+		return nil, ErrNoRegion
 	}
 	for svc := range s.Endpoints {
 		if !knownService(svc) {
-			return nil, fmt.Errorf("endpoints: unknown service %q (known: %s)", svc, strings.Join(Services, ", "))
+			return nil, fmt.Errorf("unknown service %q in Endpoints (known: %s)", svc, strings.Join(Services, ", "))
 		}
 	}
 	endpoint := func(svc string) *string {
@@ -215,24 +220,4 @@ func applyRetryer(cfg *aws.Config, s Settings) {
 	}
 	cfg.Retryer = func() aws.Retryer { return newRetryer(mode, attempts) }
 	cfg.RetryMaxAttempts, cfg.RetryMode = 0, ""
-}
-
-// PartitionForRegion returns the AWS partition of a region ("aws", "aws-cn",
-// "aws-us-gov", ...), for building ARNs.
-func PartitionForRegion(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	case strings.HasPrefix(region, "eu-isoe-"):
-		return "aws-iso-e"
-	case strings.HasPrefix(region, "us-isof-"):
-		return "aws-iso-f"
-	}
-	return "aws"
 }

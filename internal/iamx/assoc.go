@@ -43,6 +43,15 @@ func ProfileMatches(profileARN, want string) bool {
 	return ProfileNameFromARN(profileARN) == want
 }
 
+// AssociationProfileARN is the ARN of the association's instance profile, ""
+// when a is nil or names none.
+func AssociationProfileARN(a *ec2types.IamInstanceProfileAssociation) string {
+	if a == nil || a.IamInstanceProfile == nil {
+		return ""
+	}
+	return aws.ToString(a.IamInstanceProfile.Arn)
+}
+
 func profileSpec(p string) *ec2types.IamInstanceProfileSpecification {
 	if strings.HasPrefix(p, "arn:") {
 		return &ec2types.IamInstanceProfileSpecification{Arn: aws.String(p)}

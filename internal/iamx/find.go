@@ -115,7 +115,9 @@ func FindAssociationByInstanceID(ctx context.Context, c *ec2.Client, instanceID 
 // RoleState is what a role holds: its trust policy, attached managed policies and
 // inline policies (documents URL-decoded).
 type RoleState struct {
-	Role     *iamtypes.Role
+	Role *iamtypes.Role
+	// Info is Role as plain values.
+	Info     RoleInfo
 	Trust    string
 	Attached []string
 	Inline   map[string]string
@@ -128,10 +130,7 @@ func ReadRole(ctx context.Context, c *iam.Client, name string) (*RoleState, erro
 	if err != nil {
 		return nil, err
 	}
-	st := &RoleState{Role: r, Trust: decode(aws.ToString(r.AssumeRolePolicyDocument)), Inline: map[string]string{}, Tags: map[string]string{}}
-	for _, t := range WithoutMarker(r.Tags) {
-		st.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
+	st := &RoleState{Role: r, Info: roleInfo(r), Trust: decode(aws.ToString(r.AssumeRolePolicyDocument)), Inline: map[string]string{}, Tags: tagMap(r.Tags)}
 	ap := iam.NewListAttachedRolePoliciesPaginator(c, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
 	for ap.HasMorePages() {
 		out, err := ap.NextPage(ctx)

@@ -65,7 +65,10 @@ func WithoutMarker(tags []iamtypes.Tag) []iamtypes.Tag {
 	return out
 }
 
-func isEntityAlreadyExists(err error) bool {
+// IsAlreadyExists reports whether err is (or wraps) IAM's EntityAlreadyExists.
+// CreateRole and CreateInstanceProfile return it only for an entity of that
+// name that they did not create.
+func IsAlreadyExists(err error) bool {
 	var e *iamtypes.EntityAlreadyExistsException
 	return errors.As(err, &e)
 }
@@ -98,7 +101,7 @@ func createRoleOnce(ctx context.Context, c *iam.Client, in *iam.CreateRoleInput)
 	switch {
 	case err == nil:
 		role = out.Role
-	case marked && (isEntityAlreadyExists(err) || outcomeUnknown(err)):
+	case marked && (IsAlreadyExists(err) || outcomeUnknown(err)):
 		r, gerr := FindRoleByName(ctx, c, aws.ToString(in.RoleName))
 		if gerr != nil || !hasMarker(r.Tags, token) {
 			return nil, err
@@ -132,7 +135,7 @@ func CreateInstanceProfile(ctx context.Context, c *iam.Client, in *iam.CreateIns
 	switch {
 	case err == nil:
 		p = out.InstanceProfile
-	case marked && (isEntityAlreadyExists(err) || outcomeUnknown(err)):
+	case marked && (IsAlreadyExists(err) || outcomeUnknown(err)):
 		found, gerr := FindInstanceProfileByName(ctx, c, aws.ToString(in.InstanceProfileName))
 		if gerr != nil || !hasMarker(found.Tags, token) {
 			return nil, err

@@ -1,37 +1,41 @@
 package iamx
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 )
 
 // The operator policy: what a person or pipeline needs to run this provider's
 // commands and open sessions, and nothing more. The actions and resource forms are
 // in notes/aws-behaviour.md#operator-policy.
 
-// Regions by partition, as the AWS SDK for Go v2's partition metadata lists them
-// (internal/endpoints/awsrulesfn/partitions.json, without the *-global pseudo regions).
-var Regions = map[string][]string{
-	"aws": {"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-		"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
-		"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2",
-		"eu-west-3", "il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1", "sa-west-1",
-		"us-east-1", "us-east-2", "us-west-1", "us-west-2"},
-	"aws-cn":     {"cn-north-1", "cn-northwest-1"},
-	"aws-us-gov": {"us-gov-east-1", "us-gov-west-1"},
+// OperatorPolicyPartitions are the partitions the operator policy is written
+// for. Their regions are those of the provider's partition table
+// (awsclient.Partitions).
+var OperatorPolicyPartitions = []string{"aws", "aws-cn", "aws-us-gov"}
+
+// STSAPI is the part of the STS client CallerAccountID uses.
+type STSAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
-// PartitionOfRegion returns the partition a known region belongs to, or "".
-func PartitionOfRegion(region string) string {
-	for p, rs := range Regions {
-		for _, r := range rs {
-			if r == region {
-				return p
-			}
-		}
+// CallerAccountID is the account of the caller's credentials
+// (sts:GetCallerIdentity, which needs no permission).
+func CallerAccountID(ctx context.Context, c STSAPI) (string, error) {
+	out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("finding the caller's account (sts:GetCallerIdentity): %w", err)
 	}
-	return ""
+	return aws.ToString(out.Account), nil
 }
 
 // DefaultSessionDocument is the document a session uses when it names none.
@@ -84,25 +88,25 @@ const (
 
 // OperatorPolicy builds the policy document.
 func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
-	if _, ok := Regions[s.Partition]; !ok {
-		return PolicyDocument{}, fmt.Errorf("partition %q is not one of aws, aws-cn, aws-us-gov", s.Partition)
+	if !slices.Contains(OperatorPolicyPartitions, s.Partition) {
+		return PolicyDocument{}, fmt.Errorf("partition %q is not one of %s", s.Partition, strings.Join(OperatorPolicyPartitions, ", "))
 	}
 	if len(s.AccountID) != 12 || strings.Trim(s.AccountID, "0123456789") != "" {
 		return PolicyDocument{}, fmt.Errorf("account id %q is not 12 digits", s.AccountID)
 	}
 	if len(s.Regions) == 0 {
-		return PolicyDocument{}, fmt.Errorf("no region given")
+		return PolicyDocument{}, errors.New("no region given")
 	}
 	for _, r := range s.Regions {
-		if p := PartitionOfRegion(r); p != s.Partition {
-			if p == "" {
+		if p, known := awsclient.PartitionOfKnownRegion(r); p != s.Partition {
+			if !known {
 				return PolicyDocument{}, fmt.Errorf("%q is not a known region", r)
 			}
 			return PolicyDocument{}, fmt.Errorf("region %s is in partition %s, not %s", r, p, s.Partition)
 		}
 	}
 	if len(s.Documents) == 0 {
-		return PolicyDocument{}, fmt.Errorf("no document given")
+		return PolicyDocument{}, errors.New("no document given")
 	}
 	arn := func(service, region, account, resource string) string {
 		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", s.Partition, service, region, account, resource)
@@ -110,11 +114,11 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 	regions := sorted(s.Regions)
 	inRegions := map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": regions}}
 	withTags := func(extra map[string]any) map[string]any {
-		c := map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": regions}}
-		eq := c["StringEquals"].(map[string]any)
+		eq := map[string]any{"aws:RequestedRegion": regions}
 		for k, v := range s.InstanceTags {
 			eq["ssm:resourceTag/"+k] = v
 		}
+		c := map[string]any{"StringEquals": eq}
 		for k, v := range extra {
 			c[k] = v
 		}

@@ -67,7 +67,7 @@ func InstanceRolePolicy(agent bool, g Grants) (doc PolicyDocument, ok bool) {
 		}
 		doc.Statement = append(doc.Statement,
 			Statement{Sid: "OutputObjects", Effect: "Allow", Action: StringList{"s3:PutObject"}, Resource: objects},
-			Statement{Sid: "OutputBuckets", Effect: "Allow", Action: StringList{"s3:GetEncryptionConfiguration"}, Resource: StringList(buckets)})
+			Statement{Sid: "OutputBuckets", Effect: "Allow", Action: StringList{"s3:GetEncryptionConfiguration"}, Resource: buckets})
 	}
 	if len(g.LogGroupARNs) > 0 {
 		groups := sorted(g.LogGroupARNs)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -16,12 +18,14 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
 var (
@@ -29,9 +33,6 @@ var (
 	_ datasource.DataSourceWithConfigValidators = (*agentOnlineDataSource)(nil)
 	_ datasource.DataSourceWithValidateConfig   = (*agentOnlineDataSource)(nil)
 )
-
-// instanceIDPattern is SendCommand's InstanceIds pattern (notes/aws-behaviour.md#sendcommand).
-var instanceIDPattern = regexp.MustCompile(`^(i-(\w{8}|\w{17})|mi-\w{17})$`)
 
 const defaultAgentOnlineTimeout = agentwait.DefaultTimeout
 
@@ -154,7 +155,7 @@ func (d *agentOnlineDataSource) ValidateConfig(ctx context.Context, req datasour
 	}
 	if n := int64(len(m.InstanceIDs.Elements())); m.MinCount.ValueInt64() > n {
 		resp.Diagnostics.AddAttributeError(path.Root("min_count"), "min_count exceeds the listed instances",
-			fmt.Sprintf("min_count is %d but instance_ids lists only %d instances, so the wait could never succeed. Lower min_count or list more instances.", m.MinCount.ValueInt64(), n))
+			minCountDetail(int(m.MinCount.ValueInt64()), int(n)))
 	}
 }
 
@@ -189,18 +190,7 @@ func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadReq
 	}
 	res, err := agentwait.Wait(ctx, agentwait.Clients{SSM: d.data.SSM, EC2: d.data.EC2, IAM: d.data.IAM}, spec)
 	if err != nil {
-		var te *agentwait.TimeoutError
-		var ne *agentwait.NeverOnlineError
-		switch {
-		case errors.As(err, &te):
-			resp.Diagnostics.AddError("Waiting for SSM agents timed out", err.Error())
-		case errors.As(err, &ne):
-			resp.Diagnostics.AddError("SSM agents cannot come online", err.Error()+
-				"\n\nStart the instances or select running ones, or lower min_count. Terraform reads this data source on every "+
-				"plan and destroy: to run commands, prefer ssm_command_run's agent_wait_timeout, which waits only when the command runs.")
-		default:
-			resp.Diagnostics.AddError("Waiting for SSM agents failed", err.Error())
-		}
+		addAgentWaitError(&resp.Diagnostics, spec, err)
 		return
 	}
 	ids := make([]attr.Value, 0, len(res.Online))
@@ -222,7 +212,7 @@ func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadReq
 		resp.Diagnostics.Append(diags...)
 		instances[a.InstanceID] = obj
 	}
-	var diags = resp.Diagnostics
+	var diags diag.Diagnostics
 	m.OnlineInstanceIDs, diags = types.ListValue(types.StringType, ids)
 	resp.Diagnostics.Append(diags...)
 	m.Instances, diags = types.MapValue(types.ObjectType{AttrTypes: agentAttrTypes}, instances)
@@ -231,4 +221,46 @@ func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadReq
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// addAgentWaitError turns the waiter's error into one diagnostic: what was
+// waited for, then why it failed and what to do.
+func addAgentWaitError(diags *diag.Diagnostics, spec agentwait.Spec, err error) {
+	summary := "waiting for the " + nameAgents + " of " + agentSelection(spec)
+	var (
+		te *agentwait.TimeoutError
+		ne *agentwait.NeverOnlineError
+		mc *agentwait.MinCountError
+	)
+	switch {
+	case errors.As(err, &te):
+		diags.AddError(summary, "The wait timed out: "+err.Error()+
+			"\n\nFix what is named above, or wait longer with a larger timeout."+identityAdvice(err))
+	case errors.As(err, &ne):
+		diags.AddError(summary, err.Error()+
+			"\n\nStart the instances or select running ones, or lower min_count. Terraform reads this data source on every "+
+			"plan and destroy: to run commands, prefer ssm_command_run's agent_wait_timeout, which waits only when the command runs.")
+	case errors.As(err, &mc):
+		diags.AddAttributeError(path.Root("min_count"), summary, minCountDetail(mc.MinCount, mc.Listed))
+	default:
+		diags.AddError(summary, err.Error())
+	}
+}
+
+func minCountDetail(minCount, listed int) string {
+	return fmt.Sprintf("min_count %d is more than the %d instances instance_ids lists, so the wait could never succeed. "+
+		"Lower min_count or list more instances.", minCount, listed)
+}
+
+// agentSelection names the instances a wait selects: "instance i-0abc",
+// "3 instances", "instances with tag:Role = web".
+func agentSelection(spec agentwait.Spec) string {
+	var targets []runcommand.Target
+	for _, k := range slices.Sorted(maps.Keys(spec.Tags)) {
+		targets = append(targets, runcommand.Target{Key: "tag:" + k, Values: []string{spec.Tags[k]}})
+	}
+	if len(spec.InstanceIDs) > 0 && len(targets) > 0 {
+		return targetText(spec.InstanceIDs, nil) + " with " + strings.TrimPrefix(targetText(nil, targets), "instances with ")
+	}
+	return targetText(spec.InstanceIDs, targets)
 }

@@ -186,7 +186,7 @@ func TestAccAgentOnlineDataSource_diagnoses(t *testing.T) {
 		{"unknown instance", unknown, `EC2 has no such instance in this account and region`},
 		// Stopped instances fail at once rather than at the timeout.
 		{"not running", stopped, `instance is stopped: its agent comes online only after the\s+instance is started`},
-		{"no instance profile", noProfile, `instance has no IAM instance profile`},
+		{"no instance profile", noProfile, `instance has no IAM instance profile.*ssm_instance_profile_association\s+give\s+an\s+instance\s+an\s+identity`},
 		{"role lacks UpdateInstanceInformation", weakRole, `(?s)role copied-minimal of instance profile copied-minimal cannot run the SSM\s+agent: it does not allow ssm:UpdateInstanceInformation`},
 		{"connection lost", lost, `agent registered but is ConnectionLost since \d{4}-`},
 	}
@@ -202,7 +202,7 @@ data "ssm_agent_online" "test" {
   timeout      = "2s"
 }
 `, tc.id),
-					ExpectError: regexp.MustCompile(`(?s)(Waiting for SSM agents timed out|SSM agents cannot come online).*` + regexp.QuoteMeta(tc.id) + `.*` + tc.want),
+					ExpectError: regexp.MustCompile(`(?s)waiting for the SSM agents of instance ` + regexp.QuoteMeta(tc.id) + `.*(The wait timed out|can still come online).*` + regexp.QuoteMeta(tc.id) + `.*` + tc.want),
 				}},
 			})
 		})
@@ -227,7 +227,7 @@ data "ssm_agent_online" "test" {
   timeout      = "10m"
 }
 `, id),
-			ExpectError: regexp.MustCompile(`(?s)SSM agents cannot come online.*` + id + `: instance is terminated`),
+			ExpectError: regexp.MustCompile(`(?s)waiting for the SSM agents of .*can still come online.*` + id + `: instance is terminated`),
 		}},
 	})
 	if d := time.Since(start); d > time.Minute {
@@ -246,11 +246,11 @@ func TestAccAgentOnlineDataSource_invalidInput(t *testing.T) {
   min_count    = -1`, `(?s)min_count.*must be at least 1`},
 		{"min_count above listed ids", `
   instance_ids = ["i-0123456789abcdef0", "i-0123456789abcdef1"]
-  min_count    = 3`, `(?s)min_count exceeds the listed instances.*lists only 2`},
+  min_count    = 3`, `(?s)min_count exceeds the listed instances.*min_count 3 is more than the 2 instances`},
 		{"malformed id", `instance_ids = ["i-123"]`, `(?s)must be an instance id such as\s+i-0123456789abcdef0`},
 		{"unparsable timeout", `
   instance_ids = ["i-0123456789abcdef0"]
-  timeout      = "ten minutes"`, `(?s)Invalid duration.*"ten minutes" is not a duration`},
+  timeout      = "ten minutes"`, `(?s)invalid duration.*"ten minutes" is not a duration`},
 		{"empty tags", `tags = {}`, `(?s)tags.*must contain at least 1`},
 	}
 	for _, tc := range cases {
@@ -265,6 +265,34 @@ func TestAccAgentOnlineDataSource_invalidInput(t *testing.T) {
 				}},
 			})
 		})
+	}
+}
+
+// min_count above the listed instances, when the ids are known only at apply
+// (so planning cannot see them), fails at apply naming min_count, before any
+// API call: Terraform validates the configuration again once the ids are
+// known, and the read would say the same (TestDiagnostics_engineErrorsGetArgumentAdvice).
+func TestAccAgentOnlineDataSource_minCountKnownAtApply(t *testing.T) {
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + `
+resource "terraform_data" "ids" {
+  input = ["i-0123456789abcdef0", "i-0123456789abcdef1"]
+}
+
+data "ssm_agent_online" "test" {
+  instance_ids = terraform_data.ids.output
+  min_count    = 3
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)(min_count exceeds the listed instances|waiting for the SSM agents of 2 instances).*min_count\s+=\s+3.*min_count 3 is more than the 2\s+instances instance_ids lists.*Lower min_count`),
+		}},
+	})
+	if n := e.CallCount("ssm.DescribeInstanceInformation"); n != 0 {
+		t.Errorf("DescribeInstanceInformation called %d times: the impossible wait must fail before polling", n)
 	}
 }
 

@@ -284,16 +284,6 @@ func (m *commandRunModel) mergeResult(ctx context.Context, res *runcommand.Resul
 	return diags
 }
 
-// stringsOf is a known list of strings as a slice (nil when null or unknown).
-func stringsOf(ctx context.Context, l types.List) []string {
-	if l.IsNull() || l.IsUnknown() {
-		return nil
-	}
-	var out []string
-	_ = l.ElementsAs(ctx, &out, false)
-	return out
-}
-
 // idChanges lists the ids in to that are not in from (in to's order), and the
 // ids in from that are not in to.
 func idChanges(from, to []string) (added, removed []string) {
@@ -328,16 +318,16 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		Commands: types.ListNull(types.StringType), Script: types.StringNull(), Interpreter: types.StringNull(),
 		Parameters:       types.MapNull(types.ListType{ElemType: types.StringType}),
 		DocumentName:     types.StringValue(spec.DocumentName),
-		DocumentVersion:  optString(nonDefault(spec.DocumentVersion, "$DEFAULT")),
+		DocumentVersion:  strOrNull(nonDefault(spec.DocumentVersion, "$DEFAULT")),
 		WorkingDirectory: types.StringNull(),
 		ExecutionTimeout: durationNull(),
 		InstanceIDs:      types.ListNull(types.StringType),
-		MaxConcurrency:   optString(nonDefault(spec.MaxConcurrency, "50")),
-		MaxErrors:        optString(nonDefault(spec.MaxErrors, "0")),
-		Comment:          optString(spec.Comment),
+		MaxConcurrency:   strOrNull(nonDefault(spec.MaxConcurrency, "50")),
+		MaxErrors:        strOrNull(nonDefault(spec.MaxErrors, "0")),
+		Comment:          strOrNull(spec.Comment),
 		DeliveryTimeout:  durationNull(),
-		OutputS3Bucket:   optString(spec.OutputS3BucketName),
-		OutputS3Prefix:   optString(spec.OutputS3KeyPrefix),
+		OutputS3Bucket:   strOrNull(spec.OutputS3BucketName),
+		OutputS3Prefix:   strOrNull(spec.OutputS3KeyPrefix),
 		TriggersReplace:  types.DynamicNull(),
 		AgentWaitTimeout: durationNull(),
 		AllowFailure:     types.BoolValue(false),
@@ -382,7 +372,7 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		m.DeliveryTimeout = durationOf(spec.DeliveryTimeout)
 	}
 	if spec.CloudWatchLogEnabled {
-		m.CloudWatchOutput = []cloudWatchModel{{Enabled: types.BoolValue(true), LogGroupName: optString(spec.CloudWatchLogGroup)}}
+		m.CloudWatchOutput = []cloudWatchModel{{Enabled: types.BoolValue(true), LogGroupName: strOrNull(spec.CloudWatchLogGroup)}}
 	}
 	diags.Append(m.setResult(ctx, res)...)
 	return m
@@ -397,13 +387,6 @@ func nonDefault(v, def string) string {
 		return ""
 	}
 	return v
-}
-
-func optString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
 }
 
 // progressLogger logs the run's progress at INFO, so TF_LOG=INFO shows a long
@@ -429,26 +412,31 @@ const (
 	phaseDestroy                 // the destroy block's commands
 )
 
-func (p runPhase) what() string {
+// doing is the summary of a phase's diagnostics: "running command on 3
+// instances".
+func (p runPhase) doing(spec runcommand.Spec) string {
+	on := targetText(spec.InstanceIDs, spec.Targets)
 	switch p {
 	case phaseUpdate:
-		return "Running command on added instances"
+		return "running command on " + on + " added to instance_ids"
 	case phaseDestroy:
-		return "Running destroy commands"
+		return "running destroy commands on " + on
 	}
-	return "Running command"
+	return "running command on " + on
 }
 
-// addRunError turns an engine error into one diagnostic that says what happened
-// and what to do next.
-func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailure bool, timeout time.Duration) {
-	what := phase.what()
-	var fe *runcommand.FailedError
-	var ce *runcommand.CancelledError
-	var nr *agentwait.NotReadyError
+// addRunError turns an engine error into one diagnostic that says what was
+// being run where, what happened and what to do next.
+func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, err error, allowFailure bool, timeout time.Duration) {
+	summary := phase.doing(spec)
+	var (
+		fe *runcommand.FailedError
+		ce *runcommand.CancelledError
+		nr *agentwait.NotReadyError
+		ur *runcommand.NotRegisteredError
+	)
 	switch {
 	case errors.As(err, &fe):
-		summary := what + " " + fe.Summary()
 		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s.", fe.Result.CommandIDs[0])
 		switch phase {
 		case phaseDestroy:
@@ -477,11 +465,9 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailur
 		}
 		diags.AddError(summary, detail+" The resource is saved tainted: fix the cause and apply again to re-run it, or set allow_failure = true.")
 	case errors.As(err, &nr):
-		summary := "Instances cannot receive the command"
-		next := "Nothing was sent. Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents that are still coming online."
+		next := "Nothing was sent. Start the instances or repair their agents, or " + agentWaitTimeoutAdvice + "."
 		switch phase {
 		case phaseDestroy:
-			summary = "Instances cannot receive the destroy commands"
 			if allowFailure {
 				diags.AddWarning(summary, nr.Error()+"\n\nThe destroy commands were not sent; destroy.allow_failure is set, so the resource is removed anyway.")
 				return
@@ -490,18 +476,22 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, err error, allowFailur
 				"or set destroy.allow_failure = true (applied first, so that it is stored) to remove the resource without running them."
 		case phaseUpdate:
 			next = "Nothing was sent to the added instances; they are left out of the stored instance_ids, so the next apply tries again. " +
-				"Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents that are still coming online."
+				"Start the instances or repair their agents, or " + agentWaitTimeoutAdvice + "."
 		}
-		diags.AddError(summary, nr.Error()+"\n\n"+next)
+		diags.AddError(summary, nr.Error()+"\n\n"+next+identityAdvice(err))
 	case errors.As(err, &ce):
-		diags.AddError(what+" was interrupted", cancelledDetail(ce, timeout))
+		diags.AddError(summary, cancelledDetail(ce, timeout))
+	case errors.As(err, &ur):
+		diags.AddError(summary, err.Error()+"\n\nWhen the agents are still registering, raise agent_wait_timeout (such as \"10m\") to wait for them.")
+	case errors.Is(err, runcommand.ErrOutputBucketMissing):
+		diags.AddError(summary, err.Error()+"\n\n"+outputBucketMissingNext)
 	default:
 		detail := err.Error()
 		var ae *runcommand.APICallError
 		if errors.As(err, &ae) && ae.For > 0 {
 			detail += fmt.Sprintf("\n\nAWS kept failing for %s, so the run stopped waiting; the command ids and what is known are saved in state. Check the endpoint and the service's health, then apply again.", shortDuration(ae.For.Round(time.Second)))
 		}
-		diags.AddError(what+" failed", detail)
+		diags.AddError(summary, detail)
 	}
 }
 
@@ -549,7 +539,7 @@ func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) strin
 
 // addNoTargetWarning warns when targets matched no instance: SSM ends such a
 // command Success (NoInstancesInTag) with target_count 0, so nothing ran.
-func addNoTargetWarning(diags *diag.Diagnostics, what string, spec runcommand.Spec, res *runcommand.Result) {
+func addNoTargetWarning(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, res *runcommand.Result) {
 	if res == nil || len(spec.Targets) == 0 || res.TargetCount > 0 || len(res.Invocations) > 0 {
 		return
 	}
@@ -561,7 +551,7 @@ func addNoTargetWarning(diags *diag.Diagnostics, what string, spec runcommand.Sp
 	if details == "" {
 		details = res.Status
 	}
-	diags.AddWarning(what+" matched no instance",
+	diags.AddWarning(phase.doing(spec),
 		fmt.Sprintf("The targets (%s) matched no instance, so nothing ran (SSM: %s, target_count 0). Check the tag keys and values (they are case-sensitive) and that the instances are managed by SSM.",
 			strings.Join(sel, "; "), details))
 }
@@ -581,7 +571,7 @@ func addOutputWarnings(diags *diag.Diagnostics, res *runcommand.Result) {
 	if len(lines) == 0 {
 		return
 	}
-	diags.AddWarning("Command output could not be read whole from S3",
+	diags.AddWarning(fmt.Sprintf("reading the output of command %s from S3", strings.Join(res.CommandIDs, ", ")),
 		"The output beyond the API's 24,000/8,000 characters is kept in the output bucket, but reading it failed:\n"+
 			strings.Join(lines, "\n")+"\nThe saved stdout/stderr are cut; the *_truncated attributes say so. Check that the bucket still exists and that the provider may read it.")
 }

@@ -20,7 +20,7 @@ func (r *commandRunResource) refreshUnfinished(ctx context.Context, m *commandRu
 	id := m.ID.ValueString()
 	res, _, err := runcommand.Import(ctx, r.clients(), id, outputLimit(m.OutputLimit))
 	if err != nil {
-		diags.AddWarning("refreshing unfinished command "+id,
+		diags.AddWarning(doing("reading", nameCommandRun, id),
 			"The run was recorded while it still ran, and reading its final status failed: "+err.Error()+
 				". The state keeps what was recorded; the next refresh tries again.")
 		return

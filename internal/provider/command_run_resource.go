@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -331,6 +332,33 @@ func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.Va
 	}
 }
 
+// validateRunParameters rejects parameters that the arguments would silently
+// override, and empty command lists.
+func validateRunParameters(m *commandRunModel, diags *diag.Diagnostics) {
+	if m.Parameters.IsNull() || m.Parameters.IsUnknown() {
+		return
+	}
+	params := m.Parameters.Elements()
+	for name, arg := range map[string]struct {
+		attr string
+		set  bool
+	}{
+		"executionTimeout": {"execution_timeout", !m.ExecutionTimeout.IsNull()},
+		"workingDirectory": {"working_directory", !m.WorkingDirectory.IsNull()},
+	} {
+		if _, ok := params[name]; ok && arg.set {
+			diags.AddAttributeError(path.Root("parameters").AtMapKey(name), name+" given twice",
+				fmt.Sprintf("parameters.%s and the %s argument both set the document's %s: keep one of them.", name, arg.attr, name))
+		}
+	}
+	if v, ok := params["commands"]; ok {
+		if l, ok := v.(types.List); ok && !l.IsUnknown() && !l.IsNull() && len(l.Elements()) == 0 {
+			diags.AddAttributeError(path.Root("parameters").AtMapKey("commands"), "no commands",
+				"parameters.commands is empty: give at least one command (AWS-RunShellScript requires it).")
+		}
+	}
+}
+
 func (r *commandRunResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = providerData(req.ProviderData, &resp.Diagnostics)
 }
@@ -364,10 +392,10 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 		addOutputWarnings(&resp.Diagnostics, res)
 	}
 	if err != nil {
-		addRunError(&resp.Diagnostics, phaseCreate, err, plan.AllowFailure.ValueBool(), timeout)
+		addRunError(&resp.Diagnostics, phaseCreate, spec, err, plan.AllowFailure.ValueBool(), timeout)
 		return
 	}
-	addNoTargetWarning(&resp.Diagnostics, phaseCreate.what(), spec, res)
+	addNoTargetWarning(&resp.Diagnostics, phaseCreate, spec, res)
 }
 
 // Read makes no API call once the run is final: the run is a fact recorded in
@@ -431,13 +459,16 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 	for _, id := range removed {
 		delete(invs, id)
 	}
-	var res *runcommand.Result
-	var err error
-	var timeout time.Duration
+	var (
+		res     *runcommand.Result
+		err     error
+		timeout time.Duration
+		spec    runcommand.Spec
+	)
 	if len(added) > 0 {
 		timeout, diags = plan.Timeouts.Update(ctx, defaultCommandCreateTimeout)
 		resp.Diagnostics.Append(diags...)
-		spec, diags := plan.spec(ctx)
+		spec, diags = plan.spec(ctx)
 		resp.Diagnostics.Append(diags...)
 		if resp.Diagnostics.HasError() {
 			return
@@ -480,7 +511,7 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 	resp.Diagnostics.Append(plan.mergeResult(ctx, res, invs)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	if err != nil {
-		addRunError(&resp.Diagnostics, phaseUpdate, err, plan.AllowFailure.ValueBool(), timeout)
+		addRunError(&resp.Diagnostics, phaseUpdate, spec, err, plan.AllowFailure.ValueBool(), timeout)
 	}
 }
 
@@ -502,28 +533,29 @@ func (r *commandRunResource) Delete(ctx context.Context, req resource.DeleteRequ
 	defer cancel()
 	_, err := runcommand.Run(ctx, r.clients(), spec)
 	if err != nil {
-		addRunError(&resp.Diagnostics, phaseDestroy, err, state.Destroy[0].AllowFailure.ValueBool(), timeout)
+		addRunError(&resp.Diagnostics, phaseDestroy, spec, err, state.Destroy[0].AllowFailure.ValueBool(), timeout)
 	}
 }
 
 func (r *commandRunResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	summary := doing("importing", nameCommandRun, req.ID)
 	if !commandIDPattern.MatchString(req.ID) {
-		resp.Diagnostics.AddError("Invalid import id",
+		resp.Diagnostics.AddError(summary,
 			fmt.Sprintf("%q is not a Run Command command id (36 characters, such as 0b2d5f3c-1a2b-4c3d-9e8f-0123456789ab). Import with: terraform import ssm_command_run.NAME COMMAND_ID", req.ID))
 		return
 	}
 	if r.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The provider must be configured to import a command run.")
+		resp.Diagnostics.AddError(summary, "The provider is not configured: it must be, to read the command.")
 		return
 	}
 	res, spec, err := runcommand.Import(ctx, r.clients(), req.ID, runcommand.DefaultOutputLimit)
 	if err != nil {
 		if errors.Is(err, runcommand.ErrCommandNotFound) {
-			resp.Diagnostics.AddError("Command not found",
+			resp.Diagnostics.AddError(summary,
 				fmt.Sprintf("SSM has no command %s in this account and region. Run Command keeps history for 30 days.", req.ID))
 			return
 		}
-		resp.Diagnostics.AddError("Importing command "+req.ID, err.Error())
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
 	m := importedModel(ctx, spec, res, &resp.Diagnostics)

@@ -106,7 +106,7 @@ resource "ssm_command_run" "test" {
 	commandTest(t,
 		resource.TestStep{
 			Config:      cfg,
-			ExpectError: regexp.MustCompile(`(?s)Running command failed on 1 of 1 instances.*` + id + `.*Failed.*exit code 3.*disk full.*Command id: [0-9a-f-]{36}.*tainted`),
+			ExpectError: regexp.MustCompile(`(?s)running command on instance ` + id + `.*1 of 1 invocations failed.*` + id + `.*Failed.*exit code 3.*disk full.*Command id: [0-9a-f-]{36}.*tainted`),
 		},
 		// The failed run is in state (tainted), so the next plan replaces it.
 		resource.TestStep{
@@ -183,7 +183,7 @@ resource "ssm_command_run" "test" {
   delivery_timeout = "60s"
 }
 `, offline),
-			ExpectError: regexp.MustCompile(`(?s)Instances cannot receive the command.*` + offline + `.*ConnectionLost.*Nothing was sent`),
+			ExpectError: regexp.MustCompile(`(?s)running command on .*cannot receive commands.*` + offline + `.*ConnectionLost.*Nothing was sent`),
 		})
 	})
 	t.Run("max errors terminated", func(t *testing.T) {
@@ -237,7 +237,7 @@ resource "ssm_command_run" "test" {
   }
 }
 `, id),
-		ExpectError: regexp.MustCompile(`(?s)Running command was interrupted.*The timeout of 3s was reached.*CancelCommand\s+was sent.*Command ids:\s+[0-9a-f-]{36}`),
+		ExpectError: regexp.MustCompile(`(?s)running command on .*The timeout of 3s was reached.*CancelCommand\s+was sent.*Command ids:\s+[0-9a-f-]{36}`),
 	})
 	if n := e.CallCount("ssm.CancelCommand"); n < 1 {
 		t.Fatalf("CancelCommand called %d times, want 1", n)
@@ -501,10 +501,10 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
   comment = "` + long + `"`, `(?s)comment.*at most 100`},
 		{"execution timeout over 48h", `instance_ids = ["i-0123456789abcdef0"]
   commands = ["true"]
-  execution_timeout = "49h"`, `(?s)Duration out of range.*48h0m0s`},
+  execution_timeout = "49h"`, `(?s)duration out of range.*48h0m0s`},
 		{"delivery timeout under 30s", `instance_ids = ["i-0123456789abcdef0"]
   commands = ["true"]
-  delivery_timeout = "10s"`, `(?s)Duration out of range.*between 30s`},
+  delivery_timeout = "10s"`, `(?s)duration out of range.*between 30s`},
 		{"commands with script", `instance_ids = ["i-0123456789abcdef0"]
   commands = ["true"]
   script = "true"`, `(?s)Invalid Attribute Combination.*commands`},
@@ -526,4 +526,28 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Targets that match no instance (a tag typo) apply, but warn that nothing ran.
+func TestAccCommandRun_targetsMatchingNothingWarn(t *testing.T) {
+	rec := &acctest.DiagnosticsRecorder{}
+	e := acctest.NewEmulator(t, awsemu.Options{})
+	addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Role": "web"}})
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: rec.Factories(),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + `
+resource "ssm_command_run" "test" {
+  commands = ["true"]
+  targets {
+    key    = "tag:Role"
+    values = ["wbe"]
+  }
+}
+`,
+		}},
+	})
+	expectWarning(t, rec, "running command on instances with tag:Role = wbe",
+		"The targets (tag:Role = wbe) matched no instance, so nothing ran")
 }

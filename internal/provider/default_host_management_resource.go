@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -148,7 +147,7 @@ func (r *defaultHostManagementResource) Create(ctx context.Context, req resource
 		return
 	}
 	value := defaulthost.Value(plan.RolePath.ValueString(), plan.RoleName.ValueString())
-	summary := fmt.Sprintf("turning on Default Host Management (role %s)", value)
+	summary := doing("turning on", nameDefaultHost, "role "+value)
 	cur, err := defaulthost.Get(ctx, r.data.SSM)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -221,7 +220,7 @@ func (r *defaultHostManagementResource) refresh(ctx context.Context, m *defaultH
 	}
 	m.SettingValue = types.StringValue(cur.Value)
 	name := m.RoleName.ValueString()
-	role, err := iamx.FindRoleByName(ctx, r.data.IAM, name)
+	role, err := iamx.LookupRole(ctx, r.data.IAM, name)
 	switch {
 	case iamx.IsNotFound(err):
 		m.RoleARN, m.RoleReady = types.StringValue(""), types.BoolValue(false)
@@ -230,13 +229,13 @@ func (r *defaultHostManagementResource) refresh(ctx context.Context, m *defaultH
 		diags.AddError(summary, fmt.Sprintf("reading IAM role %s: %s", name, err))
 		return
 	}
-	m.RoleARN = types.StringValue(aws.ToString(role.Arn))
+	m.RoleARN = types.StringValue(role.ARN)
 	problems, err := defaulthost.RoleProblems(ctx, r.data.IAM, name)
 	if err != nil && !iamx.IsNotFound(err) {
 		diags.AddError(summary, fmt.Sprintf("checking IAM role %s: %s", name, err))
 		return
 	}
-	m.RoleReady = types.BoolValue(err == nil && len(problems) == 0 && aws.ToString(role.Path) == m.RolePath.ValueString())
+	m.RoleReady = types.BoolValue(err == nil && len(problems) == 0 && role.Path == m.RolePath.ValueString())
 }
 
 func (r *defaultHostManagementResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -245,7 +244,7 @@ func (r *defaultHostManagementResource) Read(ctx context.Context, req resource.R
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.refresh(ctx, &state, fmt.Sprintf("reading Default Host Management (%s)", state.ID.ValueString()), &resp.Diagnostics)
+	r.refresh(ctx, &state, doing("reading", nameDefaultHost, state.ID.ValueString()), &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -258,7 +257,7 @@ func (r *defaultHostManagementResource) Update(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	summary := fmt.Sprintf("updating Default Host Management (%s)", plan.ID.ValueString())
+	summary := doing("updating", nameDefaultHost, plan.ID.ValueString())
 	cur, err := defaulthost.Get(ctx, r.data.SSM)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -277,7 +276,7 @@ func (r *defaultHostManagementResource) Delete(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	summary := fmt.Sprintf("turning off Default Host Management (%s)", state.ID.ValueString())
+	summary := doing("turning off", nameDefaultHost, state.ID.ValueString())
 	value := defaulthost.Value(state.RolePath.ValueString(), state.RoleName.ValueString())
 	cur, err := defaulthost.Get(ctx, r.data.SSM)
 	if err != nil {
@@ -301,24 +300,25 @@ func (r *defaultHostManagementResource) Delete(ctx context.Context, req resource
 }
 
 func (r *defaultHostManagementResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	summary := doing("importing", nameDefaultHost, req.ID)
 	m := reImportID.FindStringSubmatch(req.ID)
 	if m == nil {
-		resp.Diagnostics.AddError("importing Default Host Management",
+		resp.Diagnostics.AddError(summary,
 			fmt.Sprintf("The import id %q is not <account id>/<region> (for example 123456789012/us-east-1).", req.ID))
 		return
 	}
 	cur, err := defaulthost.Get(ctx, r.data.SSM)
 	if err != nil {
-		resp.Diagnostics.AddError("importing Default Host Management", err.Error())
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
 	if cur.Account != m[1] || cur.Region != m[2] {
-		resp.Diagnostics.AddError("importing Default Host Management",
+		resp.Diagnostics.AddError(summary,
 			fmt.Sprintf("The provider is configured for account %s, region %s, not %s: import with a provider for that account and region.", cur.Account, cur.Region, req.ID))
 		return
 	}
 	if !cur.On() {
-		resp.Diagnostics.AddError("importing Default Host Management",
+		resp.Diagnostics.AddError(summary,
 			fmt.Sprintf("Default Host Management is off in account %s, region %s: there is nothing to import. Apply the configuration to turn it on.", cur.Account, cur.Region))
 		return
 	}

@@ -79,7 +79,7 @@ func (v checkedDurationValue) ValidateAttribute(_ context.Context, req xattr.Val
 		return
 	}
 	if _, err := time.ParseDuration(v.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
+		resp.Diagnostics.AddAttributeError(req.Path, "invalid duration",
 			fmt.Sprintf("%s: %q is not a duration. Write a number with a unit, such as 90s, 10m or 1h30m (units: ns, us, ms, s, m, h).", req.Path, v.ValueString()))
 	}
 }

@@ -2,12 +2,10 @@ package provider
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -79,17 +77,4 @@ func profileNames(arn, want string) bool {
 		return i >= 0 && j >= 0 && arn[:i] == want[:j] && strings.EqualFold(arn[i:], want[j:])
 	}
 	return strings.EqualFold(iamx.ProfileNameFromARN(arn), want)
-}
-
-// uniqueSuffix is what prefixedUniqueName appends to a name_prefix.
-var uniqueSuffix = regexp.MustCompile(`^(.+)\d{18}[0-9a-f]{8}$`)
-
-// importNamePrefix sets name_prefix on import when the name ends in the unique
-// suffix name_prefix gets, as hashicorp/aws recovers it
-// (create.NamePrefixFromName), so a configuration using name_prefix plans no
-// replacement after import.
-func importNamePrefix(ctx context.Context, name string, resp *resource.ImportStateResponse) {
-	if m := uniqueSuffix.FindStringSubmatch(name); m != nil {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name_prefix"), m[1])...)
-	}
 }

@@ -214,7 +214,7 @@ func (r *fileResource) ValidateConfig(ctx context.Context, req resource.Validate
 	platform := m.Platform.ValueString()
 	if !m.Destination.IsUnknown() && !m.Platform.IsUnknown() {
 		if err := filecopy.ValidateDestination(m.Destination.ValueString(), platform); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("destination"), "Invalid destination",
+			resp.Diagnostics.AddAttributeError(path.Root("destination"), "invalid destination",
 				fmt.Sprintf("destination: %v. Give the absolute path of the file on the instances, such as /etc/app/app.conf.", err))
 		}
 	}
@@ -240,7 +240,7 @@ func (r *fileResource) ValidateConfig(ctx context.Context, req resource.Validate
 		if known {
 			b, err := base64.StdEncoding.DecodeString(m.ContentBase64.ValueString())
 			if err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("content_base64"), "Invalid content_base64",
+				resp.Diagnostics.AddAttributeError(path.Root("content_base64"), "invalid content_base64",
 					fmt.Sprintf("content_base64 is not valid base64 (%v): encode the content with base64encode() or filebase64().", err))
 				return
 			}
@@ -252,11 +252,11 @@ func (r *fileResource) ValidateConfig(ctx context.Context, req resource.Validate
 			fi, err := os.Stat(m.Source.ValueString())
 			switch {
 			case err != nil:
-				resp.Diagnostics.AddAttributeError(path.Root("source"), "Source file not readable",
+				resp.Diagnostics.AddAttributeError(path.Root("source"), "source file not readable",
 					fmt.Sprintf("source: %v. Give the path of an existing local file (relative paths are relative to the working directory; use path.module for files beside the configuration).", err))
 				return
 			case !fi.Mode().IsRegular():
-				resp.Diagnostics.AddAttributeError(path.Root("source"), "Source is not a file",
+				resp.Diagnostics.AddAttributeError(path.Root("source"), "source is not a file",
 					fmt.Sprintf("source: %s is not a regular file: give the path of a file.", m.Source.ValueString()))
 				return
 			}
@@ -354,10 +354,10 @@ func (r *fileResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if ok {
 		sum, size, err := p.Digest()
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("source"), "Reading the source file", fmt.Sprintf("Computing the sha256 of %s: %v.", p.Path, err))
+			resp.Diagnostics.AddAttributeError(path.Root("source"), fmt.Sprintf("reading source file (%s)", p.Path), fmt.Sprintf("Computing its sha256 failed: %v.", err))
 			return
 		}
-		plan.SHA256, plan.Size = types.StringValue(sum), types.Int64Value(int64(size))
+		plan.SHA256, plan.Size = types.StringValue(sum), types.Int64Value(size)
 		// A secret cannot be compared with what is stored: only its version
 		// (or drift found on the instances) triggers a new copy.
 		if hasState && !config.ContentWO.IsNull() && plan.ContentWOVersion.Equal(state.ContentWOVersion) &&
@@ -379,10 +379,18 @@ func (r *fileResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-func (r *fileResource) copy(ctx context.Context, plan, config *fileModel, timeout time.Duration, diags *diag.Diagnostics, what string) bool {
+// where names the file's destination and instances for a summary, joined by
+// prep: "/etc/motd to 3 instances", "/etc/motd on instance i-0abc".
+func (m *fileModel) where(ctx context.Context, prep string, diags *diag.Diagnostics) string {
+	t := m.target(ctx, diags)
+	return m.Destination.ValueString() + " " + prep + " " + targetText(t.InstanceIDs, t.Targets)
+}
+
+func (r *fileResource) copy(ctx context.Context, plan, config *fileModel, timeout time.Duration, diags *diag.Diagnostics) bool {
+	summary := "copying " + plan.where(ctx, "to", diags)
 	p, ok, err := config.payload()
 	if err != nil || !ok {
-		diags.AddError(what+" failed", fmt.Sprintf("The content of %s is not known or not valid at apply time: %v.", plan.Destination.ValueString(), err))
+		diags.AddError(summary, fmt.Sprintf("The content is not known or not valid at apply time: %v.", err))
 		return false
 	}
 	spec := filecopy.Spec{
@@ -402,14 +410,15 @@ func (r *fileResource) copy(ctx context.Context, plan, config *fileModel, timeou
 	c := r.clients()
 	if spec.StagingBucket != "" {
 		if n, err := filecopy.CleanupStaging(ctx, c, spec.StagingBucket, spec.StagingKeyPrefix, spec.Destination, spec.Target); err != nil {
-			diags.AddWarning("Leftover staged objects not removed", err.Error())
+			addCleanupWarning(diags, spec.Destination, spec.StagingBucket, err)
 		} else if n > 0 {
-			diags.AddWarning("Leftover staged objects removed", fmt.Sprintf("%d object(s) left in s3://%s by an earlier interrupted copy of %s were deleted.", n, spec.StagingBucket, spec.Destination))
+			diags.AddWarning(cleanupSummary(spec.Destination, spec.StagingBucket),
+				fmt.Sprintf("%d object(s) left in s3://%s by an earlier interrupted copy of %s were deleted.", n, spec.StagingBucket, spec.Destination))
 		}
 	}
 	res, err := filecopy.Copy(ctx, c, spec)
 	if err != nil {
-		addFileError(diags, what, spec.Destination, err, timeout)
+		addFileError(diags, summary, "", err, timeout)
 		return false
 	}
 	plan.SHA256, plan.Size = types.StringValue(res.SHA256), types.Int64Value(res.Size)
@@ -438,7 +447,7 @@ func (r *fileResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	timeout, diags := plan.Timeouts.Create(ctx, defaultFileTimeout)
 	resp.Diagnostics.Append(diags...)
-	if !r.copy(ctx, &plan, &config, timeout, &resp.Diagnostics, "Copying "+plan.Destination.ValueString()) {
+	if !r.copy(ctx, &plan, &config, timeout, &resp.Diagnostics) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -462,7 +471,7 @@ func (r *fileResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		sums, _, err := filecopy.Verify(rctx, r.clients(), t, dest, state.Platform.ValueString(), state.agentWait(&resp.Diagnostics))
 		var fe *runcommand.FailedError
 		if err != nil && !errors.As(err, &fe) {
-			resp.Diagnostics.AddWarning("Could not verify "+dest,
+			resp.Diagnostics.AddWarning("verifying "+state.where(ctx, "on", &resp.Diagnostics),
 				fmt.Sprintf("verify_on_read: checking the file's sha256 on the instances failed, so drift is not known and the state is kept: %v", err))
 		} else {
 			want := state.SHA256.ValueString()
@@ -511,7 +520,7 @@ func (r *fileResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	}
 	timeout, diags := plan.Timeouts.Update(ctx, defaultFileTimeout)
 	resp.Diagnostics.Append(diags...)
-	if !r.copy(ctx, &plan, &config, timeout, &resp.Diagnostics, "Copying "+plan.Destination.ValueString()) {
+	if !r.copy(ctx, &plan, &config, timeout, &resp.Diagnostics) {
 		// Keep what was there: the next plan shows the change again.
 		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 		return
@@ -534,53 +543,74 @@ func (r *fileResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	dest := state.Destination.ValueString()
 	if b := state.StagingBucket.ValueString(); b != "" {
 		if _, err := filecopy.CleanupStaging(ctx, c, b, state.StagingKeyPrefix.ValueString(), dest, t); err != nil {
-			resp.Diagnostics.AddWarning("Leftover staged objects not removed", err.Error())
+			addCleanupWarning(&resp.Diagnostics, dest, b, err)
 		}
 	}
 	if state.KeepOnDestroy.ValueBool() {
 		return
 	}
 	if _, err := filecopy.Remove(ctx, c, t, dest, state.Platform.ValueString(), state.agentWait(&resp.Diagnostics)); err != nil {
-		addFileError(&resp.Diagnostics, "Removing "+dest, dest, err, timeout)
-		resp.Diagnostics.AddError("The resource stays in state",
-			"Fix the cause and destroy again, or set keep_on_destroy = true (applied first, so that it is stored) to leave the file on the instances.")
+		addFileError(&resp.Diagnostics, "removing "+state.where(ctx, "from", &resp.Diagnostics),
+			"The resource stays in state: fix the cause and destroy again, or set keep_on_destroy = true (applied first, so that it is stored) to leave the file on the instances.",
+			err, timeout)
 	}
 }
 
-// addFileError turns an engine error into one diagnostic that says what
-// happened, where, and what to do next.
-func addFileError(diags *diag.Diagnostics, what, dest string, err error, timeout time.Duration) {
+func cleanupSummary(dest, bucket string) string {
+	return fmt.Sprintf("removing leftover staged objects of %s (s3://%s)", dest, bucket)
+}
+
+// addCleanupWarning says that staged objects an interrupted copy left could
+// not be deleted.
+func addCleanupWarning(diags *diag.Diagnostics, dest, bucket string, err error) {
+	diags.AddWarning(cleanupSummary(dest, bucket), err.Error()+
+		"\n\nThe next apply or destroy tries again. Check that the provider's credentials allow s3:ListBucket and s3:DeleteObject on the bucket.")
+}
+
+// addFileError turns an engine error into one diagnostic that says what was
+// being done where (summary), what happened and what to do next. next, when
+// set, replaces the advice of a failed copy (for a removal).
+func addFileError(diags *diag.Diagnostics, summary, next string, err error, timeout time.Duration) {
 	var (
 		fe *runcommand.FailedError
 		ce *runcommand.CancelledError
 		nr *agentwait.NotReadyError
+		ur *runcommand.NotRegisteredError
 		ns *filecopy.NeedsStagingError
 		ch *filecopy.ChangedError
 		se *filecopy.StagingError
 	)
+	after := func(def string) string {
+		if next != "" {
+			return next
+		}
+		return def
+	}
 	switch {
 	case errors.As(err, &fe):
-		diags.AddError(fmt.Sprintf("%s failed on %d of %d instances", what, len(fe.Failed), fe.Result.TargetCount),
-			fe.Error()+"\n\nOn those instances the previous file (if any) was left as it was: the new one is only renamed over it "+
-				"after its sha256 matched. Fix the cause and apply again."+stagingNote(err))
+		diags.AddError(summary, fe.Error()+"\n\n"+after("On those instances the previous file (if any) was left as it was: the new one is only renamed over it "+
+			"after its sha256 matched. Fix the cause and apply again.")+stagingNote(err))
 	case errors.As(err, &nr):
-		diags.AddError(what+": instances cannot receive the command", nr.Error()+
-			"\n\nNothing was sent. Start the instances or repair their agents, or set agent_wait_timeout (such as \"10m\") to wait for agents still coming online.")
+		diags.AddError(summary, nr.Error()+"\n\nNothing was sent. Start the instances or repair their agents, or "+agentWaitTimeoutAdvice+"."+
+			strings.TrimSuffix(" "+next, " ")+identityAdvice(err))
 	case errors.As(err, &ce):
 		why := fmt.Sprintf("Terraform was interrupted (%v).", ce.Cause)
 		if errors.Is(ce.Cause, context.DeadlineExceeded) {
 			why = fmt.Sprintf("The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
 		}
-		diags.AddError(what+" was interrupted", why+" "+ce.Error()+". No instance was left with a partial file."+stagingNote(err))
+		diags.AddError(summary, why+" "+sentence(ce.Error())+". "+after("No instance was left with a partial file.")+stagingNote(err))
+	case errors.As(err, &ur):
+		diags.AddError(summary, err.Error()+"\n\nWhen the agents are still registering, raise agent_wait_timeout (such as \"10m\") to wait for them."+
+			strings.TrimSuffix(" "+next, " "))
 	case errors.As(err, &ns):
-		diags.AddAttributeError(path.Root("staging_bucket"), "staging_bucket required", ns.Error()+".")
+		diags.AddAttributeError(path.Root("staging_bucket"), summary, ns.Error()+".")
 	case errors.As(err, &ch):
-		diags.AddError(what+": the content changed since the plan", ch.Error()+": run plan and apply again.")
+		diags.AddError(summary, "The "+strings.TrimPrefix(ch.Error(), "the ")+": run plan and apply again.")
 	case errors.As(err, &se):
-		diags.AddError(what+": staging in S3 failed", se.Error()+"\n\nCheck that the bucket exists in the provider's region and that the "+
-			"provider's credentials allow s3:PutObject, s3:GetObject and s3:DeleteObject on it.")
+		diags.AddError(summary, "Staging in S3 failed: "+se.Error()+"\n\nCheck that the bucket exists in the provider's region and that the "+
+			"provider's credentials allow s3:PutObject, s3:GetObject and s3:DeleteObject on it."+strings.TrimSuffix(" "+next, " "))
 	default:
-		diags.AddError(what+" failed", err.Error())
+		diags.AddError(summary, err.Error()+strings.TrimSuffix("\n\n"+next, "\n\n"))
 	}
 }
 

@@ -145,7 +145,6 @@ resource "ssm_file" "big" {
 `, quoteIDs(f.ids), f.e.Options().WorkDir, hclString(small), src)
 	var checks []resource.TestCheckFunc
 	for i, id := range f.ids {
-		id := id
 		checks = append(checks,
 			checkFunc(func() error { return fileIs(filepath.Join(f.dir(id), "etc/app/app.conf"), []byte(small), 0o640) }),
 			checkFunc(func() error { return fileIs(filepath.Join(f.dir(id), "opt/bin/big.bin"), big, 0o755) }),
@@ -341,7 +340,7 @@ resource "ssm_file" "test" {
 				f.e.SetFault("s3.GetObject", awsemu.Fault{ResetRate: 1})
 			},
 			Config:      cfg("5m"),
-			ExpectError: regexp.MustCompile(`(?s)Copying .*data.bin failed on 1 of 1 instances.*download of .*data.bin.*previous file`),
+			ExpectError: regexp.MustCompile(`(?s)copying .*data.bin to instance .*1 of 1 invocations failed.*download of .*data.bin.*previous file`),
 		},
 		resource.TestStep{
 			PreConfig: func() {
@@ -354,7 +353,7 @@ resource "ssm_file" "test" {
 				f.e.SetFault("s3.GetObject", awsemu.Fault{Latency: time.Minute})
 			},
 			Config:      cfg("4s"),
-			ExpectError: regexp.MustCompile(`(?s)was interrupted.*timeout of 4s`),
+			ExpectError: regexp.MustCompile(`(?s)copying .*data.bin to instance .*The timeout of 4s was reached.*Run\s+interrupted`),
 		},
 		resource.TestStep{
 			PreConfig: func() {
@@ -393,21 +392,21 @@ func TestAccFile_invalidInput(t *testing.T) {
 	}
 	fileTest(t,
 		step(`content = "x"
-destination = "etc/app.conf"`, `(?s)Invalid destination.*destination: "etc/app.conf" is not an absolute path`),
+destination = "etc/app.conf"`, `(?s)invalid destination.*destination: "etc/app.conf" is not an absolute path`),
 		step(`content = "x"
-destination = ""`, `(?s)Invalid destination.*destination: the destination is empty`),
+destination = ""`, `(?s)invalid destination.*destination: the destination is empty`),
 		step(`content = "x"
 content_base64 = "eA=="
 destination = "/etc/x"`, `(?s)Invalid Attribute Combination.*content.*content_base64`),
 		step(`source = "/nonexistent/file.bin"
-destination = "/etc/x"`, `(?s)Source file not readable.*source: stat /nonexistent/file.bin`),
+destination = "/etc/x"`, `(?s)source file not readable.*source: stat /nonexistent/file.bin`),
 		step(fmt.Sprintf(`source = %q
 destination = "/etc/x"`, big), `(?s)staging_bucket required.*source is 20000 bytes`),
 		step(`content = "x"
 destination = "/etc/x"
 mode = "644x"`, `(?s)Invalid Attribute Value Match.*mode.*octal permissions`),
 		step(`content_base64 = "not base64!"
-destination = "/etc/x"`, `(?s)Invalid content_base64`),
+destination = "/etc/x"`, `(?s)invalid content_base64`),
 		step(`content = "x"
 platform = "windows"
 destination = "C:\\app\\x.conf"
@@ -417,7 +416,7 @@ mode = "0644"`, `(?s)mode is Linux only`),
 
 // terraform111 finds a `terraform` on PATH that reports version 1.11 or newer
 // (write-only attributes), or "".
-func terraform111(t *testing.T) (string, string) {
+func terraform111() (string, string) {
 	p, err := exec.LookPath("terraform")
 	if err != nil {
 		return "", "no terraform on PATH"
@@ -468,7 +467,7 @@ func (f stateReqFunc) CheckState(_ context.Context, req statecheck.CheckStateReq
 // content_wo lands on the instance and is in neither the plan JSON nor the
 // state; bumping content_wo_version copies the new secret.
 func TestAccFile_contentWriteOnly(t *testing.T) {
-	tf, why := terraform111(t)
+	tf, why := terraform111()
 	if tf == "" {
 		t.Skipf("write-only attributes need Terraform >= 1.11: %s", why)
 	}
@@ -571,7 +570,7 @@ resource "ssm_file" "test" {
 				waitPing(t, e, ids[1], awsemu.PingConnectionLost)
 			},
 			Config:      cfg("changed\n"),
-			ExpectError: regexp.MustCompile(`(?s)Copying .*motd: instances cannot receive the command.*` + ids[1] + `.*Nothing was sent`),
+			ExpectError: regexp.MustCompile(`(?s)copying .*motd to instances with tag:.*cannot receive commands.*` + ids[1] + `.*Nothing was sent`),
 		},
 		resource.TestStep{
 			PreConfig: func() {

@@ -21,8 +21,8 @@ import (
 )
 
 // identityConfig gives one instance a role, profile and association made by
-// this provider, then waits for its agent.
-func identityConfig(name, policy, instanceID, timeout string) string {
+// this provider, then waits (up to 1m) for its agent.
+func identityConfig(name, policy, instanceID string) string {
 	return fmt.Sprintf(`
 resource "ssm_instance_role" "%[1]s" {
   name   = %[1]q
@@ -41,10 +41,10 @@ resource "ssm_instance_profile_association" "%[1]s" {
 
 data "ssm_agent_online" "%[1]s" {
   instance_ids = [%[3]q]
-  timeout      = %[4]q
+  timeout      = "1m"
   depends_on   = [ssm_instance_profile_association.%[1]s]
 }
-`, name, policy, instanceID, timeout)
+`, name, policy, instanceID)
 }
 
 // TestAccInstanceIdentity_agentsComeOnline: the policies really work. Instances
@@ -58,7 +58,7 @@ func TestAccInstanceIdentity_agentsComeOnline(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkAllDestroyed(e),
 		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(e) + identityConfig("managed", "managed", ids[0], "1m") + identityConfig("minimal", "minimal", ids[1], "1m"),
+			Config: acctest.ProviderConfig(e) + identityConfig("managed", "managed", ids[0]) + identityConfig("minimal", "minimal", ids[1]),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.ssm_agent_online.managed", tfjsonpath.New("instances").AtMapKey(ids[0]).AtMapKey("ping_status"), knownvalue.StringExact("Online")),
 				statecheck.ExpectKnownValue("data.ssm_agent_online.minimal", tfjsonpath.New("instances").AtMapKey(ids[1]).AtMapKey("ping_status"), knownvalue.StringExact("Online")),
@@ -105,7 +105,7 @@ data "ssm_agent_online" "copied" {
   depends_on   = [ssm_instance_profile_association.copied]
 }
 `, id),
-			ExpectError: regexp.MustCompile(`(?s)Waiting for SSM agents timed out.*` + id + `.*role copied of instance profile copied cannot run the SSM\s+agent: it does not allow ssm:UpdateInstanceInformation`),
+			ExpectError: regexp.MustCompile(`(?s)waiting for the SSM agents of instance ` + id + `.*The wait timed out.*` + id + `.*role copied of instance profile copied cannot run the SSM\s+agent: it does not allow ssm:UpdateInstanceInformation`),
 		}},
 	})
 }
@@ -121,7 +121,7 @@ func TestAccInstanceIdentity_iamPropagation(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkAllDestroyed(e),
 		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(e) + identityConfig("fresh", "minimal", id, "1m"),
+			Config: acctest.ProviderConfig(e) + identityConfig("fresh", "minimal", id),
 			Check: resource.ComposeTestCheckFunc(
 				expectProfile(e, id, "arn:aws:iam::123456789012:instance-profile/fresh"),
 				func(*terraform.State) error {
@@ -237,7 +237,7 @@ func TestAccInstanceIdentity_partition(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy:             checkAllDestroyed(e),
 		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(e) + identityConfig("cn", "managed", id, "1m"),
+			Config: acctest.ProviderConfig(e) + identityConfig("cn", "managed", id),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("ssm_instance_role.cn", tfjsonpath.New("managed_policy_arns"), knownvalue.SetExact([]knownvalue.Check{
 					knownvalue.StringExact("arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore")})),

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -145,16 +144,9 @@ func (r *instanceProfileAssociationResource) associate(ctx context.Context, m *i
 	}
 	m.ID = types.StringValue(id)
 	m.AssociationID = types.StringValue(aws.ToString(a.AssociationId))
-	m.InstanceProfileARN = types.StringValue(profileARNOf(a))
+	m.InstanceProfileARN = types.StringValue(iamx.AssociationProfileARN(a))
 	tflog.Debug(ctx, "associated instance profile", map[string]any{"instance_id": id, "association_id": m.AssociationID.ValueString()})
 	return true
-}
-
-func profileARNOf(a *ec2types.IamInstanceProfileAssociation) string {
-	if a == nil || a.IamInstanceProfile == nil {
-		return ""
-	}
-	return aws.ToString(a.IamInstanceProfile.Arn)
 }
 
 func (r *instanceProfileAssociationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -168,7 +160,7 @@ func (r *instanceProfileAssociationResource) Create(ctx context.Context, req res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	summary := fmt.Sprintf("associating instance profile %s with instance %s", plan.InstanceProfile.ValueString(), plan.InstanceID.ValueString())
+	summary := fmt.Sprintf("creating %s (%s, profile %s)", nameProfileAssociation, plan.InstanceID.ValueString(), plan.InstanceProfile.ValueString())
 	if r.associate(ctx, &plan, plan.ReplaceExisting.ValueBool(), timeout, summary, &resp.Diagnostics) {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -183,15 +175,16 @@ func (r *instanceProfileAssociationResource) Read(ctx context.Context, req resou
 	id := state.ID.ValueString()
 	a, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, id)
 	if iamx.IsNotFound(err) {
-		tflog.Warn(ctx, "instance profile association gone, removing it from state", map[string]any{"instance_id": id})
+		addNotFoundWarning(&resp.Diagnostics, nameProfileAssociation, id,
+			fmt.Sprintf("Instance %s has no instance profile association (or the instance is gone).", id))
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("reading instance profile association of %s", id), err.Error())
+		resp.Diagnostics.AddError(doing("reading", nameProfileAssociation, id), err.Error())
 		return
 	}
-	arn := profileARNOf(a)
+	arn := iamx.AssociationProfileARN(a)
 	state.InstanceID = types.StringValue(id)
 	state.AssociationID = types.StringValue(aws.ToString(a.AssociationId))
 	state.InstanceProfileARN = types.StringValue(arn)
@@ -222,7 +215,7 @@ func (r *instanceProfileAssociationResource) Update(ctx context.Context, req res
 		return
 	}
 	if !plan.InstanceProfile.Equal(state.InstanceProfile) {
-		summary := fmt.Sprintf("replacing the instance profile of instance %s with %s", plan.InstanceID.ValueString(), plan.InstanceProfile.ValueString())
+		summary := fmt.Sprintf("updating %s (%s, profile %s)", nameProfileAssociation, plan.InstanceID.ValueString(), plan.InstanceProfile.ValueString())
 		// The association is this resource's: replacing it is what the change asks for.
 		if !r.associate(ctx, &plan, true, timeout, summary, &resp.Diagnostics) {
 			return
@@ -243,13 +236,13 @@ func (r *instanceProfileAssociationResource) Delete(ctx context.Context, req res
 		return
 	}
 	if err := iamx.Disassociate(ctx, r.data.EC2, state.ID.ValueString(), timeout); err != nil && !iamx.IsNotFound(err) {
-		resp.Diagnostics.AddError(fmt.Sprintf("disassociating the instance profile of instance %s", state.ID.ValueString()), err.Error())
+		resp.Diagnostics.AddError(doing("deleting", nameProfileAssociation, state.ID.ValueString()), err.Error())
 	}
 }
 
 func (r *instanceProfileAssociationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if !ec2InstanceIDPattern.MatchString(req.ID) {
-		resp.Diagnostics.AddError("importing an instance profile association",
+		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID),
 			fmt.Sprintf("%q is not an EC2 instance id: import the association by the id of its instance, such as i-0123456789abcdef0.", req.ID))
 		return
 	}

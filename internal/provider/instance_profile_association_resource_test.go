@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -133,21 +132,41 @@ func TestAccInstanceProfileAssociation_basic(t *testing.T) {
 	})
 }
 
+// An association removed outside Terraform: the refresh warns and removes it
+// from the state, and the next apply associates the profile again.
 func TestAccInstanceProfileAssociation_disappears(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
+	rec := &acctest.DiagnosticsRecorder{}
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		ProtoV6ProviderFactories: rec.Factories(),
 		CheckDestroy:             checkAllDestroyed(e),
-		Steps: []resource.TestStep{{
-			Config: assocConfig(e, id, "ssm_instance_profile.managed.name"),
-			Check: func(*terraform.State) error {
-				return iamx.Disassociate(context.Background(), ec2Client(e), id, time.Minute)
+		Steps: []resource.TestStep{
+			{
+				Config: assocConfig(e, id, "ssm_instance_profile.managed.name"),
+				Check: func(*terraform.State) error {
+					a, err := iamx.FindAssociationByInstanceID(context.Background(), ec2Client(e), id)
+					if err != nil {
+						return err
+					}
+					_, err = ec2Client(e).DisassociateIamInstanceProfile(context.Background(), &ec2.DisassociateIamInstanceProfileInput{AssociationId: a.AssociationId})
+					return err
+				},
+				ExpectNonEmptyPlan: true,
 			},
-			ExpectNonEmptyPlan: true,
-		}},
+			{
+				Config: assocConfig(e, id, "ssm_instance_profile.managed.name"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("ssm_instance_profile_association.test", plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: expectProfile(e, id, managedProfileARN),
+			},
+		},
 	})
+	expectWarning(t, rec, "SSM instance profile association ("+id+") not found, removing from state",
+		"Instance "+id+" has no instance profile association", "deleted outside Terraform", "the next apply creates it again")
 }
 
 // TestAccInstanceProfileAssociation_drift: the association swapped for another
@@ -248,9 +267,9 @@ func TestAccInstanceProfileAssociation_badInput(t *testing.T) {
 		{"bad instance id", `instance_id = "mi-0123456789abcdef0"
 instance_profile = "p"`, `must be an EC2 instance id such as i-0123456789abcdef0`},
 		{"bad profile ARN", `instance_id = "i-0123456789abcdef0"
-instance_profile = "arn:aws:iam::123456789012:role/p"`, `(?s)Invalid ARN.*resource "role/p" is not of the expected form`},
+instance_profile = "arn:aws:iam::123456789012:role/p"`, `(?s)invalid ARN.*resource "role/p" is not of the expected form`},
 		{"bad profile name", `instance_id = "i-0123456789abcdef0"
-instance_profile = "my profile"`, `Invalid instance profile`},
+instance_profile = "my profile"`, `(?s)invalid instance profile.*"my profile" must be an instance profile name`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -127,11 +125,7 @@ func (r *instanceProfileResource) ModifyPlan(ctx context.Context, req resource.M
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if plan.Tags.IsUnknown() {
-		plan.TagsAll = types.MapUnknown(types.StringType)
-	} else {
-		plan.TagsAll = mapValue(mergeTags(r.data.DefaultTags, stringMap(ctx, plan.Tags, &resp.Diagnostics)))
-	}
+	plan.TagsAll = tagsAllPlan(ctx, plan.Tags, r.data.DefaultTags, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
@@ -147,48 +141,21 @@ func (r *instanceProfileResource) Create(ctx context.Context, req resource.Creat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	name := plan.Name.ValueString()
-	if plan.Name.IsUnknown() || plan.Name.IsNull() {
-		prefix := "terraform-"
-		if !plan.NamePrefix.IsNull() {
-			prefix = plan.NamePrefix.ValueString()
-		}
-		name = prefixedUniqueName(prefix)
-	}
-	c := r.data.IAM
-	in := &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name), Path: aws.String(plan.Path.ValueString())}
-	if len(tags) > 0 {
-		in.Tags = tagList(tags)
-	}
-	summary := fmt.Sprintf("creating SSM instance profile (%s)", name)
-	if _, err := iamx.CreateInstanceProfile(ctx, c, in); err != nil {
+	name := nameFromPlan(plan.Name, plan.NamePrefix)
+	summary := doing("creating", nameInstanceProfile, name)
+	p, err := iamx.CreateProfileFromSpec(ctx, r.data.IAM,
+		iamx.ProfileSpec{Name: name, Path: plan.Path.ValueString(), Role: plan.Role.ValueString(), Tags: tags}, timeout)
+	if p == nil {
 		resp.Diagnostics.AddError(summary, createErrorDetail(err, "ssm_instance_profile", "instance profile", name))
 		return
 	}
-	plan.ID, plan.Name = types.StringValue(name), types.StringValue(name)
 	tflog.Debug(ctx, "created IAM instance profile", map[string]any{"instance_profile": name})
-	save := func() {
-		// A partly created profile is saved (and tainted by the error) so it is not orphaned.
-		plan.ARN, plan.UniqueID = types.StringValue(plan.ARN.ValueString()), types.StringValue(plan.UniqueID.ValueString())
-		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	}
-	if err := iamx.WaitInstanceProfileExists(ctx, c, name, timeout); err != nil {
-		resp.Diagnostics.AddError(summary, "waiting for the new profile to be visible: "+err.Error())
-		save()
-		return
-	}
-	if err := iamx.AddRoleToInstanceProfile(ctx, c, name, plan.Role.ValueString()); err != nil {
-		resp.Diagnostics.AddError(summary, fmt.Sprintf("adding role %s: %s", plan.Role.ValueString(), err))
-		save()
-		return
-	}
-	p, err := iamx.WaitInstanceProfileReady(ctx, c, name, timeout)
+	plan.ID, plan.Name = types.StringValue(name), types.StringValue(name)
+	plan.ARN, plan.UniqueID = types.StringValue(p.ARN), types.StringValue(p.ID)
 	if err != nil {
-		resp.Diagnostics.AddError(summary, fmt.Sprintf("waiting for the profile to be ready for EC2 (timeout %s): %s", shortDuration(timeout), err))
-		save()
-		return
+		// The profile exists: it is saved (and tainted by the error), so it is not orphaned.
+		resp.Diagnostics.AddError(summary, err.Error())
 	}
-	plan.ARN, plan.UniqueID = types.StringValue(aws.ToString(p.Arn)), types.StringValue(aws.ToString(p.InstanceProfileId))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -199,31 +166,27 @@ func (r *instanceProfileResource) Read(ctx context.Context, req resource.ReadReq
 		return
 	}
 	name := state.ID.ValueString()
-	p, err := iamx.FindInstanceProfileByName(ctx, r.data.IAM, name)
+	p, err := iamx.LookupInstanceProfile(ctx, r.data.IAM, name)
 	if iamx.IsNotFound(err) {
-		tflog.Warn(ctx, "IAM instance profile gone, removing it from state", map[string]any{"instance_profile": name})
+		addNotFoundWarning(&resp.Diagnostics, nameInstanceProfile, name, fmt.Sprintf("The IAM instance profile %s does not exist.", name))
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("reading SSM instance profile (%s)", name), err.Error())
+		resp.Diagnostics.AddError(doing("reading", nameInstanceProfile, name), err.Error())
 		return
 	}
-	state.Name = types.StringValue(aws.ToString(p.InstanceProfileName))
-	state.ARN = types.StringValue(aws.ToString(p.Arn))
-	state.UniqueID = types.StringValue(aws.ToString(p.InstanceProfileId))
-	state.Path = types.StringValue(aws.ToString(p.Path))
+	state.Name = types.StringValue(p.Name)
+	state.ARN = types.StringValue(p.ARN)
+	state.UniqueID = types.StringValue(p.ID)
+	state.Path = types.StringValue(p.Path)
 	state.Role = types.StringNull()
 	if len(p.Roles) > 0 {
-		state.Role = types.StringValue(aws.ToString(p.Roles[0].RoleName))
-	}
-	actual := map[string]string{}
-	for _, t := range iamx.WithoutMarker(p.Tags) {
-		actual[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		state.Role = types.StringValue(p.Roles[0])
 	}
 	prior := stringMap(ctx, state.Tags, &resp.Diagnostics)
-	state.Tags = ownTags(actual, r.data.DefaultTags, prior, state.Tags.IsNull())
-	state.TagsAll = mapValue(actual)
+	state.Tags = ownTags(p.Tags, r.data.DefaultTags, prior, state.Tags.IsNull())
+	state.TagsAll = mapValue(p.Tags)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -236,38 +199,15 @@ func (r *instanceProfileResource) Update(ctx context.Context, req resource.Updat
 	}
 	timeout, diags := plan.Timeouts.Update(ctx, defaultProfileCreateTimeout)
 	resp.Diagnostics.Append(diags...)
+	name := state.ID.ValueString()
+	from := iamx.ProfileSpec{Name: name, Role: state.Role.ValueString(), Tags: stringMap(ctx, state.TagsAll, &resp.Diagnostics)}
+	to := iamx.ProfileSpec{Name: name, Role: plan.Role.ValueString(), Tags: stringMap(ctx, plan.TagsAll, &resp.Diagnostics)}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	name := state.ID.ValueString()
-	c := r.data.IAM
-	summary := fmt.Sprintf("updating SSM instance profile (%s)", name)
-	if !plan.Role.Equal(state.Role) {
-		if !state.Role.IsNull() {
-			if err := iamx.RemoveRoleFromInstanceProfile(ctx, c, name, state.Role.ValueString()); err != nil {
-				resp.Diagnostics.AddError(summary, err.Error())
-				return
-			}
-		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if err := iamx.AddRoleToInstanceProfile(ctx, c, name, plan.Role.ValueString()); err != nil {
-			resp.Diagnostics.AddError(summary, fmt.Sprintf("adding role %s: %s", plan.Role.ValueString(), err))
-			return
-		}
-	}
-	set, remove := tagChanges(stringMap(ctx, state.TagsAll, &resp.Diagnostics), stringMap(ctx, plan.TagsAll, &resp.Diagnostics))
-	if len(remove) > 0 {
-		if _, err := c.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: aws.String(name), TagKeys: remove}); err != nil {
-			resp.Diagnostics.AddError(summary, "removing tags: "+err.Error())
-			return
-		}
-	}
-	if len(set) > 0 {
-		if _, err := c.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: aws.String(name), Tags: tagList(set)}); err != nil {
-			resp.Diagnostics.AddError(summary, "setting tags: "+err.Error())
-			return
-		}
+	if err := iamx.UpdateProfileFromSpec(ctx, r.data.IAM, from, to, timeout); err != nil {
+		resp.Diagnostics.AddError(doing("updating", nameInstanceProfile, name), err.Error())
+		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -279,7 +219,7 @@ func (r *instanceProfileResource) Delete(ctx context.Context, req resource.Delet
 		return
 	}
 	if err := iamx.DeleteInstanceProfile(ctx, r.data.IAM, state.ID.ValueString(), iamx.PropagationTimeout); err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("deleting SSM instance profile (%s)", state.ID.ValueString()), err.Error())
+		resp.Diagnostics.AddError(doing("deleting", nameInstanceProfile, state.ID.ValueString()), err.Error())
 	}
 }
 

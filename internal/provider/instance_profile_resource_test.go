@@ -94,20 +94,47 @@ func TestAccInstanceProfile_basic(t *testing.T) {
 	})
 }
 
+// A profile deleted outside Terraform: the refresh warns and removes it from
+// the state, and the next apply creates it again.
 func TestAccInstanceProfile_disappears(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
+	rec := &acctest.DiagnosticsRecorder{}
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		ProtoV6ProviderFactories: rec.Factories(),
 		CheckDestroy:             checkIAMDestroyed(e),
-		Steps: []resource.TestStep{{
-			Config: profileConfig(e, "gone", "a"),
-			Check: func(*terraform.State) error {
-				return iamx.DeleteInstanceProfile(context.Background(), iamClient(e), "gone", iamx.PropagationTimeout)
+		Steps: []resource.TestStep{
+			{
+				Config: profileConfig(e, "gone", "a"),
+				Check: func(*terraform.State) error {
+					ic := iamClient(e)
+					if _, err := ic.RemoveRoleFromInstanceProfile(context.Background(), &iam.RemoveRoleFromInstanceProfileInput{
+						InstanceProfileName: aws.String("gone"), RoleName: aws.String("role-a")}); err != nil {
+						return err
+					}
+					_, err := ic.DeleteInstanceProfile(context.Background(), &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("gone")})
+					return err
+				},
+				ExpectNonEmptyPlan: true,
 			},
-			ExpectNonEmptyPlan: true,
-		}},
+			{
+				Config: profileConfig(e, "gone", "a"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("ssm_instance_profile.test", plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					p, err := iamx.FindInstanceProfileByName(context.Background(), iamClient(e), "gone")
+					if err == nil && (len(p.Roles) != 1 || aws.ToString(p.Roles[0].RoleName) != "role-a") {
+						return fmt.Errorf("re-created profile holds %d roles, want role role-a", len(p.Roles))
+					}
+					return err
+				},
+			},
+		},
 	})
+	expectWarning(t, rec, "SSM instance profile (gone) not found, removing from state",
+		"The IAM instance profile gone does not exist.", "deleted outside Terraform", "the next apply creates it again")
 }
 
 // TestAccInstanceProfile_roleRemoved: the role taken out of the profile out of

@@ -6,13 +6,9 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -196,12 +192,6 @@ func (r *instanceRoleResource) Configure(_ context.Context, req resource.Configu
 	r.data = providerData(req.ProviderData, &resp.Diagnostics)
 }
 
-// roleSpec is what the model asks for, as plain Go values.
-type roleSpec struct {
-	trust, inline string // inline "" when none
-	managed       []string
-}
-
 func (r *instanceRoleResource) partition() string {
 	if r.data == nil || r.data.Partition == "" {
 		return "aws"
@@ -209,42 +199,52 @@ func (r *instanceRoleResource) partition() string {
 	return r.data.Partition
 }
 
-// spec computes the documents and attachments; ok is false when inputs are unknown.
-func (r *instanceRoleResource) spec(ctx context.Context, m *instanceRoleModel, diags *diag.Diagnostics) (s roleSpec, ok bool) {
+// policies are the trust policy, inline policy and managed policies the model
+// asks for, as an iamx.RoleSpec; ok is false while an input is unknown.
+func (r *instanceRoleResource) policies(ctx context.Context, m *instanceRoleModel, diags *diag.Diagnostics) (s iamx.RoleSpec, ok bool) {
 	if m.Policy.IsUnknown() || m.OutputBucketARNs.IsUnknown() || m.LogGroupARNs.IsUnknown() || m.KMSKeyARN.IsUnknown() || m.AdditionalPolicyARNs.IsUnknown() {
 		return s, false
 	}
-	s.trust = iamx.TrustPolicy(r.partition()).JSON()
+	s.TrustPolicy = iamx.TrustPolicy(r.partition()).JSON()
 	g := iamx.Grants{
 		OutputBucketARNs: stringSet(ctx, m.OutputBucketARNs, diags),
 		LogGroupARNs:     stringSet(ctx, m.LogGroupARNs, diags),
 		KMSKeyARN:        m.KMSKeyARN.ValueString(),
 	}
 	if doc, ok := iamx.InstanceRolePolicy(m.Policy.ValueString() == policyMinimal, g); ok {
-		s.inline = doc.JSON()
+		s.InlinePolicies = map[string]string{instanceRolePolicyName: doc.JSON()}
 	}
 	if m.Policy.ValueString() != policyMinimal {
-		s.managed = append(s.managed, iamx.ManagedCorePolicyARN(r.partition()))
+		s.ManagedPolicyARNs = append(s.ManagedPolicyARNs, iamx.ManagedCorePolicyARN(r.partition()))
 	}
-	s.managed = append(s.managed, stringSet(ctx, m.AdditionalPolicyARNs, diags)...)
-	sort.Strings(s.managed)
-	s.managed = slices.Compact(s.managed)
+	s.ManagedPolicyARNs = append(s.ManagedPolicyARNs, stringSet(ctx, m.AdditionalPolicyARNs, diags)...)
+	sort.Strings(s.ManagedPolicyARNs)
+	s.ManagedPolicyARNs = slices.Compact(s.ManagedPolicyARNs)
 	return s, true
 }
 
-func setValue(list []string) types.Set {
-	vals := make([]attr.Value, len(list))
-	for i, s := range list {
-		vals[i] = types.StringValue(s)
-	}
-	return types.SetValueMust(types.StringType, vals)
+// spec is the role a plan asks for (name: the role's, tags: tags_all).
+func (r *instanceRoleResource) spec(ctx context.Context, name string, m *instanceRoleModel, diags *diag.Diagnostics) iamx.RoleSpec {
+	s, _ := r.policies(ctx, m, diags)
+	s.Name, s.Path = name, m.Path.ValueString()
+	s.Description, s.PermissionsBoundary = m.Description.ValueString(), m.PermissionsBoundary.ValueString()
+	s.MaxSessionDuration = int(m.MaxSessionDuration.ValueInt64())
+	s.Tags = stringMap(ctx, m.TagsAll, diags)
+	return s
 }
 
-func strOrNull(s string) types.String {
-	if s == "" {
-		return types.StringNull()
+// recorded is the role as the state records it.
+func recorded(ctx context.Context, m *instanceRoleModel, diags *diag.Diagnostics) iamx.RoleSpec {
+	s := iamx.RoleSpec{
+		Name: m.ID.ValueString(), Path: m.Path.ValueString(), Description: m.Description.ValueString(),
+		PermissionsBoundary: m.PermissionsBoundary.ValueString(), MaxSessionDuration: int(m.MaxSessionDuration.ValueInt64()),
+		TrustPolicy: m.AssumeRolePolicy.ValueString(), ManagedPolicyARNs: stringSet(ctx, m.ManagedPolicyARNs, diags),
+		Tags: stringMap(ctx, m.TagsAll, diags),
 	}
-	return types.StringValue(s)
+	if inline := m.InlinePolicy.ValueString(); inline != "" {
+		s.InlinePolicies = map[string]string{instanceRolePolicyName: inline}
+	}
+	return s
 }
 
 func (r *instanceRoleResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -256,30 +256,15 @@ func (r *instanceRoleResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if s, ok := r.spec(ctx, &plan, &resp.Diagnostics); ok {
-		plan.AssumeRolePolicy = types.StringValue(s.trust)
-		plan.InlinePolicy = strOrNull(s.inline)
-		plan.ManagedPolicyARNs = setValue(s.managed)
+	if s, ok := r.policies(ctx, &plan, &resp.Diagnostics); ok {
+		plan.AssumeRolePolicy = types.StringValue(s.TrustPolicy)
+		plan.InlinePolicy = strOrNull(s.InlinePolicies[instanceRolePolicyName])
+		plan.ManagedPolicyARNs = setValue(s.ManagedPolicyARNs)
 	}
-	if plan.Tags.IsUnknown() {
-		plan.TagsAll = types.MapUnknown(types.StringType)
-	} else if r.data != nil {
-		plan.TagsAll = mapValue(mergeTags(r.data.DefaultTags, stringMap(ctx, plan.Tags, &resp.Diagnostics)))
+	if r.data != nil {
+		plan.TagsAll = tagsAllPlan(ctx, plan.Tags, r.data.DefaultTags, &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-}
-
-func tagList(m map[string]string) []iamtypes.Tag {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]iamtypes.Tag, len(keys))
-	for i, k := range keys {
-		out[i] = iamtypes.Tag{Key: aws.String(k), Value: aws.String(m[k])}
-	}
-	return out
 }
 
 func (r *instanceRoleResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -288,58 +273,24 @@ func (r *instanceRoleResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	s, _ := r.spec(ctx, &plan, &resp.Diagnostics)
-	tags := stringMap(ctx, plan.TagsAll, &resp.Diagnostics)
+	name := nameFromPlan(plan.Name, plan.NamePrefix)
+	spec := r.spec(ctx, name, &plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	name := plan.Name.ValueString()
-	if plan.Name.IsUnknown() || plan.Name.IsNull() {
-		prefix := "terraform-"
-		if !plan.NamePrefix.IsNull() {
-			prefix = plan.NamePrefix.ValueString()
-		}
-		name = prefixedUniqueName(prefix)
-	}
-	in := &iam.CreateRoleInput{
-		RoleName:                 aws.String(name),
-		AssumeRolePolicyDocument: aws.String(s.trust),
-		Path:                     aws.String(plan.Path.ValueString()),
-		MaxSessionDuration:       aws.Int32(int32(plan.MaxSessionDuration.ValueInt64())),
-		Description:              plan.Description.ValueStringPointer(),
-		PermissionsBoundary:      plan.PermissionsBoundary.ValueStringPointer(),
-	}
-	if len(tags) > 0 {
-		in.Tags = tagList(tags)
-	}
-	c := r.data.IAM
-	if _, err := iamx.CreateRole(ctx, c, in); err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("creating SSM instance role (%s)", name), createErrorDetail(err, "ssm_instance_role", "role", name))
+	summary := doing("creating", nameInstanceRole, name)
+	role, err := iamx.CreateRoleFromSpec(ctx, r.data.IAM, spec)
+	if role == nil {
+		resp.Diagnostics.AddError(summary, createErrorDetail(err, "ssm_instance_role", "role", name))
 		return
 	}
 	tflog.Debug(ctx, "created IAM role", map[string]any{"role": name})
-	// Saved at once, so a failure below leaves a tainted role to clean up, not an orphan.
 	plan.ID, plan.Name = types.StringValue(name), types.StringValue(name)
-	if s.inline != "" {
-		if err := iamx.PutInlinePolicy(ctx, c, name, instanceRolePolicyName, s.inline); err != nil {
-			resp.Diagnostics.AddError(fmt.Sprintf("creating SSM instance role (%s): putting inline policy", name), err.Error())
-		}
-	}
-	for _, a := range s.managed {
-		if resp.Diagnostics.HasError() {
-			break
-		}
-		if err := iamx.AttachPolicy(ctx, c, name, a); err != nil {
-			resp.Diagnostics.AddError(fmt.Sprintf("creating SSM instance role (%s): attaching %s", name, a), err.Error())
-		}
-	}
-	role, err := iamx.FindRoleByName(ctx, c, name)
+	plan.ARN, plan.UniqueID = types.StringValue(role.ARN), types.StringValue(role.ID)
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("reading SSM instance role (%s)", name), err.Error())
-		role = &iamtypes.Role{}
+		// The role exists: it is saved (and tainted by the error), so it is not orphaned.
+		resp.Diagnostics.AddError(summary, err.Error())
 	}
-	plan.ARN = types.StringValue(aws.ToString(role.Arn))
-	plan.UniqueID = types.StringValue(aws.ToString(role.RoleId))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -352,36 +303,32 @@ func (r *instanceRoleResource) Read(ctx context.Context, req resource.ReadReques
 	name := state.ID.ValueString()
 	st, err := iamx.ReadRole(ctx, r.data.IAM, name)
 	if iamx.IsNotFound(err) {
-		tflog.Warn(ctx, "IAM role gone, removing it from state", map[string]any{"role": name})
+		addNotFoundWarning(&resp.Diagnostics, nameInstanceRole, name, fmt.Sprintf("The IAM role %s does not exist.", name))
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("reading SSM instance role (%s)", name), err.Error())
+		resp.Diagnostics.AddError(doing("reading", nameInstanceRole, name), err.Error())
 		return
 	}
 	importing := state.Policy.IsNull()
 	if importing {
 		r.inferFromRole(st, &state)
 	}
-	role := st.Role
-	state.Name = types.StringValue(aws.ToString(role.RoleName))
-	state.ARN = types.StringValue(aws.ToString(role.Arn))
-	state.UniqueID = types.StringValue(aws.ToString(role.RoleId))
-	state.Path = types.StringValue(aws.ToString(role.Path))
-	state.Description = strOrNull(aws.ToString(role.Description))
-	state.MaxSessionDuration = types.Int64Value(int64(aws.ToInt32(role.MaxSessionDuration)))
-	if role.PermissionsBoundary != nil {
-		state.PermissionsBoundary = strOrNull(aws.ToString(role.PermissionsBoundary.PermissionsBoundaryArn))
-	} else {
-		state.PermissionsBoundary = types.StringNull()
-	}
-	want, _ := r.spec(ctx, &state, &resp.Diagnostics)
-	state.AssumeRolePolicy = types.StringValue(keepIfEquivalent(st.Trust, want.trust))
-	state.InlinePolicy = strOrNull(keepIfEquivalent(st.Inline[instanceRolePolicyName], want.inline))
+	role := st.Info
+	state.Name = types.StringValue(role.Name)
+	state.ARN = types.StringValue(role.ARN)
+	state.UniqueID = types.StringValue(role.ID)
+	state.Path = types.StringValue(role.Path)
+	state.Description = strOrNull(role.Description)
+	state.MaxSessionDuration = types.Int64Value(int64(role.MaxSessionDuration))
+	state.PermissionsBoundary = strOrNull(role.PermissionsBoundary)
+	want, _ := r.policies(ctx, &state, &resp.Diagnostics)
+	state.AssumeRolePolicy = types.StringValue(keepIfEquivalent(st.Trust, want.TrustPolicy))
+	state.InlinePolicy = strOrNull(keepIfEquivalent(st.Inline[instanceRolePolicyName], want.InlinePolicies[instanceRolePolicyName]))
 	var managed []string
 	for _, a := range st.Attached {
-		if importing || slices.Contains(want.managed, a) {
+		if importing || slices.Contains(want.ManagedPolicyARNs, a) {
 			managed = append(managed, a)
 		}
 	}
@@ -452,73 +399,13 @@ func (r *instanceRoleResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	name := state.ID.ValueString()
-	c := r.data.IAM
-	fail := func(doing string, err error) bool {
-		if err != nil {
-			resp.Diagnostics.AddError(fmt.Sprintf("updating SSM instance role (%s): %s", name, doing), err.Error())
-		}
-		return err != nil
+	from, to := recorded(ctx, &state, &resp.Diagnostics), r.spec(ctx, name, &plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
-	s, _ := r.spec(ctx, &plan, &resp.Diagnostics)
-	if !plan.Description.Equal(state.Description) || !plan.MaxSessionDuration.Equal(state.MaxSessionDuration) {
-		_, err := c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(name),
-			Description: aws.String(plan.Description.ValueString()), MaxSessionDuration: aws.Int32(int32(plan.MaxSessionDuration.ValueInt64()))})
-		if fail("updating description and session duration", err) {
-			return
-		}
-	}
-	if !plan.PermissionsBoundary.Equal(state.PermissionsBoundary) {
-		var err error
-		if plan.PermissionsBoundary.IsNull() {
-			_, err = c.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String(name)})
-		} else {
-			_, err = c.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: aws.String(name), PermissionsBoundary: plan.PermissionsBoundary.ValueStringPointer()})
-		}
-		if fail("setting the permissions boundary", err) {
-			return
-		}
-	}
-	if state.AssumeRolePolicy.ValueString() != s.trust {
-		_, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(s.trust)})
-		if fail("restoring the trust policy", err) {
-			return
-		}
-	}
-	if state.InlinePolicy.ValueString() != s.inline {
-		var err error
-		if s.inline == "" {
-			err = iamx.DeleteInlinePolicy(ctx, c, name, instanceRolePolicyName)
-		} else {
-			err = iamx.PutInlinePolicy(ctx, c, name, instanceRolePolicyName, s.inline)
-		}
-		if fail("putting the inline policy", err) {
-			return
-		}
-	}
-	var had []string
-	resp.Diagnostics.Append(state.ManagedPolicyARNs.ElementsAs(ctx, &had, false)...)
-	for _, a := range s.managed {
-		if !slices.Contains(had, a) && fail("attaching "+a, iamx.AttachPolicy(ctx, c, name, a)) {
-			return
-		}
-	}
-	for _, a := range had {
-		if !slices.Contains(s.managed, a) && fail("detaching "+a, iamx.DetachPolicy(ctx, c, name, a)) {
-			return
-		}
-	}
-	set, remove := tagChanges(stringMap(ctx, state.TagsAll, &resp.Diagnostics), stringMap(ctx, plan.TagsAll, &resp.Diagnostics))
-	if len(remove) > 0 {
-		_, err := c.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String(name), TagKeys: remove})
-		if fail("removing tags", err) {
-			return
-		}
-	}
-	if len(set) > 0 {
-		_, err := c.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(name), Tags: tagList(set)})
-		if fail("setting tags", err) {
-			return
-		}
+	if err := iamx.UpdateRoleFromSpec(ctx, r.data.IAM, from, to); err != nil {
+		resp.Diagnostics.AddError(doing("updating", nameInstanceRole, name), err.Error())
+		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -530,7 +417,7 @@ func (r *instanceRoleResource) Delete(ctx context.Context, req resource.DeleteRe
 		return
 	}
 	if err := iamx.DeleteRole(ctx, r.data.IAM, state.ID.ValueString(), iamx.PropagationTimeout); err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("deleting SSM instance role (%s)", state.ID.ValueString()), err.Error())
+		resp.Diagnostics.AddError(doing("deleting", nameInstanceRole, state.ID.ValueString()), err.Error())
 	}
 }
 

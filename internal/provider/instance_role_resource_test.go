@@ -166,26 +166,45 @@ resource "ssm_instance_role" "test" {
 	})
 }
 
+// A role deleted outside Terraform: the refresh warns and removes it from the
+// state, and the next apply creates it again.
 func TestAccInstanceRole_disappears(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
-	resource.ParallelTest(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy:             checkRolesDestroyed(e),
-		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(e) + `
+	rec := &acctest.DiagnosticsRecorder{}
+	cfg := acctest.ProviderConfig(e) + `
 resource "ssm_instance_role" "test" {
   name   = "gone"
   policy = "minimal"
 }
-`,
-			Check: func(*terraform.State) error {
-				// Deleted out of band (policies first, as IAM requires).
-				return iamx.DeleteRole(context.Background(), iamClient(e), "gone", iamx.PropagationTimeout)
+`
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: rec.Factories(),
+		CheckDestroy:             checkRolesDestroyed(e),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(*terraform.State) error {
+					// Deleted out of band (policies first, as IAM requires).
+					return iamx.DeleteRole(context.Background(), iamClient(e), "gone", iamx.PropagationTimeout)
+				},
+				ExpectNonEmptyPlan: true,
 			},
-			ExpectNonEmptyPlan: true,
-		}},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("ssm_instance_role.test", plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					_, err := iamx.FindRoleByName(context.Background(), iamClient(e), "gone")
+					return err
+				},
+			},
+		},
 	})
+	expectWarning(t, rec, "SSM instance role (gone) not found, removing from state",
+		"The IAM role gone does not exist.", "deleted outside Terraform", "the next apply creates it again")
 }
 
 // TestAccInstanceRole_drift: detaching AmazonSSMManagedInstanceCore, editing the
@@ -231,7 +250,12 @@ resource "ssm_instance_role" "test" {
 				PreApply:             []plancheck.PlanCheck{plancheck.ExpectNonEmptyPlan(), plancheck.ExpectResourceAction("ssm_instance_role.test", plancheck.ResourceActionUpdate)},
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
-			Check: repaired,
+			Check: func(s *terraform.State) error {
+				if err := repaired(s); err != nil {
+					return fmt.Errorf("after %s: %w", name, err)
+				}
+				return nil
+			},
 		}
 	}
 	resource.ParallelTest(t, resource.TestCase{
@@ -288,11 +312,11 @@ name_prefix = "b"`, `(?s)Invalid Attribute Combination.*name_prefix`},
 		{"unknown policy", `policy = "admin"`, `value must be one of: \["managed" "minimal"\]`},
 		{"session too short", `max_session_duration = 3599`, `value must be between 3600 and 43200, got: 3599`},
 		{"session too long", `max_session_duration = 43201`, `value must be between 3600 and 43200, got: 43201`},
-		{"bad boundary ARN", `permissions_boundary = "AmazonSSMFullAccess"`, `(?s)Invalid ARN.*must be an IAM policy ARN`},
-		{"bad bucket ARN", `output_bucket_arns = ["arn:aws:s3:::bucket/key"]`, `(?s)Invalid ARN.*must be an S3 bucket ARN`},
-		{"bad log group ARN", `cloudwatch_log_group_arns = ["arn:aws:s3:::bucket"]`, `(?s)Invalid ARN.*service is "s3", not logs`},
-		{"bad KMS ARN", `kms_key_arn = "1234abcd"`, `(?s)Invalid ARN.*must be a KMS key ARN`},
-		{"bad additional policy ARN", `additional_policy_arns = ["arn:aws:iam::123:policy/x"]`, `(?s)Invalid ARN.*account id "123" is not 12 digits`},
+		{"bad boundary ARN", `permissions_boundary = "AmazonSSMFullAccess"`, `(?s)invalid ARN.*must be an IAM policy ARN`},
+		{"bad bucket ARN", `output_bucket_arns = ["arn:aws:s3:::bucket/key"]`, `(?s)invalid ARN.*must be an S3 bucket ARN`},
+		{"bad log group ARN", `cloudwatch_log_group_arns = ["arn:aws:s3:::bucket"]`, `(?s)invalid ARN.*service is "s3", not logs`},
+		{"bad KMS ARN", `kms_key_arn = "1234abcd"`, `(?s)invalid ARN.*must be a KMS key ARN`},
+		{"bad additional policy ARN", `additional_policy_arns = ["arn:aws:iam::123:policy/x"]`, `(?s)invalid ARN.*account id "123" is not 12 digits`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -19,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/sessionprefs"
 )
@@ -61,24 +60,6 @@ func (d *operatorPolicyDataSource) Metadata(_ context.Context, req datasource.Me
 	resp.TypeName = req.ProviderTypeName + "_operator_policy_document"
 }
 
-// knownRegion accepts region names of the partitions the policy supports.
-type knownRegion struct{}
-
-func (knownRegion) Description(context.Context) string {
-	return "must be a region of the aws, aws-cn or aws-us-gov partition, such as us-east-1"
-}
-func (v knownRegion) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (v knownRegion) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if iamx.PartitionOfRegion(req.ConfigValue.ValueString()) == "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Unknown region",
-			fmt.Sprintf("%s: %q is not a known region: the value %s. Check the spelling (regions look like eu-west-1).",
-				req.Path, req.ConfigValue.ValueString(), v.Description(ctx)))
-	}
-}
-
 func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	bucket := checkWith{"S3 bucket name", sessionprefs.ValidateBucketName}
 	resp.Schema = schema.Schema{
@@ -108,8 +89,7 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 				MarkdownDescription: "Instances commands and sessions may reach, as ARNs or ARN patterns such as " +
 					"`arn:aws:ec2:*:111122223333:instance/*`. Default: every EC2 instance of the account.",
 				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(
-					arnValidator{service: "ec2", account: true, resource: regexp.MustCompile(`^instance/[\w*?-]+$`),
-						what: "an EC2 instance ARN or pattern such as arn:aws:ec2:*:111122223333:instance/*"})}},
+					ec2InstanceARNPattern())}},
 			"instance_tags": schema.MapAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Commands and sessions reach only instances carrying all these tags (`ssm:resourceTag/<key>`). " +
 					"A command sent to an instance without them is denied.",
@@ -167,8 +147,8 @@ func (d *operatorPolicyDataSource) ValidateConfig(ctx context.Context, req datas
 		if r.IsUnknown() || r.IsNull() {
 			continue
 		}
-		p := iamx.PartitionOfRegion(r.ValueString())
-		if p == "" {
+		p, known := awsclient.PartitionOfKnownRegion(r.ValueString())
+		if !known {
 			continue // reported by the element validator
 		}
 		first[p] = r.ValueString()
@@ -179,7 +159,7 @@ func (d *operatorPolicyDataSource) ValidateConfig(ctx context.Context, req datas
 			parts = append(parts, fmt.Sprintf("%s (%s)", r, p))
 		}
 		sort.Strings(parts)
-		resp.Diagnostics.AddAttributeError(path.Root("regions"), "Regions of several partitions",
+		resp.Diagnostics.AddAttributeError(path.Root("regions"), "regions of several partitions",
 			fmt.Sprintf("regions mixes partitions: %s. One policy names ARNs of one partition: use one data source per partition.", strings.Join(parts, ", ")))
 	}
 }
@@ -215,25 +195,26 @@ func (d *operatorPolicyDataSource) Read(ctx context.Context, req datasource.Read
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	spec.Partition = iamx.PartitionOfRegion(spec.Regions[0])
-	if spec.Partition == "" {
-		resp.Diagnostics.AddAttributeError(path.Root("regions"), "building the SSM operator policy",
+	summary := "building the " + nameOperatorPolicy
+	partition, known := awsclient.PartitionOfKnownRegion(spec.Regions[0])
+	if !known {
+		resp.Diagnostics.AddAttributeError(path.Root("regions"), summary,
 			fmt.Sprintf("The provider's region %q is not a region this policy knows: set regions.", spec.Regions[0]))
 		return
 	}
+	spec.Partition = partition
 	spec.AccountID = m.AccountID.ValueString()
 	if m.AccountID.IsNull() {
-		out, err := d.data.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		account, err := iamx.CallerAccountID(ctx, d.data.STS)
 		if err != nil {
-			resp.Diagnostics.AddError("building the SSM operator policy",
-				fmt.Sprintf("Finding the caller's account (sts:GetCallerIdentity) failed: %s\n\nSet account_id, or check the provider's credentials.", err))
+			resp.Diagnostics.AddError(summary, err.Error()+"\n\nSet account_id, or check the provider's credentials.")
 			return
 		}
-		spec.AccountID = aws.ToString(out.Account)
+		spec.AccountID = account
 	}
 	doc, err := iamx.OperatorPolicy(spec)
 	if err != nil {
-		resp.Diagnostics.AddError("building the SSM operator policy", err.Error())
+		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
 	m.AccountID, m.Partition = types.StringValue(spec.AccountID), types.StringValue(spec.Partition)

@@ -116,7 +116,7 @@ func TestAccOperatorPolicyDocument_badInput(t *testing.T) {
 		{`staging_bucket_name = "Stage_Bucket"`, `"Stage_Bucket" is not a valid S3 bucket name`},
 		{`staging_key_prefix = "p/"`, `staging_bucket_name`},
 		{`instance_arns = ["arn:aws:s3:::bucket"]`, `service is "s3", not ec2`},
-		{`session_kms_key_arn = "alias/sessions"`, `Invalid ARN`},
+		{`session_kms_key_arn = "alias/sessions"`, `(?s)invalid ARN.*"alias/sessions" must be a KMS key ARN`},
 		{`session_document = "AWS-Shell"`, `the prefix "AWS" is reserved`},
 	}
 	var steps []resource.TestStep

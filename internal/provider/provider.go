@@ -4,8 +4,13 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -33,6 +38,18 @@ var _ provider.Provider = (*ssmProvider)(nil)
 func New(version string) func() provider.Provider {
 	return func() provider.Provider { return &ssmProvider{version: version} }
 }
+
+// Plan-time rules of the provider's own arguments.
+var (
+	regionPattern      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+)
+
+const (
+	minAssumeRoleDuration = 15 * time.Minute
+	maxAssumeRoleDuration = 12 * time.Hour
+)
 
 type ssmProvider struct {
 	version string
@@ -252,6 +269,11 @@ func (p *ssmProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		tflog.Debug(ctx, "AWS API call", fields)
 	}
 	clients, err := awsclient.New(ctx, s, nil)
+	if errors.Is(err, awsclient.ErrNoRegion) {
+		resp.Diagnostics.AddAttributeError(path.Root("region"), "configuring the SSM provider",
+			"No AWS region is set: set the provider's region argument or the AWS_REGION environment variable, or use a profile that names one.")
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("configuring the SSM provider", err.Error()+
 			"\n\nCheck the provider's region and credentials arguments, or the AWS_* environment variables and shared files they fall back to.")
@@ -311,6 +333,11 @@ func (m *providerModel) settings(ctx context.Context) (awsclient.Settings, diag.
 		}
 	}
 	return s, diags
+}
+
+func envBool(name string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(name))
+	return b
 }
 
 func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {

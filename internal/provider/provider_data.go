@@ -16,7 +16,7 @@ func providerData(v any, diags *diag.Diagnostics) *ProviderData {
 	}
 	d, ok := v.(*ProviderData)
 	if !ok {
-		diags.AddError("Unexpected provider data",
+		diags.AddError("configuring resource: unexpected provider data",
 			fmt.Sprintf("Expected *provider.ProviderData, got %T. This is a bug in the provider: please report it.", v))
 		return nil
 	}

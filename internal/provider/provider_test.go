@@ -82,22 +82,22 @@ func TestAccProvider_configValidation(t *testing.T) {
 		name, provider string
 		want           *regexp.Regexp
 	}{
-		{"malformed role_arn", `assume_role { role_arn = "arn:aws:iam::123:user/bob" }`, regexp.MustCompile(`(?s)Invalid role ARN.*account id "123" is not 12 digits`)},
-		{"role_arn not an ARN", `assume_role { role_arn = "deployer" }`, regexp.MustCompile(`Invalid role ARN`)},
+		{"malformed role_arn", `assume_role { role_arn = "arn:aws:iam::123:user/bob" }`, regexp.MustCompile(`(?s)invalid ARN.*must be an IAM role ARN.*account id "123" is not 12 digits`)},
+		{"role_arn not an ARN", `assume_role { role_arn = "deployer" }`, regexp.MustCompile(`(?s)invalid ARN.*"deployer" must be an IAM role ARN`)},
 		{"access_key without secret_key", `access_key = "AKIAEXAMPLE"`, regexp.MustCompile(`(?s)Invalid Attribute Combination.*secret_key`)},
 		{"secret_key without access_key", `secret_key = "s3cr3t"`, regexp.MustCompile(`(?s)Invalid Attribute Combination.*access_key`)},
-		{"relative endpoint", `endpoints { ssm = "localhost:4566" }`, regexp.MustCompile(`(?s)Invalid endpoint URL.*"localhost:4566" is not an absolute http\(s\) URL`)},
-		{"ftp endpoint", `endpoints { iam = "ftp://example.com" }`, regexp.MustCompile(`Invalid endpoint URL`)},
+		{"relative endpoint", `endpoints { ssm = "localhost:4566" }`, regexp.MustCompile(`(?s)invalid endpoint URL.*"localhost:4566" is not an absolute http\(s\) URL`)},
+		{"ftp endpoint", `endpoints { iam = "ftp://example.com" }`, regexp.MustCompile(`(?s)invalid endpoint URL.*"ftp://example.com"`)},
 		{"unknown retry_mode", `retry_mode = "legacy"`, regexp.MustCompile(`(?s)retry_mode.*value must be one of`)},
 		{"negative max_retries", `max_retries = -1`, regexp.MustCompile(`(?s)max_retries.*must be at least 0`)},
 		{"assume_role duration too long", `assume_role {
   role_arn = "arn:aws:iam::123456789012:role/deployer"
   duration = "24h"
-}`, regexp.MustCompile(`(?s)Duration out of range.*between 15m0s and 12h0m0s`)},
+}`, regexp.MustCompile(`(?s)duration out of range.*between 15m0s and 12h0m0s`)},
 		{"unparsable assume_role duration", `assume_role {
   role_arn = "arn:aws:iam::123456789012:role/deployer"
   duration = "an hour"
-}`, regexp.MustCompile(`(?s)Invalid duration.*"an hour" is not a duration`)},
+}`, regexp.MustCompile(`(?s)invalid duration.*"an hour" is not a duration`)},
 		{"bad region", `region = "US East"`, regexp.MustCompile(`(?s)region.*must be an AWS region name`)},
 	}
 	for _, tc := range cases {

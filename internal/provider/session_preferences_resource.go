@@ -63,23 +63,6 @@ func (r *sessionPreferencesResource) Metadata(_ context.Context, req resource.Me
 	resp.TypeName = req.ProviderTypeName + "_session_preferences"
 }
 
-// checkWith turns a plain check of the engine into a plan-time validator.
-type checkWith struct {
-	desc  string
-	check func(string) error
-}
-
-func (v checkWith) Description(context.Context) string             { return v.desc }
-func (v checkWith) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (v checkWith) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := v.check(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+v.desc, fmt.Sprintf("%s: %s.", req.Path, err))
-	}
-}
-
 func (r *sessionPreferencesResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	optStr := func(desc string, v ...validator.String) schema.StringAttribute {
 		return schema.StringAttribute{Optional: true, MarkdownDescription: desc,
@@ -166,13 +149,6 @@ func (r *sessionPreferencesResource) Configure(_ context.Context, req resource.C
 
 func strOrEmpty(v types.String) string { return v.ValueString() }
 
-func nullIfEmpty(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
-}
-
 // known reports whether every input of the model is known (no values from
 // resources not yet created).
 func (m *sessionPreferencesModel) known() bool {
@@ -201,13 +177,13 @@ func (m *sessionPreferencesModel) preferences() sessionprefs.Preferences {
 }
 
 func (m *sessionPreferencesModel) setPreferences(p sessionprefs.Preferences) {
-	m.S3BucketName, m.S3KeyPrefix = nullIfEmpty(p.S3BucketName), nullIfEmpty(p.S3KeyPrefix)
+	m.S3BucketName, m.S3KeyPrefix = strOrNull(p.S3BucketName), strOrNull(p.S3KeyPrefix)
 	m.S3EncryptionEnabled = types.BoolValue(p.S3EncryptionEnabled)
-	m.CloudWatchLogGroupName = nullIfEmpty(p.CloudWatchLogGroupName)
+	m.CloudWatchLogGroupName = strOrNull(p.CloudWatchLogGroupName)
 	m.CloudWatchEncryptionEnabled = types.BoolValue(p.CloudWatchEncryptionEnabled)
 	m.CloudWatchStreamingEnabled = types.BoolValue(p.CloudWatchStreamingEnabled)
-	m.KMSKeyID = nullIfEmpty(p.KMSKeyID)
-	m.RunAsEnabled, m.RunAsDefaultUser = types.BoolValue(p.RunAsEnabled), nullIfEmpty(p.RunAsDefaultUser)
+	m.KMSKeyID = strOrNull(p.KMSKeyID)
+	m.RunAsEnabled, m.RunAsDefaultUser = types.BoolValue(p.RunAsEnabled), strOrNull(p.RunAsDefaultUser)
 	m.IdleSessionTimeout = types.Int64Value(int64(p.IdleSessionTimeout))
 	m.MaxSessionDuration = types.Int64Null()
 	if p.MaxSessionDuration > 0 {
@@ -215,7 +191,7 @@ func (m *sessionPreferencesModel) setPreferences(p sessionprefs.Preferences) {
 	}
 	m.ShellProfile = nil
 	if p.ShellProfileLinux != "" || p.ShellProfileWindows != "" {
-		m.ShellProfile = &shellProfileModel{Linux: nullIfEmpty(p.ShellProfileLinux), Windows: nullIfEmpty(p.ShellProfileWindows)}
+		m.ShellProfile = &shellProfileModel{Linux: strOrNull(p.ShellProfileLinux), Windows: strOrNull(p.ShellProfileWindows)}
 	}
 }
 
@@ -271,7 +247,7 @@ func (r *sessionPreferencesResource) Create(ctx context.Context, req resource.Cr
 	content := plan.preferences().Content()
 	res, err := sessionprefs.Put(ctx, r.data.SSM, name, content)
 	if err != nil {
-		addPrefsError(&resp.Diagnostics, fmt.Sprintf("creating SSM session preferences (%s)", name), err)
+		addPrefsError(&resp.Diagnostics, doing("creating", nameSessionPreferences, name), err)
 		return
 	}
 	tflog.Debug(ctx, "session preferences written", map[string]any{"document": name, "version": res.Version, "created": res.Created})
@@ -292,11 +268,10 @@ func (r *sessionPreferencesResource) Read(ctx context.Context, req resource.Read
 		return
 	}
 	name := state.ID.ValueString()
-	summary := fmt.Sprintf("reading SSM session preferences (%s)", name)
+	summary := doing("reading", nameSessionPreferences, name)
 	doc, err := sessionprefs.Find(ctx, r.data.SSM, name, "")
 	if sessionprefs.IsNotFound(err) {
-		resp.Diagnostics.AddWarning("SSM session preferences not found",
-			fmt.Sprintf("The Session document %s no longer exists: it is removed from the state, and the next apply creates it again.", name))
+		addNotFoundWarning(&resp.Diagnostics, nameSessionPreferences, name, fmt.Sprintf("The Session document %s does not exist.", name))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -347,7 +322,7 @@ func (r *sessionPreferencesResource) Update(ctx context.Context, req resource.Up
 	content := plan.preferences().Content()
 	version, err := sessionprefs.SetContent(ctx, r.data.SSM, name, content)
 	if err != nil {
-		addPrefsError(&resp.Diagnostics, fmt.Sprintf("updating SSM session preferences (%s)", name), err)
+		addPrefsError(&resp.Diagnostics, doing("updating", nameSessionPreferences, name), err)
 		return
 	}
 	plan.Content = types.StringValue(content)
@@ -365,7 +340,7 @@ func (r *sessionPreferencesResource) Delete(ctx context.Context, req resource.De
 	name := state.ID.ValueString()
 	if state.PreviousContent.IsNull() {
 		if err := sessionprefs.Delete(ctx, r.data.SSM, name); err != nil {
-			addPrefsError(&resp.Diagnostics, fmt.Sprintf("deleting SSM session preferences (%s)", name), err)
+			addPrefsError(&resp.Diagnostics, doing("deleting", nameSessionPreferences, name), err)
 		}
 		return
 	}
@@ -374,13 +349,13 @@ func (r *sessionPreferencesResource) Delete(ctx context.Context, req resource.De
 		return // gone already: nothing to restore into
 	}
 	if err != nil {
-		addPrefsError(&resp.Diagnostics, fmt.Sprintf("restoring the SSM session preferences this resource took over (%s)", name), err)
+		addPrefsError(&resp.Diagnostics, doing("deleting", nameSessionPreferences, name), fmt.Errorf("restoring the content this resource took over: %w", err))
 	}
 }
 
 func (r *sessionPreferencesResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if err := sessionprefs.ValidateDocumentName(req.ID); err != nil {
-		resp.Diagnostics.AddError("importing SSM session preferences", err.Error()+". Import by the document's name, such as "+sessionprefs.DefaultDocumentName+".")
+		resp.Diagnostics.AddError(doing("importing", nameSessionPreferences, req.ID), err.Error()+". Import by the document's name, such as "+sessionprefs.DefaultDocumentName+".")
 		return
 	}
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)

@@ -174,7 +174,7 @@ func TestAccSessionPreferences_basic(t *testing.T) {
 					if v := aws.ToString(out.DocumentVersion); v != "2" {
 						return fmt.Errorf("default version %s after repair, want 2", v)
 					}
-					if in := got["inputs"].(map[string]any); in["idleSessionTimeout"] != "15" || in["s3BucketName"] != "session-logs" {
+					if in, ok := got["inputs"].(map[string]any); !ok || in["idleSessionTimeout"] != "15" || in["s3BucketName"] != "session-logs" {
 						return fmt.Errorf("inputs after repair: %v", in)
 					}
 					return nil
@@ -192,9 +192,11 @@ func TestAccSessionPreferences_basic(t *testing.T) {
 	})
 }
 
-// A document deleted outside Terraform is created again by the next apply.
+// A document deleted outside Terraform: the refresh warns and removes it from
+// the state, and the next apply creates it again.
 func TestAccSessionPreferences_disappears(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
+	rec := &acctest.DiagnosticsRecorder{}
 	const name = "team-prefs"
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_session_preferences" "test" {
@@ -204,13 +206,14 @@ resource "ssm_session_preferences" "test" {
 `, name)
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		ProtoV6ProviderFactories: rec.Factories(),
 		CheckDestroy:             checkDocGone(e, name),
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,
 				Check: func(*terraform.State) error {
-					return sessionprefs.Delete(context.Background(), ssmClient(e), name)
+					_, err := ssmClient(e).DeleteDocument(context.Background(), &ssm.DeleteDocumentInput{Name: aws.String(name)})
+					return err
 				},
 				ExpectNonEmptyPlan: true,
 			},
@@ -225,7 +228,7 @@ resource "ssm_session_preferences" "test" {
 					if err != nil {
 						return err
 					}
-					if in := got["inputs"].(map[string]any); in["idleSessionTimeout"] != "5" {
+					if in, ok := got["inputs"].(map[string]any); !ok || in["idleSessionTimeout"] != "5" {
 						return fmt.Errorf("inputs: %v", in)
 					}
 					return nil
@@ -233,6 +236,8 @@ resource "ssm_session_preferences" "test" {
 			},
 		},
 	})
+	expectWarning(t, rec, "SSM session preferences (team-prefs) not found, removing from state",
+		"The Session document team-prefs does not exist.", "deleted outside Terraform", "the next apply creates it again")
 }
 
 // An existing preferences document (as the console creates it) is taken over, and

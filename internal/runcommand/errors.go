@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/smithy-go"
 )
@@ -12,6 +13,29 @@ import (
 // ErrCommandNotFound: Import was given a command id SSM does not know (never
 // existed, or its 30-day history expired).
 var ErrCommandNotFound = errors.New("command not found")
+
+// NotRegisteredError: SendCommand kept answering InvalidInstanceId (the
+// instances are not registered with Systems Manager, or not in a state that
+// takes commands) until the agent wait (Spec.AgentWaitTimeout) was over.
+type NotRegisteredError struct {
+	InstanceIDs []string
+	// Waited is how long the send was retried; 0: it was tried once.
+	Waited time.Duration
+	// Err is SendCommand's last error.
+	Err error
+}
+
+func (e *NotRegisteredError) Error() string {
+	waited := ""
+	if e.Waited > 0 {
+		waited = fmt.Sprintf(" after waiting %s for their agents", e.Waited)
+	}
+	return fmt.Sprintf("sending command: instance(s) %s not registered with Systems Manager or not in a valid state%s (InvalidInstanceId); "+
+		"check that each runs, has the SSM agent and an instance profile granting it: %v", strings.Join(e.InstanceIDs, ", "), waited, e.Err)
+}
+
+// Unwrap returns SendCommand's error.
+func (e *NotRegisteredError) Unwrap() error { return e.Err }
 
 // maxFailuresShown is how many failed invocations Error() describes in full.
 const maxFailuresShown = 5
@@ -23,12 +47,12 @@ const (
 )
 
 // notRunReason says why an unsuccessful invocation never ran its commands
-// (stopped by max_errors, never delivered, cancelled), or "" for a real
+// (stopped by MaxErrors, never delivered, cancelled), or "" for a real
 // failure (Failed, TimedOut/ExecutionTimedOut: the commands ran and failed).
 func notRunReason(inv *Invocation) string {
 	switch inv.StatusDetails {
 	case "Terminated":
-		return "Terminated after max_errors"
+		return "Terminated after MaxErrors"
 	case "DeliveryTimedOut":
 		return "DeliveryTimedOut, agent not reachable"
 	case "Undeliverable":
@@ -56,12 +80,12 @@ func sortFailures(failed []*Invocation) {
 
 // counts splits e.Failed into real failures and the invocations that never
 // ran, grouped by reason (in order of first appearance).
-func (e *FailedError) counts() (real []*Invocation, reasons []string, notRun map[string][]string) {
+func (e *FailedError) counts() (ran []*Invocation, reasons []string, notRun map[string][]string) {
 	notRun = map[string][]string{}
 	for _, inv := range e.Failed {
 		r := notRunReason(inv)
 		if r == "" {
-			real = append(real, inv)
+			ran = append(ran, inv)
 			continue
 		}
 		if len(notRun[r]) == 0 {
@@ -69,7 +93,7 @@ func (e *FailedError) counts() (real []*Invocation, reasons []string, notRun map
 		}
 		notRun[r] = append(notRun[r], inv.InstanceID)
 	}
-	return real, reasons, notRun
+	return ran, reasons, notRun
 }
 
 func (e *FailedError) total() int {
@@ -79,8 +103,8 @@ func (e *FailedError) total() int {
 	return max(len(e.Result.Invocations), e.Result.TargetCount)
 }
 
-// notRunText is "63 not run: Terminated after max_errors" or
-// "3 not run: 2 Terminated after max_errors, 1 Cancelled".
+// notRunText is "63 not run: Terminated after MaxErrors" or
+// "3 not run: 2 Terminated after MaxErrors, 1 Cancelled".
 func notRunText(reasons []string, notRun map[string][]string) string {
 	n := 0
 	var parts []string
@@ -95,7 +119,7 @@ func notRunText(reasons []string, notRun map[string][]string) string {
 }
 
 // reasonsText is "DeliveryTimedOut, agent not reachable" or
-// "2 Terminated after max_errors; 1 Cancelled".
+// "2 Terminated after MaxErrors; 1 Cancelled".
 func reasonsText(reasons []string, notRun map[string][]string) string {
 	if len(reasons) == 1 {
 		return reasons[0]
@@ -108,42 +132,42 @@ func reasonsText(reasons []string, notRun map[string][]string) string {
 }
 
 // Summary is "failed on 2 of 65 instances (63 not run: Terminated after
-// max_errors)", or "did not run on 3 of 3 instances (...)" when no invocation
+// MaxErrors)", or "did not run on 3 of 3 instances (...)" when no invocation
 // ran and failed.
 func (e *FailedError) Summary() string {
-	real, reasons, notRun := e.counts()
+	ran, reasons, notRun := e.counts()
 	total := e.total()
 	switch {
 	case len(e.Failed) == 0 && e.Result != nil:
 		return "ended " + statusText(e.Result.Status, e.Result.StatusDetails)
-	case len(real) == 0:
+	case len(ran) == 0:
 		return fmt.Sprintf("did not run on %d of %d instances (%s)", len(e.Failed), total, reasonsText(reasons, notRun))
 	case len(reasons) > 0:
-		return fmt.Sprintf("failed on %d of %d instances (%s)", len(real), total, notRunText(reasons, notRun))
+		return fmt.Sprintf("failed on %d of %d instances (%s)", len(ran), total, notRunText(reasons, notRun))
 	}
-	return fmt.Sprintf("failed on %d of %d instances", len(real), total)
+	return fmt.Sprintf("failed on %d of %d instances", len(ran), total)
 }
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
-	real, reasons, notRun := e.counts()
+	ran, reasons, notRun := e.counts()
 	total := e.total()
 	switch {
 	case len(e.Failed) == 0 && e.Result != nil:
 		fmt.Fprintf(&b, "command ended %s", statusText(e.Result.Status, e.Result.StatusDetails))
-	case len(real) == 0:
+	case len(ran) == 0:
 		fmt.Fprintf(&b, "%d of %d invocations did not run (%s)", len(e.Failed), total, reasonsText(reasons, notRun))
 	case len(reasons) > 0:
-		fmt.Fprintf(&b, "%d of %d invocations failed (%s)", len(real), total, notRunText(reasons, notRun))
+		fmt.Fprintf(&b, "%d of %d invocations failed (%s)", len(ran), total, notRunText(reasons, notRun))
 	default:
-		fmt.Fprintf(&b, "%d of %d invocations failed", len(real), total)
+		fmt.Fprintf(&b, "%d of %d invocations failed", len(ran), total)
 	}
 	if e.Result != nil && len(e.Result.CommandIDs) > 0 {
 		fmt.Fprintf(&b, " (command %s)", strings.Join(e.Result.CommandIDs, ", "))
 	}
-	for i, inv := range real {
+	for i, inv := range ran {
 		if i == maxFailuresShown {
-			fmt.Fprintf(&b, "\nand %d more failed", len(real)-maxFailuresShown)
+			fmt.Fprintf(&b, "\nand %d more failed", len(ran)-maxFailuresShown)
 			break
 		}
 		fmt.Fprintf(&b, "\n- %s: %s, exit code %d", inv.InstanceID, statusText(inv.Status, inv.StatusDetails), inv.ResponseCode)
@@ -181,13 +205,13 @@ func statusText(status, details string) string {
 
 // Tail returns the last lines (at most n lines and max bytes, cut on a UTF-8
 // boundary) of s without its trailing newline.
-func Tail(s string, n, max int) string {
+func Tail(s string, n, maxBytes int) string {
 	s = strings.TrimRight(s, "\r\n")
 	if s == "" {
 		return ""
 	}
-	if len(s) > max {
-		cut := len(s) - max
+	if len(s) > maxBytes {
+		cut := len(s) - maxBytes
 		for cut < len(s) && !isRuneStart(s[cut]) {
 			cut++
 		}

@@ -67,8 +67,8 @@ func (t *errTracker) begin(ctx context.Context, op string) (context.Context, fun
 			return nil
 		}
 		if ctx.Err() != nil {
-			t.failed(op, err) // keep the cause, if the call had one
-			return nil
+			_ = t.failed(op, err) // keep the cause, if the call had one
+			return nil            //nolint:nilerr // the run was interrupted: the caller reports that, with the cause kept here
 		}
 		t.mu.Lock()
 		if t.since.IsZero() && (awsclient.Transient(err) || awsclient.ContextOnly(err)) {

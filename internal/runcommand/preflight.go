@@ -34,7 +34,7 @@ func checkOutputBucket(ctx context.Context, c Clients, spec Spec) error {
 	case err == nil:
 		return nil
 	case code == "NotFound" || code == "NoSuchBucket":
-		return fmt.Errorf("%w: S3 has no bucket %q (HeadBucket: %s); create it or fix output_s3_bucket_name", ErrOutputBucketMissing, spec.OutputS3BucketName, code)
+		return fmt.Errorf("%w: S3 has no bucket %q (HeadBucket: %s)", ErrOutputBucketMissing, spec.OutputS3BucketName, code)
 	}
 	return nil
 }
@@ -42,7 +42,7 @@ func checkOutputBucket(ctx context.Context, c Clients, spec Spec) error {
 // explainSendError gives words to SendCommand errors AWS sends without text.
 func explainSendError(err error, spec Spec) error {
 	if errorCode(err) == "InvalidOutputFolder" {
-		return &explainedError{err: err, msg: fmt.Sprintf("%v: SendCommand answered InvalidOutputFolder for bucket %q (HTTP %d): create the bucket in this account or fix output_s3_bucket_name",
+		return &explainedError{err: err, msg: fmt.Sprintf("%v: SendCommand answered InvalidOutputFolder for bucket %q (HTTP %d)",
 			ErrOutputBucketMissing, spec.OutputS3BucketName, awsclient.HTTPStatus(err))}
 	}
 	return err

@@ -58,7 +58,7 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		cmd, err := send(ctx, c.SSM, spec, in)
 		if err != nil {
 			if ctx.Err() != nil {
-				spec.track.failed("SendCommand", err) // the cause, if AWS or the network gave one
+				_ = spec.track.failed("SendCommand", err) // the cause, if AWS or the network gave one
 				return res, interrupted(ctx, c, spec, res, states)
 			}
 			if len(states) > 0 {
@@ -296,12 +296,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			if len(ids) == 0 {
 				ids = in.InstanceIds
 			}
-			waited := ""
-			if spec.AgentWaitTimeout > 0 {
-				waited = fmt.Sprintf(" after waiting %s for their agents", spec.AgentWaitTimeout)
-			}
-			return nil, fmt.Errorf("sending command: instance(s) %s not registered with Systems Manager or not in a valid state%s (InvalidInstanceId); check that each runs, has the SSM agent and an instance profile granting it, or raise agent_wait_timeout: %w",
-				strings.Join(dedupe(ids), ", "), waited, err)
+			return nil, &NotRegisteredError{InstanceIDs: dedupe(ids), Waited: spec.AgentWaitTimeout, Err: err}
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err

@@ -223,13 +223,13 @@ func TestRun_maxErrorsTerminates(t *testing.T) {
 	if fe.Failed[0].StatusDetails != "Failed" {
 		t.Errorf("first failure shown is %s, want the real failure", fe.Failed[0].StatusDetails)
 	}
-	if got, want := fe.Summary(), "failed on 1 of 6 instances (5 not run: Terminated after max_errors)"; got != want {
+	if got, want := fe.Summary(), "failed on 1 of 6 instances (5 not run: Terminated after MaxErrors)"; got != want {
 		t.Errorf("summary = %q, want %q", got, want)
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "1 of 6 invocations failed (5 not run: Terminated after max_errors)") ||
+	if !strings.HasPrefix(msg, "1 of 6 invocations failed (5 not run: Terminated after MaxErrors)") ||
 		!strings.Contains(msg, "- "+fe.Failed[0].InstanceID+": Failed, exit code 1") ||
-		!strings.Contains(msg, ": not run, Terminated after max_errors") || !strings.Contains(msg, "and 2 more") {
+		!strings.Contains(msg, ": not run, Terminated after MaxErrors") || !strings.Contains(msg, "and 2 more") {
 		t.Errorf("error = %q", msg)
 	}
 }

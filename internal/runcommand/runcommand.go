@@ -155,7 +155,7 @@ type Result struct {
 type FailedError struct {
 	Result *Result
 	// Failed lists every unsuccessful invocation: real failures (Failed,
-	// TimedOut) first, then those that never ran (Terminated after max_errors,
+	// TimedOut) first, then those that never ran (Terminated after MaxErrors,
 	// DeliveryTimedOut, Undeliverable, Cancelled), each by instance id.
 	Failed []*Invocation
 }

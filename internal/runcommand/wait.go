@@ -142,7 +142,7 @@ func pollListing(ctx context.Context, api SSMAPI, track *errTracker, pending map
 			return werr
 		}
 		if err != nil {
-			return nil // transient: the by-id calls or the next poll go on
+			return nil //nolint:nilerr // transient: the by-id calls or the next poll go on
 		}
 		for i := range out.Commands {
 			if st := pending[aws.ToString(out.Commands[i].CommandId)]; st != nil {
@@ -160,7 +160,7 @@ func pollListing(ctx context.Context, api SSMAPI, track *errTracker, pending map
 // lasted Spec.PersistentErrorLimit.
 func waitError(ctx context.Context, finish func(error) *APICallError, err error, id string, sentAt time.Time) error {
 	if err == nil || errorCode(err) == "InvalidCommandId" && time.Since(sentAt) <= invalidCommandGrace {
-		finish(nil)
+		_ = finish(nil)
 		return ctx.Err()
 	}
 	stop := finish(err)

@@ -31,8 +31,8 @@ targets {
 targets {
   key    = "tag:"
   values = ["web"]
-}`), `Invalid target key|"tag:" must be`},
-		{"empty commands parameter", run(ids + "\nparameters = { commands = [] }"), `No commands|parameters.commands is empty`},
+}`), `invalid target key|"tag:" must be`},
+		{"empty commands parameter", run(ids + "\nparameters = { commands = [] }"), `no commands|parameters.commands is empty`},
 		{"executionTimeout twice", run(ids + "\ncommands = [\"true\"]\nexecution_timeout = \"5m\"\nparameters = { executionTimeout = [\"60\"] }"),
 			`executionTimeout given twice|parameters.executionTimeout and the execution_timeout argument`},
 		{"workingDirectory twice", run(ids + "\ncommands = [\"true\"]\nworking_directory = \"/tmp\"\nparameters = { workingDirectory = [\"/srv\"] }"),

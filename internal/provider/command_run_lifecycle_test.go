@@ -23,9 +23,9 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 )
 
-// Day 2: what happens to a workspace after the first apply, when agents go
-// offline, instances stop, or the instance list changes. A plan must never wait
-// for agents, and a command must never run twice by accident.
+// The life of a run after the first apply: what happens to a workspace when
+// agents go offline, instances stop, or the instance list changes. A plan must
+// never wait for agents, and a command must never run twice by accident.
 
 // stopwatch times the steps of a test: lap returns the time since the last lap.
 type stopwatch struct{ last time.Time }
@@ -78,17 +78,17 @@ func waitPing(t *testing.T, e *awsemu.Emulator, id, status string) {
 
 // The recommended chain (role, profile, associations, a run that waits for its
 // own agents) on fresh instances, then the managed policy detached out of band.
-func TestAccCommandRun_day2Chain(t *testing.T) {
+func TestAccCommandRun_lifecycleChain(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{RegistrationDelay: 2 * time.Second, IAMPropagationDelay: time.Second})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3})
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_instance_role" "test" {
-  name   = "day2-role"
+  name   = "run-role"
   policy = "managed"
 }
 
 resource "ssm_instance_profile" "test" {
-  name = "day2-profile"
+  name = "run-profile"
   role = ssm_instance_role.test.name
 }
 
@@ -112,7 +112,7 @@ resource "ssm_command_run" "test" {
 `, quoteIDs(ids))
 	detach := func() {
 		_, err := iamClient(e).DetachRolePolicy(context.Background(), &iam.DetachRolePolicyInput{
-			RoleName: aws.String("day2-role"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+			RoleName: aws.String("run-role"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -172,7 +172,7 @@ resource "ssm_command_run" "test" {
 
 // One of three instances is stopped after the apply: nothing re-runs, plan and
 // destroy are quick.
-func TestAccCommandRun_day2StoppedInstance(t *testing.T) {
+func TestAccCommandRun_stoppedInstance(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	for _, id := range ids {
@@ -215,7 +215,7 @@ resource "ssm_command_run" "test" {
 }
 
 // An agent offline for 2 s while a plan runs changes nothing.
-func TestAccCommandRun_day2AgentBlip(t *testing.T) {
+func TestAccCommandRun_agentBlip(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
 	for _, id := range ids {
@@ -247,7 +247,7 @@ resource "ssm_command_run" "test" {
 // only, while an old instance is stopped); reordering the ids and changing
 // settings that do not decide what runs or where update in place and send
 // nothing.
-func TestAccCommandRun_day2AddInstancesAndInPlace(t *testing.T) {
+func TestAccCommandRun_addInstancesAndInPlace(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	for _, id := range ids {
@@ -256,7 +256,7 @@ func TestAccCommandRun_day2AddInstancesAndInPlace(t *testing.T) {
 	// The fourth instance exists with an identity but is stopped until step 2.
 	fourth := addInstances(t, e, awsemu.InstanceSpec{Ready: true, State: awsemu.StateStopped})[0]
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("day2-output")}); err != nil {
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := func(list []string, extra string) string {
@@ -278,7 +278,7 @@ resource "ssm_command_run" "test" {
   max_errors            = "1"
   execution_timeout     = "5m"
   delivery_timeout      = "10m"
-  output_s3_bucket_name = "day2-output"
+  output_s3_bucket_name = "run-output"
   output_s3_key_prefix  = "runs"
   cloudwatch_output {
     enabled = true
@@ -379,7 +379,7 @@ resource "ssm_command_run" "test" {
 		resource.TestStep{
 			PreConfig:   sw.start,
 			Config:      cfg(stopped, ""),
-			ExpectError: regexp.MustCompile(`(?s)Instances cannot receive the command.*` + stopped + `.*stopped.*Nothing was sent.*agent_wait_timeout`),
+			ExpectError: regexp.MustCompile(`(?s)running command on .*cannot receive commands.*` + stopped + `.*stopped.*Nothing was sent.*agent_wait_timeout`),
 		},
 		resource.TestStep{
 			PreConfig: func() {
@@ -389,7 +389,7 @@ resource "ssm_command_run" "test" {
 				sw.start()
 			},
 			Config:      cfg(lost, ""),
-			ExpectError: regexp.MustCompile(`(?s)Instances cannot receive the command.*` + lost + `.*ConnectionLost`),
+			ExpectError: regexp.MustCompile(`(?s)running command on .*cannot receive commands.*` + lost + `.*ConnectionLost`),
 		},
 		// With the wait asked for, it waits until the instance is started.
 		resource.TestStep{
@@ -435,7 +435,7 @@ resource "ssm_command_run" "test" {
     commands = ["echo destroyed"]
   }`),
 			Destroy:     true,
-			ExpectError: regexp.MustCompile(`(?s)Instances cannot receive the destroy commands.*` + stopped + `.*stopped.*destroy.allow_failure`),
+			ExpectError: regexp.MustCompile(`(?s)running destroy commands on .*cannot receive commands.*` + stopped + `.*stopped.*destroy.allow_failure`),
 		},
 		// Started again: the test's own destroy runs the destroy commands.
 		resource.TestStep{
@@ -494,7 +494,7 @@ func TestExamples_noAgentGateBeforeCommands(t *testing.T) {
 
 // An added instance on which the run fails is left out of the stored
 // instance_ids, so the next plan runs the command on it again (and only on it).
-func TestAccCommandRun_day2AddedInstanceFails(t *testing.T) {
+func TestAccCommandRun_addedInstanceFails(t *testing.T) {
 	e := acctest.NewEmulator(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	for _, id := range ids {
@@ -513,7 +513,7 @@ resource "ssm_command_run" "test" {
 		resource.TestStep{Config: cfg(ids[:2]), Check: sendCount(e, 1)},
 		resource.TestStep{
 			Config:      cfg(ids),
-			ExpectError: regexp.MustCompile(`(?s)Running command on added instances failed on 1 of 1 instances.*` + bad + `.*exit code 4.*broken.*left out of the stored\s+instance_ids`),
+			ExpectError: regexp.MustCompile(`(?s)running command on instance ` + bad + ` added to instance_ids.*1 of 1 invocations failed.*` + bad + `.*exit code 4.*broken.*left out of the stored\s+instance_ids`),
 		},
 		// The failed instance is still to do: the plan updates in place again.
 		resource.TestStep{
@@ -521,7 +521,7 @@ resource "ssm_command_run" "test" {
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction(cmdRes, plancheck.ResourceActionUpdate),
 			}},
-			ExpectError: regexp.MustCompile(`failed on 1 of 1 instances`),
+			ExpectError: regexp.MustCompile(`(?s)running command on instance ` + bad + ` added to instance_ids.*1 of 1 invocations failed`),
 		},
 		resource.TestStep{
 			Config: cfg(ids),
