@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
-	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/provider"
 )
 
@@ -66,14 +65,6 @@ func PreCheck(t testing.TB) {
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("Terraform CLI at TF_ACC_TERRAFORM_PATH: %v (run `make terraform`)", err)
 	}
-}
-
-// NewEmulator starts an emulator for one test on a random loopback port and
-// closes it when the test ends: emutest.Start, under the name the acceptance
-// tests use.
-func NewEmulator(t testing.TB, opts awsemu.Options) *awsemu.Emulator {
-	t.Helper()
-	return emutest.Start(t, opts)
 }
 
 // ProviderConfig is a provider block pointing every service at the emulator with

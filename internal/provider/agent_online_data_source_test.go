@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -23,6 +22,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 func quoteIDs(ids []string) string {
@@ -43,7 +43,7 @@ func addInstances(t *testing.T, e *awsemu.Emulator, spec awsemu.InstanceSpec) []
 }
 
 func TestAccAgentOnlineDataSource_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{RegistrationDelay: 2 * time.Second})
+	e := emutest.Start(t, awsemu.Options{RegistrationDelay: 2 * time.Second})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -67,7 +67,7 @@ data "ssm_agent_online" "test" {
 }
 
 func TestAccAgentOnlineDataSource_tagsAndMinCountOverFleet(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	addInstances(t, e, awsemu.InstanceSpec{Count: 120, Ready: true, Tags: map[string]string{"Fleet": "web"}})
 	addInstances(t, e, awsemu.InstanceSpec{Count: 10, Ready: true, Tags: map[string]string{"Fleet": "db"}})
 	many := addInstances(t, e, awsemu.InstanceSpec{Count: 60, Ready: true})
@@ -96,7 +96,7 @@ data "ssm_agent_online" "many" {
 // TestAccAgentOnlineDataSource_gate waits during apply: the ids are unknown at
 // plan time, as when they come from resources created in the same apply.
 func TestAccAgentOnlineDataSource_gate(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{RegistrationDelay: time.Second})
+	e := emutest.Start(t, awsemu.Options{RegistrationDelay: time.Second})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -126,17 +126,14 @@ output "ready" {
 // API. It retries like the provider (standard mode, 25 retries), so checks stay
 // reliable while a test injects throttling.
 func emuConfig(e *awsemu.Emulator) aws.Config {
-	return aws.Config{
-		Region:       e.Options().Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(e.URL()),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = awsclient.DefaultMaxRetries + 1
-				so.RateLimiter = ratelimit.None
-			})
-		},
+	cfg := emutest.Config(e)
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = awsclient.DefaultMaxRetries + 1
+			so.RateLimiter = ratelimit.None
+		})
 	}
+	return cfg
 }
 
 // profileWithPolicy creates a role trusted by EC2 with an inline policy, puts it
@@ -167,7 +164,7 @@ func profileWithPolicy(t *testing.T, e *awsemu.Emulator, name, policy, instanceI
 const copiedMinimalPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssmmessages:CreateControlChannel","ssmmessages:CreateDataChannel","ssmmessages:OpenControlChannel","ssmmessages:OpenDataChannel","ec2messages:*","s3:GetEncryptionConfiguration"],"Resource":"*"}]}`
 
 func TestAccAgentOnlineDataSource_diagnoses(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	stopped := addInstances(t, e, awsemu.InstanceSpec{Ready: true, State: awsemu.StateStopped})[0]
 	noProfile := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	weakRole := addInstances(t, e, awsemu.InstanceSpec{})[0]
@@ -210,7 +207,7 @@ data "ssm_agent_online" "test" {
 }
 
 func TestAccAgentOnlineDataSource_terminatedFailsFast(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	if err := e.SetInstanceState(id, awsemu.StateTerminated); err != nil {
 		t.Fatal(err)
@@ -273,7 +270,7 @@ func TestAccAgentOnlineDataSource_invalidInput(t *testing.T) {
 // API call: Terraform validates the configuration again once the ids are
 // known, and the read would say the same (TestDiagnostics_engineErrorsGetArgumentAdvice).
 func TestAccAgentOnlineDataSource_minCountKnownAtApply(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

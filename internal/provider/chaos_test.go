@@ -15,6 +15,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // chaosFault is the fault mix of issue 10 on every service: 30% throttling,
@@ -125,7 +126,7 @@ func chaosInventory(ctx context.Context, e *awsemu.Emulator, ids []string) (role
 // service throttles, fails, resets and loses responses. Both succeed, nothing
 // is created twice, nothing is left.
 func TestAccChaos_applyAndDestroy(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{Seed: 10, RegistrationDelay: 200 * time.Millisecond, MaxProcesses: 16})
+	e := emutest.Start(t, awsemu.Options{Seed: 10, RegistrationDelay: 200 * time.Millisecond, MaxProcesses: 16})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 60, Tags: map[string]string{"Fleet": "chaos"}})
 	ctx := context.Background()
 	e.SetFault("*", chaosFault)

@@ -18,12 +18,13 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // A run imported by id with durations written differently in the configuration
 // ("2m" for 2m0s, "600s" for 10m0s) plans nothing.
 func TestAccCommandRun_importDurationsWrittenDifferently(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
@@ -44,7 +45,7 @@ resource "ssm_command_run" "test" {
 // A run imported while it still runs ends with its final status: the refresh
 // after it finished reads it again.
 func TestAccCommandRun_importInProgressEndsFinal(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	waitOnline(t, e, ids[0])
 	c := ssmClient(e)
@@ -99,7 +100,7 @@ resource "ssm_command_run" "test" {
 
 // output_limit = 0 keeps no output, only whether there was some.
 func TestAccCommandRun_outputLimitZeroKeepsNothing(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	commandTest(t, resource.TestStep{
 		Config: acctest.ProviderConfig(e) + fmt.Sprintf(`

@@ -21,6 +21,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // The life of a run after the first apply: what happens to a workspace when
@@ -79,7 +80,7 @@ func waitPing(t *testing.T, e *awsemu.Emulator, id, status string) {
 // The recommended chain (role, profile, associations, a run that waits for its
 // own agents) on fresh instances, then the managed policy detached out of band.
 func TestAccCommandRun_lifecycleChain(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{RegistrationDelay: 2 * time.Second, IAMPropagationDelay: time.Second})
+	e := emutest.Start(t, awsemu.Options{RegistrationDelay: 2 * time.Second, IAMPropagationDelay: time.Second})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3})
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_instance_role" "test" {
@@ -173,7 +174,7 @@ resource "ssm_command_run" "test" {
 // One of three instances is stopped after the apply: nothing re-runs, plan and
 // destroy are quick.
 func TestAccCommandRun_stoppedInstance(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	for _, id := range ids {
 		waitOnline(t, e, id)
@@ -216,7 +217,7 @@ resource "ssm_command_run" "test" {
 
 // An agent offline for 2 s while a plan runs changes nothing.
 func TestAccCommandRun_agentBlip(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
 	for _, id := range ids {
 		waitOnline(t, e, id)
@@ -248,7 +249,7 @@ resource "ssm_command_run" "test" {
 // settings that do not decide what runs or where update in place and send
 // nothing.
 func TestAccCommandRun_addInstancesAndInPlace(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	for _, id := range ids {
 		waitOnline(t, e, id)
@@ -352,7 +353,7 @@ resource "ssm_command_run" "test" {
 // why, at create and in a destroy block; with agent_wait_timeout it waits for
 // the agent and runs.
 func TestAccCommandRun_notReadyFailsFast(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
 	for _, id := range ids {
 		waitOnline(t, e, id)
@@ -495,7 +496,7 @@ func TestExamples_noAgentGateBeforeCommands(t *testing.T) {
 // An added instance on which the run fails is left out of the stored
 // instance_ids, so the next plan runs the command on it again (and only on it).
 func TestAccCommandRun_addedInstanceFails(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	for _, id := range ids {
 		waitOnline(t, e, id)

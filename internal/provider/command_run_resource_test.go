@@ -25,6 +25,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 const cmdRes = "ssm_command_run.test"
@@ -43,7 +44,7 @@ func commandTest(t *testing.T, steps ...resource.TestStep) {
 }
 
 func TestAccCommandRun_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
@@ -95,7 +96,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_failure(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
@@ -120,7 +121,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_allowFailure(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	cfg := func(allow bool) string {
 		return acctest.ProviderConfig(e) + fmt.Sprintf(`
@@ -151,7 +152,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_timeoutsAndStatuses(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{TimeScale: 0.02})
+	e := emutest.Start(t, awsemu.Options{TimeScale: 0.02})
 	running := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	offline := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	waitOnline(t, e, offline)
@@ -224,7 +225,7 @@ resource "ssm_command_run" "test" {
 // TestAccCommandRun_interruptCancels: a Terraform timeout cancels the command,
 // and the process on the instance is killed.
 func TestAccCommandRun_interruptCancels(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	pidFile := filepath.Join(e.Options().WorkDir, "instances", id, "sleeper.pid")
 	commandTest(t, resource.TestStep{
@@ -260,7 +261,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_fleets(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{MaxProcesses: 16})
+	e := emutest.Start(t, awsemu.Options{MaxProcesses: 16})
 	addInstances(t, e, awsemu.InstanceSpec{Count: 200, Ready: true, Tags: map[string]string{"Fleet": "big"}})
 	many := addInstances(t, e, awsemu.InstanceSpec{Count: 120, Ready: true})
 	t.Run("tag targets over 200 instances", func(t *testing.T) {
@@ -302,7 +303,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_output(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	cfg := emuConfig(e)
 	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
@@ -374,7 +375,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_script(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	// Runs, then prints itself back: quotes, $, backslashes, a heredoc and UTF-8
 	// must arrive byte-exact.
@@ -406,7 +407,7 @@ func hclEscape(s string) string {
 }
 
 func TestAccCommandRun_triggersAndDestroy(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	dir := filepath.Join(e.Options().WorkDir, "instances", id)
 	cfg := func(trigger string) string {
@@ -449,7 +450,7 @@ resource "ssm_command_run" "test" {
 }
 
 func TestAccCommandRun_throttling(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 5, Ready: true})
 	e.SetFault("ssm", awsemu.Fault{ThrottleRate: 0.3, ServerErrorRate: 0.05})
 	commandTest(t, resource.TestStep{
@@ -531,7 +532,7 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
 // Targets that match no instance (a tag typo) apply, but warn that nothing ran.
 func TestAccCommandRun_targetsMatchingNothingWarn(t *testing.T) {
 	rec := &acctest.DiagnosticsRecorder{}
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Role": "web"}})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },

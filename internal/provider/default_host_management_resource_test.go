@@ -19,6 +19,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/defaulthost"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
@@ -49,7 +50,7 @@ func checkDHMCOff(e *awsemu.Emulator, role string) resource.TestCheckFunc {
 }
 
 func TestAccDefaultHostManagement_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cfg := acctest.ProviderConfig(e) + `
 resource "ssm_default_host_management" "test" {
   role_name = "DHMCRole"
@@ -125,7 +126,7 @@ resource "ssm_default_host_management" "test" {
 // A fleet without instance profiles comes Online through Default Host
 // Management, gated by ssm_agent_online.
 func TestAccDefaultHostManagement_fleetOnline(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 5})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -154,7 +155,7 @@ const defaultRole = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
 // Without Default Host Management the wait's diagnosis says so (instead of
 // only "no instance profile").
 func TestAccDefaultHostManagement_diagnosisWhenOff(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 1})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -174,7 +175,7 @@ data "ssm_agent_online" "fleet" {
 // An existing role is used as it is and kept on destroy; one that cannot serve
 // is refused with the reason.
 func TestAccDefaultHostManagement_existingRole(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ctx := context.Background()
 	ic := iamClient(e)
 	for _, r := range []struct{ name, trust string }{{"Good", defaulthost.TrustPolicy().JSON()}, {"EC2Trusted", iamx.TrustPolicy("aws").JSON()}} {
@@ -218,7 +219,7 @@ resource "ssm_default_host_management" "test" {
 }
 
 func TestAccDefaultHostManagement_badInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	if _, err := ssmClient(e).UpdateServiceSetting(context.Background(), &ssm.UpdateServiceSettingInput{
 		SettingId: aws.String(defaulthost.SettingID), SettingValue: aws.String("SomeoneElsesRole")}); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // failureScenario is one way for a user's apply to fail, run through the
@@ -106,7 +107,7 @@ func failureScenarios() []failureScenario {
 			// its timeout, naming the operation and the 500.
 			name: "agent_wait_500_forever", within: 35*time.Second + 10*time.Second,
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
 				e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 				return []resource.TestStep{{
@@ -125,7 +126,7 @@ data "ssm_agent_online" "test" {
 			// the create timeout, naming the operation and the 500.
 			name: "command_run_500_forever_while_collecting", within: 65*time.Second + 10*time.Second,
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 				e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})
 				return []resource.TestStep{{
@@ -146,7 +147,7 @@ resource "ssm_command_run" "test" {
 			// A run that never started names the connection error.
 			name: "command_run_unreachable_endpoint", within: time.Minute,
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				cfg := strings.Replace(acctest.ProviderConfig(e), fmt.Sprintf("ssm  = %q", e.URL()), `ssm  = "http://127.0.0.1:1"`, 1)
 				return []resource.TestStep{{
 					Config: cfg + `
@@ -168,7 +169,7 @@ resource "ssm_command_run" "test" {
 			// An agent that never registers: the timeout diagnosis.
 			name: "agent_wait_timeout", within: time.Minute,
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				ids := addInstances(t, e, awsemu.InstanceSpec{Count: 1})
 				return []resource.TestStep{{
 					Config: acctest.ProviderConfig(e) + fmt.Sprintf(`
@@ -185,7 +186,7 @@ data "ssm_agent_online" "test" {
 			// Nulls inside lists and maps are rejected at plan, naming the attribute.
 			name: "null_elements",
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				p := acctest.ProviderConfig(e)
 				var steps []resource.TestStep
 				for _, c := range []struct{ attr, cfg string }{
@@ -242,7 +243,7 @@ data "ssm_agent_online" "test" {
 			// Names taken outside Terraform: the error suggests the import command.
 			name: "iam_names_taken",
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				c := emulatorClients(t, e)
 				if _, err := c.IAM.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("taken-role"),
 					AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
@@ -272,7 +273,7 @@ data "ssm_agent_online" "test" {
 			// once instead of being retried as eventual consistency.
 			name: "iam_missing_references", within: time.Minute,
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				p := acctest.ProviderConfig(e)
 				return []resource.TestStep{
 					{
@@ -296,7 +297,7 @@ data "ssm_agent_online" "test" {
 			// A failing command.
 			name: "command_run_exit_1",
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 				return []resource.TestStep{{
 					Config: acctest.ProviderConfig(e) + fmt.Sprintf(`
@@ -313,7 +314,7 @@ resource "ssm_command_run" "test" {
 			// An association for an instance that does not exist: no propagation hint.
 			name: "association_missing_instance", within: time.Minute,
 			steps: func(t *testing.T) []resource.TestStep {
-				e := acctest.NewEmulator(t, awsemu.Options{})
+				e := emutest.Start(t, awsemu.Options{})
 				return []resource.TestStep{{
 					Config: acctest.ProviderConfig(e) + `
 resource "ssm_instance_role" "test" {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/filecopy"
 )
 
@@ -40,7 +41,7 @@ type fileEnv struct {
 
 func newFileEnv(t *testing.T, n int) *fileEnv {
 	t.Helper()
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: n, Ready: true})
 	for _, id := range ids {
 		waitPing(t, e, id, awsemu.PingOnline)
@@ -379,7 +380,7 @@ resource "ssm_file" "test" {
 
 // Bad input fails at plan time, naming the attribute.
 func TestAccFile_invalidInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	big := filepath.Join(t.TempDir(), "big")
 	if err := os.WriteFile(big, make([]byte, 20000), 0o600); err != nil {
 		t.Fatal(err)
@@ -522,7 +523,7 @@ resource "ssm_file" "test" {
 // invocations per instance); verify_on_read checks them all with one command;
 // an instance whose agent is offline fails the copy at once, naming it.
 func TestAccFile_tagTargets(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true, Tags: map[string]string{"Role": "filecopy"}})
 	for _, id := range ids {
 		waitPing(t, e, id, awsemu.PingOnline)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 func idOf(addr string) resource.ImportStateIdFunc {
@@ -31,7 +32,7 @@ var emptyPlan = resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planch
 // Roles and profiles created with name_prefix import with their prefix: the
 // imported state verifies, and the configuration plans nothing after import.
 func TestAccImport_namePrefix(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cfg := acctest.ProviderConfig(e) + `
 resource "ssm_instance_role" "test" {
   name_prefix = "web-"
@@ -63,7 +64,7 @@ resource "ssm_instance_profile" "test" {
 // An association imported by instance id, configured with the profile's ARN,
 // plans nothing; so does a lower-cased role name for a role named in mixed case.
 func TestAccImport_associationByARNAndCaseInsensitiveNames(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	base := acctest.ProviderConfig(e) + `
 resource "ssm_instance_role" "test" {

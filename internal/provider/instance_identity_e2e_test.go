@@ -18,6 +18,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // identityConfig gives one instance a role, profile and association made by
@@ -51,7 +52,7 @@ data "ssm_agent_online" "%[1]s" {
 // given a "managed" and a "minimal" role through these resources register with
 // SSM (the emulator checks the trust and the agent's actions as AWS would).
 func TestAccInstanceIdentity_agentsComeOnline(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{RegistrationDelay: 500 * time.Millisecond})
+	e := emutest.Start(t, awsemu.Options{RegistrationDelay: 500 * time.Millisecond})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -73,7 +74,7 @@ func TestAccInstanceIdentity_agentsComeOnline(t *testing.T) {
 // profile and association made by these resources are fine; ssm_agent_online
 // says so.
 func TestAccInstanceIdentity_copiedMinimalPolicyNeverRegisters(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{RegistrationDelay: 200 * time.Millisecond})
+	e := emutest.Start(t, awsemu.Options{RegistrationDelay: 200 * time.Millisecond})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	ctx := context.Background()
 	ic := iamClient(e)
@@ -114,7 +115,7 @@ data "ssm_agent_online" "copied" {
 // after creation (as AWS does), role + profile + association in one apply
 // succeed without the user retrying: the profile waits, the association retries.
 func TestAccInstanceIdentity_iamPropagation(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{IAMPropagationDelay: 10 * time.Second})
+	e := emutest.Start(t, awsemu.Options{IAMPropagationDelay: 10 * time.Second})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -140,7 +141,7 @@ func TestAccInstanceIdentity_iamPropagation(t *testing.T) {
 // TestAccInstanceIdentity_throttling: 30% of IAM and EC2 calls throttled; the
 // SDK's retryer absorbs them, the apply converges and nothing is created twice.
 func TestAccInstanceIdentity_throttling(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{Seed: 7})
+	e := emutest.Start(t, awsemu.Options{Seed: 7})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2})
 	e.SetFault("iam", awsemu.Fault{ThrottleRate: 0.3})
 	e.SetFault("ec2", awsemu.Fault{ThrottleRate: 0.3})
@@ -230,7 +231,7 @@ resource "ssm_instance_profile_association" "a%[1]d" {
 // TestAccInstanceIdentity_partition: in aws-cn the managed policy and the ARNs
 // are those of the partition, and the agent still registers.
 func TestAccInstanceIdentity_partition(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{Region: "cn-north-1", RegistrationDelay: 200 * time.Millisecond})
+	e := emutest.Start(t, awsemu.Options{Region: "cn-north-1", RegistrationDelay: 200 * time.Millisecond})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },

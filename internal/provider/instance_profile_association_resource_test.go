@@ -19,6 +19,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
@@ -100,7 +101,7 @@ const (
 )
 
 func TestAccInstanceProfileAssociation_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -135,7 +136,7 @@ func TestAccInstanceProfileAssociation_basic(t *testing.T) {
 // An association removed outside Terraform: the refresh warns and removes it
 // from the state, and the next apply associates the profile again.
 func TestAccInstanceProfileAssociation_disappears(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	rec := &acctest.DiagnosticsRecorder{}
 	resource.ParallelTest(t, resource.TestCase{
@@ -172,7 +173,7 @@ func TestAccInstanceProfileAssociation_disappears(t *testing.T) {
 // TestAccInstanceProfileAssociation_drift: the association swapped for another
 // profile out of band shows in the plan and apply puts the configured one back.
 func TestAccInstanceProfileAssociation_drift(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	config := assocConfig(e, id, "ssm_instance_profile.managed.name")
 	resource.ParallelTest(t, resource.TestCase{
@@ -211,7 +212,7 @@ func TestAccInstanceProfileAssociation_drift(t *testing.T) {
 // profile fails with replace_existing = false, naming the association; with the
 // default it is replaced, on a stopped instance too (disassociate + associate).
 func TestAccInstanceProfileAssociation_existing(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	running := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	stopped := addInstances(t, e, awsemu.InstanceSpec{Ready: true, State: awsemu.StateStopped})[0]
 	existing, err := iamx.FindAssociationByInstanceID(context.Background(), ec2Client(e), running)
@@ -262,7 +263,7 @@ resource "ssm_instance_profile_association" "stopped" {
 }
 
 func TestAccInstanceProfileAssociation_badInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cases := []struct{ name, body, want string }{
 		{"bad instance id", `instance_id = "mi-0123456789abcdef0"
 instance_profile = "p"`, `must be an EC2 instance id such as i-0123456789abcdef0`},

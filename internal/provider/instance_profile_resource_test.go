@@ -18,6 +18,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
@@ -63,7 +64,7 @@ resource "ssm_instance_profile" "test" {
 }
 
 func TestAccInstanceProfile_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -97,7 +98,7 @@ func TestAccInstanceProfile_basic(t *testing.T) {
 // A profile deleted outside Terraform: the refresh warns and removes it from
 // the state, and the next apply creates it again.
 func TestAccInstanceProfile_disappears(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	rec := &acctest.DiagnosticsRecorder{}
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -141,7 +142,7 @@ func TestAccInstanceProfile_disappears(t *testing.T) {
 // band shows in the plan and is put back; deleting the role of a profile (a
 // DeleteConflict for IAM) works because the role's delete removes it first.
 func TestAccInstanceProfile_roleRemoved(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ctx := context.Background()
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -177,7 +178,7 @@ func TestAccInstanceProfile_roleRemoved(t *testing.T) {
 }
 
 func TestAccInstanceProfile_badInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cases := []struct{ name, body, want string }{
 		{"invalid name", `name = "a/b"`, `may contain only letters, digits and the characters`},
 		{"name too long", `name = "` + strings.Repeat("n", 129) + `"`, `string length must be between 1 and 128`},

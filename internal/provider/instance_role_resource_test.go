@@ -21,6 +21,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
@@ -50,7 +51,7 @@ func checkRolesDestroyed(e *awsemu.Emulator) resource.TestCheckFunc {
 }
 
 func TestAccInstanceRole_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -118,7 +119,7 @@ resource "ssm_instance_role" "test" {
 }
 
 func TestAccInstanceRole_namePrefixAndDefaultTags(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cfg := func(own string) string {
 		return fmt.Sprintf(`
 provider "ssm" {
@@ -169,7 +170,7 @@ resource "ssm_instance_role" "test" {
 // A role deleted outside Terraform: the refresh warns and removes it from the
 // state, and the next apply creates it again.
 func TestAccInstanceRole_disappears(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	rec := &acctest.DiagnosticsRecorder{}
 	cfg := acctest.ProviderConfig(e) + `
 resource "ssm_instance_role" "test" {
@@ -211,7 +212,7 @@ resource "ssm_instance_role" "test" {
 // inline policy and the trust policy out of band show in the plan, and apply
 // repairs them; a reformatted but equivalent document shows nothing.
 func TestAccInstanceRole_drift(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ctx := context.Background()
 	ic := iamClient(e)
 	config := acctest.ProviderConfig(e) + `
@@ -299,7 +300,7 @@ resource "ssm_instance_role" "test" {
 }
 
 func TestAccInstanceRole_badInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cases := []struct{ name, body, want string }{
 		{"invalid name", `name = "has space"`, `may contain only letters, digits and the characters`},
 		{"name too long", `name = "` + fmt.Sprintf("%065d", 0) + `"`, `string length must be between 1 and 64`},

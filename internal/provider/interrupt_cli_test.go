@@ -18,6 +18,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // devOverrideCLI builds the provider from this module into a temporary
@@ -58,7 +59,7 @@ func TestAccCommandRun_sigintUnderChaos(t *testing.T) {
 	}
 	acctest.PreCheck(t)
 	t.Parallel()
-	e := acctest.NewEmulator(t, awsemu.Options{Seed: 11})
+	e := emutest.Start(t, awsemu.Options{Seed: 11})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	pidFile := filepath.Join(e.Options().WorkDir, "instances", id, "sleeper.pid")
 	work, env := devOverrideCLI(t)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
@@ -46,7 +47,7 @@ func checkPolicyJSON(e *awsemu.Emulator, name string, spec iamx.OperatorPolicySp
 }
 
 func TestAccOperatorPolicyDocument_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	region := e.Options().Region
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -107,7 +108,7 @@ data "ssm_operator_policy_document" "test" {
 }
 
 func TestAccOperatorPolicyDocument_badInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cases := []struct{ body, want string }{
 		{`regions = ["us-east-1", "us-easst-2"]`, `regions\[1\]: "us-easst-2" is not a known region`},
 		{`regions = ["eu-west-1", "cn-north-1"]`, `regions mixes partitions: cn-north-1 \(aws-cn\), eu-west-1 \(aws\)`},

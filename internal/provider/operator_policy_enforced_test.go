@@ -21,6 +21,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
@@ -73,7 +74,7 @@ provider "ssm" {
 // provider's agent gate and commands (by ids and by tag) work on the tagged
 // instances, and a command to an instance outside the tag condition is denied.
 func TestAccOperatorPolicy_enforced(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{EnforceIAM: true})
+	e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 	web := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Team": "web"}})
 	db := addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Team": "db"}})
 	role := operatorRole(t, e, "operator", iamx.OperatorPolicySpec{Partition: "aws", AccountID: "123456789012",
@@ -194,7 +195,7 @@ func TestAccOperatorPolicy_everyStatementNeeded(t *testing.T) {
 		iamx.SidReadCommandsAgents:   "ssm:DescribeInstanceInformation",
 	} {
 		t.Run(sid, func(t *testing.T) {
-			e := acctest.NewEmulator(t, awsemu.Options{EnforceIAM: true})
+			e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 			addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Team": "web"}})
 			role := operatorRoleWithout(t, e, "operator", sid, iamx.OperatorPolicySpec{Partition: "aws", AccountID: "123456789012",
 				Regions: []string{e.Options().Region}, Documents: []string{"AWS-RunShellScript"},
@@ -222,7 +223,7 @@ resource "ssm_command_run" "by_tag" {
 // ssm_agent_online's diagnosis, for a caller that may not read IAM, says which
 // check it could not make.
 func TestAccOperatorPolicy_diagnosisWithoutIAMReads(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{EnforceIAM: true})
+	e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 	ctx := context.Background()
 	ic := iamClient(e)
@@ -261,7 +262,7 @@ data "ssm_agent_online" "test" {
 // Without the staging statement, ssm_file's staged copy is denied, naming the
 // S3 action.
 func TestAccOperatorPolicy_fileStagingNeeded(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{EnforceIAM: true})
+	e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Team": "web"}})[0]
 	role := operatorRoleWithout(t, e, "operator", iamx.SidFileStaging, iamx.OperatorPolicySpec{Partition: "aws", AccountID: "123456789012",
 		Regions: []string{e.Options().Region}, Documents: []string{"AWS-RunShellScript"},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	ssmprovider "github.com/terraform-ssm/terraform-provider-ssm/internal/provider"
 )
 
@@ -179,7 +180,7 @@ provider "ssm" {
 // and checks that the data source's calls reached the emulator through the
 // assumed role's temporary credentials.
 func TestAccProvider_endpointsAndAssumeRole(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	ctx := context.Background()
 	_, err := iam.NewFromConfig(emuConfig(e)).CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String("deployer"),

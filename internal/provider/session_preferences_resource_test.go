@@ -21,6 +21,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/sessionprefs"
 )
 
@@ -95,7 +96,7 @@ resource "ssm_session_preferences" "test" {
 `
 
 func TestAccSessionPreferences_basic(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	const doc = sessionprefs.DefaultDocumentName
 	minimalInputs := map[string]any{
 		"s3BucketName": "session-logs", "s3KeyPrefix": "", "s3EncryptionEnabled": true,
@@ -195,7 +196,7 @@ func TestAccSessionPreferences_basic(t *testing.T) {
 // A document deleted outside Terraform: the refresh warns and removes it from
 // the state, and the next apply creates it again.
 func TestAccSessionPreferences_disappears(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	rec := &acctest.DiagnosticsRecorder{}
 	const name = "team-prefs"
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
@@ -243,7 +244,7 @@ resource "ssm_session_preferences" "test" {
 // An existing preferences document (as the console creates it) is taken over, and
 // destroy puts its content back as the default version instead of deleting it.
 func TestAccSessionPreferences_takeOverAndRestore(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	const doc = sessionprefs.DefaultDocumentName
 	original := `{"schemaVersion":"1.0","description":"Document to hold regional settings for Session Manager","sessionType":"Standard_Stream","inputs":{"s3BucketName":"console-logs","s3EncryptionEnabled":true,"idleSessionTimeout":"20"}}`
 	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
@@ -287,7 +288,7 @@ func TestAccSessionPreferences_takeOverAndRestore(t *testing.T) {
 
 // A document of another type is not taken over.
 func TestAccSessionPreferences_wrongDocumentType(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cmd := `{"schemaVersion":"2.2","mainSteps":[{"action":"aws:runShellScript","name":"run","inputs":{"runCommand":["true"]}}]}`
 	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
 		Name: aws.String("Deploy"), Content: aws.String(cmd), DocumentType: ssmtypes.DocumentTypeCommand,
@@ -309,7 +310,7 @@ resource "ssm_session_preferences" "test" {
 }
 
 func TestAccSessionPreferences_badInput(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	cases := []struct{ attr, value, want string }{
 		{"idle_session_timeout", "0", `(?s)Attribute idle_session_timeout value must be between 1 and 60, got: 0`},
 		{"idle_session_timeout", "61", `(?s)Attribute idle_session_timeout value must be between 1 and 60, got: 61`},

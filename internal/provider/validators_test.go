@@ -10,11 +10,12 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // Bad input is refused at plan time, naming the attribute.
 func TestAccValidation_planTime(t *testing.T) {
-	e := acctest.NewEmulator(t, awsemu.Options{})
+	e := emutest.Start(t, awsemu.Options{})
 	run := func(body string) string {
 		return fmt.Sprintf("resource \"ssm_command_run\" \"test\" {\n%s\n}\n", body)
 	}
