@@ -94,7 +94,10 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 			"instance_profile_arn": schema.StringAttribute{Computed: true, MarkdownDescription: "ARN of the associated instance profile."},
 		},
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true,
+				CreateDescription: "How long associating may take, retries while a new profile reaches EC2 included. Default " + shortDuration(defaultAssociationTimeout) + ".",
+				UpdateDescription: "How long replacing the association with another profile may take. Default " + shortDuration(defaultAssociationTimeout) + ".",
+				DeleteDescription: "How long disassociating may take. Default " + shortDuration(defaultDisassociateTimeout) + "."}),
 		},
 	}
 }

@@ -107,7 +107,9 @@ func (r *instanceProfileResource) Schema(ctx context.Context, _ resource.SchemaR
 			},
 		},
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true}),
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true,
+				CreateDescription: "How long creating the profile may take, waiting until IAM has propagated it included. Default " + shortDuration(defaultProfileCreateTimeout) + ".",
+				UpdateDescription: "How long changing the profile's role or tags may take, propagation included. Default " + shortDuration(defaultProfileCreateTimeout) + "."}),
 		},
 	}
 }
