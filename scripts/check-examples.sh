@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every example is valid: `terraform fmt -check` over examples/, and
 # `terraform validate` of each example directory against the provider built
-# from this tree (dev_overrides, so no registry is needed).
+# from this tree (dev_overrides, so no registry is needed). The same for the
+# HCL blocks of the guides (templates/guides), see below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -59,3 +60,64 @@ while IFS= read -r dir; do
   n=$((n + 1))
 done < <(find examples -name '*.tf' -printf '%h\n' | sort -u)
 echo "examples: $n directories formatted and valid"
+
+# The guides' HCL: every ```terraform block of templates/guides/* is formatted,
+# and is a complete configuration that validates, unless the line before its
+# fence (blank lines aside) is the marker
+#   <!-- check-examples: fmt-only -->
+# (snippets of the configurations a guide replaces, which use other providers
+# or undeclared variables). Files a block reads through ${path.module}/... are
+# created beside it, holding a placeholder line.
+g=0
+v=0
+for guide in templates/guides/*.md*; do
+  [ -f "$guide" ] || continue
+  out="$work/guides/$(basename "$guide")"
+  mkdir -p "$out"
+  awk -v out="$out" '
+    /^```terraform[[:space:]]*$/ {
+      n++; f = sprintf("%s/%03d", out, n); system("mkdir -p " f)
+      print NR > (f "/line"); close(f "/line")
+      if (mark) { print "" > (f "/fmt-only"); close(f "/fmt-only") }
+      mark = 0; inblock = 1; next
+    }
+    inblock && /^```[[:space:]]*$/ { inblock = 0; close(f "/main.tf"); next }
+    inblock { print > (f "/main.tf"); next }
+    /^<!-- check-examples: fmt-only -->[[:space:]]*$/ { mark = 1; next }
+    NF { mark = 0 }
+    END { if (inblock) { print FILENAME ": unterminated ```terraform block" > "/dev/stderr"; exit 1 } }
+  ' "$guide"
+  for d in "$out"/*/; do
+    [ -f "$d/main.tf" ] || continue
+    where="$guide:$(cat "$d/line")"
+    g=$((g + 1))
+    if ! fmtout=$("$terraform" fmt -check -diff -no-color "$d/main.tf" 2>&1); then
+      echo "examples: the block at $where is not formatted (terraform fmt):"
+      echo "$fmtout"
+      exit 1
+    fi
+    [ -f "$d/fmt-only" ] && continue
+    tf=$terraform
+    if grep -q '_wo\b' "$d/main.tf"; then
+      if [ -z "$tf_wo" ]; then
+        echo "examples: the block at $where uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
+        continue
+      fi
+      tf=$tf_wo
+    fi
+    if ! grep -q required_providers "$d/main.tf"; then
+      printf 'terraform {\n  required_providers {\n    ssm = { source = "terraform-ssm/ssm" }\n  }\n}\n' >"$d/zz_versions.tf"
+    fi
+    { grep -o '\${path\.module}/[A-Za-z0-9._/-]*' "$d/main.tf" || true; } | sed 's|^\${path\.module}/||' | while IFS= read -r f; do
+      mkdir -p "$d/$(dirname "$f")"
+      [ -e "$d/$f" ] || echo placeholder >"$d/$f"
+    done
+    if ! valout=$(cd "$d" && "$tf" validate -no-color 2>&1); then
+      echo "examples: the block at $where is not a valid configuration (mark snippets that are not complete configurations with <!-- check-examples: fmt-only --> before the fence):"
+      echo "$valout"
+      exit 1
+    fi
+    v=$((v + 1))
+  done
+done
+echo "examples: $g guide blocks formatted, $v of them complete configurations that validate"

@@ -468,11 +468,25 @@ func (f stateReqFunc) CheckState(_ context.Context, req statecheck.CheckStateReq
 // content_wo lands on the instance and is in neither the plan JSON nor the
 // state; bumping content_wo_version copies the new secret.
 func TestAccFile_contentWriteOnly(t *testing.T) {
+	if os.Getenv("TF_ACC") != "" {
+		// Under OpenTofu (make testacc-tofu) the suite stays with OpenTofu: it has
+		// write-only attributes from 1.11 on.
+		if cli := acctest.DetectCLI(t); cli.OpenTofu && !cli.AtLeast(1, 11) {
+			t.Skipf("write-only attributes need OpenTofu >= 1.11 (or Terraform >= 1.11): the CLI under test is %s", cli)
+		} else if cli.OpenTofu {
+			testAccFileContentWriteOnly(t)
+			return
+		}
+	}
 	tf, why := terraform111()
 	if tf == "" {
 		t.Skipf("write-only attributes need Terraform >= 1.11: %s", why)
 	}
 	t.Setenv("TF_ACC_TERRAFORM_PATH", tf)
+	testAccFileContentWriteOnly(t)
+}
+
+func testAccFileContentWriteOnly(t *testing.T) {
 	f := newFileEnv(t, 1)
 	dest := filepath.Join(f.dir(f.ids[0]), "secret.env")
 	cfg := func(version int) string {

@@ -53,9 +53,12 @@ provider "ssm" {
 	if err := json.Unmarshal(out, &schemas); err != nil {
 		t.Fatalf("decoding schema JSON: %v", err)
 	}
-	ps, ok := schemas.ProviderSchemas["registry.terraform.io/terraform-ssm/ssm"]
+	// The source "terraform-ssm/ssm" is registry.terraform.io/terraform-ssm/ssm
+	// to Terraform and registry.opentofu.org/terraform-ssm/ssm to OpenTofu.
+	addr := acctest.DetectCLI(t).RegistryHost() + "/terraform-ssm/ssm"
+	ps, ok := schemas.ProviderSchemas[addr]
 	if !ok {
-		t.Fatalf("no schema for registry.terraform.io/terraform-ssm/ssm in %s", out)
+		t.Fatalf("no schema for %s in %s", addr, out)
 	}
 	seen := map[string]bool{}
 	ps.Provider.Block.walk("", func(name, desc string) {

@@ -1,0 +1,36 @@
+package acctest
+
+import "testing"
+
+func TestParseVersionLine(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want CLI
+		host string
+	}{
+		{"Terraform v1.8.5\non linux_amd64\n", CLI{Path: "tf", Version: "1.8.5", Major: 1, Minor: 8}, "registry.terraform.io"},
+		{"OpenTofu v1.6.3\non linux_amd64\n", CLI{Path: "tf", OpenTofu: true, Version: "1.6.3", Major: 1, Minor: 6}, "registry.opentofu.org"},
+		{"Terraform v1.11.4\non linux_amd64\n\nYour version of Terraform is out of date!", CLI{Path: "tf", Version: "1.11.4", Major: 1, Minor: 11}, "registry.terraform.io"},
+	} {
+		got, err := parseVersionLine("tf", tc.out)
+		if err != nil {
+			t.Errorf("parseVersionLine(%q): %v", tc.out, err)
+			continue
+		}
+		if got != tc.want || got.RegistryHost() != tc.host {
+			t.Errorf("parseVersionLine(%q) = %+v (host %s), want %+v (host %s)", tc.out, got, got.RegistryHost(), tc.want, tc.host)
+		}
+	}
+	for _, out := range []string{"", "Something v1.0.0", "Terraform 1.8.5", "OpenTofu vX"} {
+		if c, err := parseVersionLine("tf", out); err == nil {
+			t.Errorf("parseVersionLine(%q) = %+v, want an error", out, c)
+		}
+	}
+	c := CLI{Major: 1, Minor: 11}
+	if !c.AtLeast(1, 11) || !c.AtLeast(1, 6) || c.AtLeast(1, 12) || c.AtLeast(2, 0) {
+		t.Errorf("AtLeast is wrong for %+v", c)
+	}
+	if s := (CLI{OpenTofu: true, Version: "1.6.3"}).String(); s != "OpenTofu 1.6.3" {
+		t.Errorf("String() = %q", s)
+	}
+}
