@@ -31,6 +31,10 @@ var (
 // defaultDHMCRoleName is the role name the AWS console's Quick Setup uses.
 const defaultDHMCRoleName = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
 
+// defaultDHMCRolePath is the path AWS's documented setup puts that role under
+// (notes/aws-behaviour.md#default-host-management).
+const defaultDHMCRolePath = "/service-role/"
+
 // reImportID is "<account id>/<region>".
 var reImportID = regexp.MustCompile(`^(\d{12})/([a-z]{2}(-[a-z]+)+-\d+)$`)
 
@@ -80,14 +84,18 @@ func (r *defaultHostManagementResource) Schema(_ context.Context, _ resource.Sch
 				PlanModifiers: []planmodifier.String{requiresReplaceUnlessCaseOnly()},
 			},
 			"role_path": schema.StringAttribute{
-				Optional: true, Computed: true, Default: stringdefault.StaticString("/"),
-				MarkdownDescription: "Path of the role: `/` (the default) or `/` + printable ASCII + `/`. The setting names " +
-					"the role by path and name. Changing it replaces the resource.",
+				Optional: true, Computed: true,
+				MarkdownDescription: "Path of the role: `/` or `/` + printable ASCII + `/`. The setting names the role by path and " +
+					"name. Unset, it is the path of the role when a role named `role_name` already exists (so adopting or importing " +
+					"the setting AWS's documented setup made plans no change), else `" + defaultDHMCRolePath + "`, where AWS's " +
+					"documented setup puts `" + defaultDHMCRoleName + "`; once known it is kept from the state while it is unset " +
+					"(a state written by a provider version whose default was `/` keeps `/`: nothing is replaced). Setting it to " +
+					"another path than the state's replaces the resource.",
 				Validators: []validator.String{
 					stringvalidator.LengthBetween(1, 512),
 					stringvalidator.RegexMatches(iamPathPattern, "must be / or begin and end with / and contain only printable ASCII characters"),
 				},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.String{requiresReplaceWhenConfigured()},
 			},
 			"create_role": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -124,18 +132,35 @@ func (r *defaultHostManagementResource) ModifyPlan(ctx context.Context, req reso
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var state *defaultHostManagementModel
+	if !req.State.Raw.IsNull() {
+		state = &defaultHostManagementModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	sameRole := state != nil && !plan.RoleName.IsUnknown() && strings.EqualFold(state.RoleName.ValueString(), plan.RoleName.ValueString())
+	// An unset role_path keeps the state's path for the same role (so a state
+	// with the old default "/" is not replaced); otherwise apply finds it (the
+	// existing role's path, else defaultDHMCRolePath).
+	var configPath types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("role_path"), &configPath)...)
+	if configPath.IsNull() {
+		if sameRole && state.RolePath.ValueString() != "" {
+			plan.RolePath = state.RolePath
+		} else {
+			plan.RolePath = types.StringUnknown()
+		}
+	}
 	if plan.RoleName.IsUnknown() || plan.RolePath.IsUnknown() {
 		plan.SettingValue = types.StringUnknown()
 	} else {
 		plan.SettingValue = types.StringValue(defaulthost.Value(plan.RolePath.ValueString(), plan.RoleName.ValueString()))
 	}
 	plan.RoleReady = types.BoolValue(true)
-	if plan.RoleARN.IsUnknown() && !req.State.Raw.IsNull() {
-		var state defaultHostManagementModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if state.RoleARN.ValueString() != "" && strings.EqualFold(state.RoleName.ValueString(), plan.RoleName.ValueString()) {
-			plan.RoleARN = state.RoleARN
-		}
+	if plan.RoleARN.IsUnknown() && sameRole && state.RoleARN.ValueString() != "" && state.RolePath.Equal(plan.RolePath) {
+		plan.RoleARN = state.RoleARN
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -146,8 +171,11 @@ func (r *defaultHostManagementResource) Create(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	summary := doing("turning on", nameDefaultHost, "role "+plan.RoleName.ValueString())
+	if !r.resolvePath(ctx, &plan, summary, &resp.Diagnostics) {
+		return
+	}
 	value := defaulthost.Value(plan.RolePath.ValueString(), plan.RoleName.ValueString())
-	summary := doing("turning on", nameDefaultHost, "role "+value)
 	cur, err := defaulthost.Get(ctx, r.data.SSM)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -164,6 +192,28 @@ func (r *defaultHostManagementResource) Create(ctx context.Context, req resource
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// resolvePath settles an unset role_path: the path of the existing role named
+// role_name, else defaultDHMCRolePath.
+func (r *defaultHostManagementResource) resolvePath(ctx context.Context, plan *defaultHostManagementModel, summary string, diags interface {
+	AddError(string, string)
+}) bool {
+	if !plan.RolePath.IsUnknown() && !plan.RolePath.IsNull() {
+		return true
+	}
+	name := plan.RoleName.ValueString()
+	role, err := iamx.LookupRole(ctx, r.data.IAM, name)
+	switch {
+	case iamx.IsNotFound(err):
+		plan.RolePath = types.StringValue(defaultDHMCRolePath)
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("reading IAM role %s to find its path: %s", name, err))
+		return false
+	default:
+		plan.RolePath = types.StringValue(role.Path)
+	}
+	return true
 }
 
 // apply makes the role ready (or checks an existing one) and sets the setting,
@@ -258,6 +308,9 @@ func (r *defaultHostManagementResource) Update(ctx context.Context, req resource
 		return
 	}
 	summary := doing("updating", nameDefaultHost, plan.ID.ValueString())
+	if !r.resolvePath(ctx, &plan, summary, &resp.Diagnostics) {
+		return
+	}
 	cur, err := defaulthost.Get(ctx, r.data.SSM)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
@@ -328,6 +381,16 @@ func (r *defaultHostManagementResource) ImportState(ctx context.Context, req res
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_path"), rolePath)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("create_role"), true)...)
+}
+
+// requiresReplaceWhenConfigured replaces the resource when role_path is set to
+// another path than the state's; an unset role_path never replaces (ModifyPlan
+// keeps the state's path or finds it at apply).
+func requiresReplaceWhenConfigured() planmodifier.String {
+	return stringplanmodifier.RequiresReplaceIf(func(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+		resp.RequiresReplace = !req.ConfigValue.IsNull() && !req.ConfigValue.IsUnknown() && !req.StateValue.IsNull() &&
+			req.ConfigValue.ValueString() != req.StateValue.ValueString()
+	}, "Setting role_path to another path than the state's replaces the resource.", "Setting `role_path` to another path than the state's replaces the resource.")
 }
 
 // requiresReplaceUnlessCaseOnly replaces the resource when an IAM name changes

@@ -144,7 +144,7 @@ data "ssm_agent_online" "fleet" {
 `, quoteIDs(ids)),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.ssm_agent_online.fleet", tfjsonpath.New("online_instance_ids"), knownvalue.ListSizeExact(5)),
-				statecheck.ExpectKnownValue("ssm_default_host_management.this", tfjsonpath.New("setting_value"), knownvalue.StringExact(defaultRole)),
+				statecheck.ExpectKnownValue("ssm_default_host_management.this", tfjsonpath.New("setting_value"), knownvalue.StringExact("service-role/"+defaultRole)),
 			},
 		}},
 	})
@@ -238,6 +238,173 @@ func TestAccDefaultHostManagement_badInput(t *testing.T) {
 				ImportStateId: "us-east-1", ExpectError: regexp.MustCompile(`not\s+<account\s+id>/<region>`)},
 			{Config: cfg(`role_name = "SomeoneElsesRole"`), ResourceName: "ssm_default_host_management.test", ImportState: true,
 				ImportStateId: "210987654321/us-east-1", ExpectError: regexp.MustCompile(`configured\s+for\s+account\s+123456789012,\s+region\s+us-east-1`)},
+		},
+	})
+}
+
+// guideBefore runs the migration guide's Default Host Management "Before"
+// commands: the role under /service-role/, the managed policy, the setting. It
+// returns the role's id, which changes if the role is ever recreated.
+func guideBefore(t *testing.T, e *awsemu.Emulator) string {
+	t.Helper()
+	ctx := context.Background()
+	ic := iamClient(e)
+	out, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(defaultRole), Path: aws.String("/service-role/"),
+		AssumeRolePolicyDocument: aws.String(defaulthost.TrustPolicy().JSON())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(defaultRole), PolicyArn: aws.String(defaulthost.PolicyARN("aws"))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ssmClient(e).UpdateServiceSetting(ctx, &ssm.UpdateServiceSettingInput{SettingId: aws.String(defaulthost.SettingID),
+		SettingValue: aws.String("service-role/" + defaultRole)}); err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Role.RoleId)
+}
+
+// checkDHMCKept checks that the setting still names the guide's role and that
+// the role is the one made before Terraform (same id: never recreated).
+func checkDHMCKept(e *awsemu.Emulator, value, roleID string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		s, err := dhmcSetting(e)
+		if err != nil {
+			return err
+		}
+		if s.Value != value {
+			return fmt.Errorf("setting %q, want %q", s.Value, value)
+		}
+		r, err := iamx.FindRoleByName(context.Background(), iamClient(e), defaultRole)
+		if err != nil {
+			return err
+		}
+		if got := aws.ToString(r.RoleId); got != roleID {
+			return fmt.Errorf("role %s was recreated: id %s, want %s", defaultRole, got, roleID)
+		}
+		return nil
+	}
+}
+
+// Following the guide's "Before" and then applying the bare resource adopts
+// the setting and the role: nothing is replaced, and the next plan is empty.
+func TestAccDefaultHostManagement_adoptsGuideSetup(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	roleID := guideBefore(t, e)
+	addr := "ssm_default_host_management.this"
+	cfg := acctest.ProviderConfig(e) + `
+resource "ssm_default_host_management" "this" {}
+`
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDHMCOff(e, defaultRole),
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_path"), knownvalue.StringExact("/service-role/")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("setting_value"), knownvalue.StringExact("service-role/"+defaultRole)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_arn"), knownvalue.StringExact("arn:aws:iam::123456789012:role/service-role/"+defaultRole)),
+				},
+				Check: checkDHMCKept(e, "service-role/"+defaultRole, roleID),
+			},
+			{Config: cfg, ConfigPlanChecks: emptyPlan},
+		},
+	})
+}
+
+// Importing the guide's setup (terraform import, or an import block) plans no
+// change at all with the bare resource: no replacement, no role recreated, no
+// window with Default Host Management off.
+func TestAccDefaultHostManagement_importGuideSetup(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	roleID := guideBefore(t, e)
+	addr := "ssm_default_host_management.this"
+	cfg := acctest.ProviderConfig(e) + `
+resource "ssm_default_host_management" "this" {}
+`
+	kept := checkDHMCKept(e, "service-role/"+defaultRole, roleID)
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDHMCOff(e, defaultRole),
+		Steps: []resource.TestStep{
+			// An import block: the plan is a no-op import (the harness fails on any other action).
+			{Config: cfg, ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: "123456789012/us-east-1"},
+			// terraform import, kept in the state; then the plan is empty.
+			{Config: cfg, ResourceName: addr, ImportState: true, ImportStateId: "123456789012/us-east-1", ImportStatePersist: true},
+			{
+				Config:           cfg,
+				ConfigPlanChecks: emptyPlan,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_path"), knownvalue.StringExact("/service-role/")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_ready"), knownvalue.Bool(true)),
+				},
+				Check: kept,
+			},
+		},
+	})
+}
+
+// A state written when role_path defaulted to "/" keeps "/" while role_path is
+// unset: upgrading plans nothing (above all no replacement), and an import of
+// a setting naming a role without a path plans nothing either.
+func TestAccDefaultHostManagement_oldDefaultPathKept(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	addr := "ssm_default_host_management.this"
+	old := acctest.ProviderConfig(e) + `
+resource "ssm_default_host_management" "this" {
+  role_path = "/"
+}
+`
+	cfg := acctest.ProviderConfig(e) + `
+resource "ssm_default_host_management" "this" {}
+`
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDHMCOff(e, defaultRole),
+		Steps: []resource.TestStep{
+			{Config: old, ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("setting_value"), knownvalue.StringExact(defaultRole)),
+			}},
+			{Config: cfg, ConfigPlanChecks: emptyPlan},
+			{Config: cfg, ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: "123456789012/us-east-1"},
+			// Asking for another path explicitly is a replacement, and the plan says so.
+			{Config: acctest.ProviderConfig(e) + `
+resource "ssm_default_host_management" "this" {
+  role_path = "/service-role/"
+}
+`, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+			}}},
+		},
+	})
+}
+
+// A new resource with role_path unset and no role yet creates the role under
+// /service-role/, as AWS's documented setup does.
+func TestAccDefaultHostManagement_defaultPath(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	addr := "ssm_default_host_management.this"
+	cfg := acctest.ProviderConfig(e) + `
+resource "ssm_default_host_management" "this" {}
+`
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkDHMCOff(e, defaultRole),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_path"), knownvalue.StringExact("/service-role/")),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("setting_value"), knownvalue.StringExact("service-role/"+defaultRole)),
+			}},
+			{Config: cfg, ConfigPlanChecks: emptyPlan},
 		},
 	})
 }

@@ -10,7 +10,9 @@ data "ssm_agent_online" "fleet" {
   depends_on = [ssm_default_host_management.this]
 }
 
-# Or point the setting at an existing role, which is kept on destroy.
+# Or point the setting at an existing role, which is kept on destroy. Without
+# role_path, a new role goes under /service-role/ (as in AWS's documented setup)
+# and an existing one is used at the path it has.
 # resource "ssm_default_host_management" "this" {
 #   role_name   = "MyDefaultHostRole"
 #   role_path   = "/service-role/"
