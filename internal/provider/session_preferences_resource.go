@@ -78,8 +78,12 @@ func (r *sessionPreferencesResource) Schema(_ context.Context, _ resource.Schema
 			"the document Session Manager reads when a session names none). The resource creates the document, or takes over " +
 			"the one that exists (the console creates it the first time someone opens the preferences page): it then remembers " +
 			"the content it found in `previous_content`, and destroy puts that content back instead of deleting the document. " +
-			"Changes made outside Terraform show in the plan and are undone by apply. Import by document name; an imported " +
-			"document is deleted on destroy.",
+			"Changes made outside Terraform show in the plan and are undone by apply. Import by document name: import records " +
+			"the document's default version and content as it finds them in `previous_version` and `previous_content`, so " +
+			"destroy after an import also puts back what the account had, and deletes nothing. (The preferences document " +
+			"holds settings, not secrets — bucket, log group and KMS key names, the Run As user, shell profile commands — and " +
+			"anyone with `ssm:GetDocument` reads it; keeping its earlier content in the state adds no exposure, as long as no " +
+			"secret was put in a shell profile.)",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "Name of the document.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -134,10 +138,10 @@ func (r *sessionPreferencesResource) Schema(_ context.Context, _ resource.Schema
 			"document_version": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Default version of the document, the one holding `content`."},
 			"previous_version": schema.StringAttribute{Computed: true,
-				MarkdownDescription: "When the resource took over an existing document: the default version it found. Null when it created the document.",
+				MarkdownDescription: "When the resource took over an existing document (at create, or by import): the default version it found. Null when it created the document.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"previous_content": schema.StringAttribute{Computed: true,
-				MarkdownDescription: "When the resource took over an existing document: the content it found, which destroy puts back. Null when it created the document (destroy then deletes it).",
+				MarkdownDescription: "When the resource took over an existing document (at create, or by import): the content it found, which destroy puts back. Null when it created the document (destroy then deletes it).",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 		},
 	}
@@ -358,5 +362,19 @@ func (r *sessionPreferencesResource) ImportState(ctx context.Context, req resour
 		resp.Diagnostics.AddError(doing("importing", nameSessionPreferences, req.ID), err.Error()+". Import by the document's name, such as "+sessionprefs.DefaultDocumentName+".")
 		return
 	}
+	// Record the document as it is now: destroy puts it back (an import never
+	// leads to deleting what the account had before Terraform).
+	summary := doing("importing", nameSessionPreferences, req.ID)
+	doc, err := sessionprefs.Find(ctx, r.data.SSM, req.ID, "")
+	if sessionprefs.IsNotFound(err) {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s: there is nothing to import. Apply the configuration to create it.", err))
+		return
+	}
+	if err != nil {
+		addPrefsError(&resp.Diagnostics, summary, err)
+		return
+	}
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_version"), doc.Version)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_content"), doc.Content)...)
 }

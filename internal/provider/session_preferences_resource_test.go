@@ -143,6 +143,8 @@ func TestAccSessionPreferences_basic(t *testing.T) {
 				ImportState:       true,
 				ImportStateId:     doc,
 				ImportStateVerify: true,
+				// Import records the document as found, to put it back on destroy.
+				ImportStateVerifyIgnore: []string{"previous_version", "previous_content"},
 			},
 			{
 				// Drift: the document is changed outside Terraform; the plan shows it and apply repairs it.
@@ -339,4 +341,108 @@ resource "ssm_session_preferences" "test" {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps:                    steps,
 	})
+}
+
+// Import then destroy leaves the account's document as it was before the
+// import: the imported version and content are recorded and put back, and the
+// plan after import changes the document in place (never a replacement).
+func TestAccSessionPreferences_importThenDestroyRestores(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	const doc = sessionprefs.DefaultDocumentName
+	// As the console writes it: fewer inputs than the resource writes.
+	original := `{"schemaVersion":"1.0","description":"Document to hold regional settings for Session Manager","sessionType":"Standard_Stream","inputs":{"s3BucketName":"console-logs","s3EncryptionEnabled":true,"idleSessionTimeout":"20"}}`
+	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+		Name: aws.String(doc), Content: aws.String(original), DocumentType: ssmtypes.DocumentTypeSession,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	addr := "ssm_session_preferences.test"
+	// The configuration that says what the document says.
+	same := acctest.ProviderConfig(e) + `
+resource "ssm_session_preferences" "test" {
+  s3_bucket_name = "console-logs"
+}
+`
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			d, err := sessionprefs.Find(context.Background(), ssmClient(e), doc, "")
+			if err != nil {
+				return fmt.Errorf("the imported document must survive destroy: %w", err)
+			}
+			if d.Version != "1" || d.Content != original {
+				return fmt.Errorf("after destroy the default is version %s with %s; want version 1 with the content found at import", d.Version, d.Content)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			// An import block: the document is rewritten in the resource's full form, in place.
+			{Config: same, ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: doc,
+				ExpectNonEmptyPlan: true, ImportPlanChecks: resource.ImportPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+				}}},
+			{Config: same, ResourceName: addr, ImportState: true, ImportStateId: doc, ImportStatePersist: true,
+				ImportStateCheck: func(s []*terraform.InstanceState) error {
+					if len(s) != 1 || s[0].Attributes["previous_content"] != original || s[0].Attributes["previous_version"] != "1" {
+						return fmt.Errorf("import must record the document as found: %v", s)
+					}
+					return nil
+				}},
+			{Config: acctest.ProviderConfig(e) + fullPrefs,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("previous_content"), knownvalue.StringExact(original)),
+				},
+				Check: func(*terraform.State) error {
+					got, _, err := defaultDocJSON(e, doc)
+					if err != nil {
+						return err
+					}
+					if in, ok := got["inputs"].(map[string]any); !ok || in["s3BucketName"] != "session-logs" {
+						return fmt.Errorf("inputs after apply: %v", in)
+					}
+					return nil
+				}},
+		},
+	})
+}
+
+// A document that already says what the configuration says imports with an
+// empty plan.
+func TestAccSessionPreferences_importNoChange(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	const doc = "team-prefs"
+	addr := "ssm_session_preferences.test"
+	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_session_preferences" "test" {
+  name                 = %q
+  s3_bucket_name       = "session-logs"
+  idle_session_timeout = 5
+}
+`, doc)
+	content := sessionprefs.Preferences{S3BucketName: "session-logs", S3EncryptionEnabled: true, CloudWatchEncryptionEnabled: true,
+		CloudWatchStreamingEnabled: true, IdleSessionTimeout: 5}.Content()
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+						Name: aws.String(doc), Content: aws.String(content), DocumentType: ssmtypes.DocumentTypeSession,
+					}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg, ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: doc,
+			},
+		},
+	})
+	if d, err := sessionprefs.Find(context.Background(), ssmClient(e), doc, ""); err != nil || d.Content != content {
+		t.Fatalf("the document must be left as it was: %+v, %v", d, err)
+	}
 }
