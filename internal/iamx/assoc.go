@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
@@ -84,6 +85,14 @@ func instanceState(ctx context.Context, c *ec2.Client, id string) (ec2types.Inst
 // ExistingAssociationError. EC2's propagation errors for new profiles are
 // retried until timeout.
 func Associate(ctx context.Context, c *ec2.Client, instanceID, profile string, replace bool, timeout time.Duration) (*ec2types.IamInstanceProfileAssociation, error) {
+	a, _, err := AssociateReplacing(ctx, c, instanceID, profile, replace, timeout)
+	return a, err
+}
+
+// AssociateReplacing is Associate that also returns the ARN of the profile it
+// replaced ("" when the instance had none, or already had profile), so that
+// RestoreProfile can put it back.
+func AssociateReplacing(ctx context.Context, c *ec2.Client, instanceID, profile string, replace bool, timeout time.Duration) (*ec2types.IamInstanceProfileAssociation, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -91,27 +100,29 @@ func Associate(ctx context.Context, c *ec2.Client, instanceID, profile string, r
 
 	cur, err := FindAssociationByInstanceID(ctx, c, instanceID)
 	if err != nil && !IsNotFound(err) {
-		return nil, err
+		return nil, "", err
 	}
 	if cur != nil && cur.IamInstanceProfile != nil && ProfileMatches(aws.ToString(cur.IamInstanceProfile.Arn), profile) {
-		return WaitAssociated(ctx, c, instanceID, aws.ToString(cur.AssociationId), remaining())
+		a, err := WaitAssociated(ctx, c, instanceID, aws.ToString(cur.AssociationId), remaining())
+		return a, "", err
 	}
 	if cur != nil && !replace {
 		arnStr := ""
 		if cur.IamInstanceProfile != nil {
 			arnStr = aws.ToString(cur.IamInstanceProfile.Arn)
 		}
-		return nil, &ExistingAssociationError{InstanceID: instanceID, AssociationID: aws.ToString(cur.AssociationId), ProfileARN: arnStr}
+		return nil, "", &ExistingAssociationError{InstanceID: instanceID, AssociationID: aws.ToString(cur.AssociationId), ProfileARN: arnStr}
 	}
+	previous := AssociationProfileARN(cur)
 	if cur != nil {
 		state, err := instanceState(ctx, c, instanceID)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if state != ec2types.InstanceStateNameRunning {
 			// Replace works on running instances only (notes/aws-behaviour.md#ec2-instance-profile-associations).
 			if err := disassociate(ctx, c, instanceID, aws.ToString(cur.AssociationId), remaining()); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			cur = nil
 		}
@@ -132,9 +143,10 @@ func Associate(ctx context.Context, c *ec2.Client, instanceID, profile string, r
 		if cur != nil {
 			verb = "replacing the association of"
 		}
-		return nil, fmt.Errorf("%s instance profile %s with instance %s: %w", verb, profile, instanceID, err)
+		return nil, "", fmt.Errorf("%s instance profile %s with instance %s: %w", verb, profile, instanceID, err)
 	}
-	return WaitAssociated(ctx, c, instanceID, id, remaining())
+	a, err := WaitAssociated(ctx, c, instanceID, id, remaining())
+	return a, previous, err
 }
 
 // WaitAssociated polls until the association is associated.
@@ -202,4 +214,50 @@ func disassociate(ctx context.Context, c *ec2.Client, instanceID, associationID 
 			return errors.Join(fmt.Errorf("waiting for association %s of instance %s to go", associationID, instanceID), err)
 		}
 	}
+}
+
+// ProfileGoneError says the profile RestoreProfile was to put back cannot be
+// associated any more: it was deleted, or holds no role (EC2 refuses a profile
+// without a role).
+type ProfileGoneError struct {
+	ProfileARN, Reason string
+}
+
+func (e *ProfileGoneError) Error() string {
+	return fmt.Sprintf("instance profile %s %s", e.ProfileARN, e.Reason)
+}
+
+// RestoreProfile puts profileARN back on the instance, replacing the instance's
+// current association (a Replace on running instances, disassociate and
+// associate on stopped ones). When the profile no longer exists or holds no
+// role, the current association is removed and a ProfileGoneError returned: the
+// instance is left without a profile. An instance that is gone is not an error
+// (nothing to restore on).
+func RestoreProfile(ctx context.Context, c *ec2.Client, ic *iam.Client, instanceID, profileARN string, timeout time.Duration) error {
+	if _, err := instanceState(ctx, c, instanceID); IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	p, err := LookupInstanceProfile(ctx, ic, ProfileNameFromARN(profileARN))
+	var gone *ProfileGoneError
+	switch {
+	case IsNotFound(err):
+		gone = &ProfileGoneError{ProfileARN: profileARN, Reason: "no longer exists"}
+	case err != nil:
+		return fmt.Errorf("reading instance profile %s to put it back on instance %s: %w", profileARN, instanceID, err)
+	case p.ARN != profileARN:
+		// Same name, another path: a different profile than the one replaced.
+		gone = &ProfileGoneError{ProfileARN: profileARN, Reason: fmt.Sprintf("no longer exists (a profile of that name now has the ARN %s)", p.ARN)}
+	case len(p.Roles) == 0:
+		gone = &ProfileGoneError{ProfileARN: profileARN, Reason: "holds no role, and EC2 associates only profiles with a role"}
+	}
+	if gone != nil {
+		if err := Disassociate(ctx, c, instanceID, timeout); err != nil {
+			return errors.Join(gone, err)
+		}
+		return gone
+	}
+	_, err = Associate(ctx, c, instanceID, profileARN, true, timeout)
+	return err
 }

@@ -52,6 +52,8 @@ type instanceProfileAssociationModel struct {
 	InstanceID         types.String   `tfsdk:"instance_id"`
 	InstanceProfile    types.String   `tfsdk:"instance_profile"`
 	ReplaceExisting    types.Bool     `tfsdk:"replace_existing"`
+	RestoreOnDestroy   types.Bool     `tfsdk:"restore_on_destroy"`
+	PreviousProfileARN types.String   `tfsdk:"previous_instance_profile_arn"`
 	AssociationID      types.String   `tfsdk:"association_id"`
 	InstanceProfileARN types.String   `tfsdk:"instance_profile_arn"`
 	Timeouts           timeouts.Value `tfsdk:"timeouts"`
@@ -69,6 +71,13 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 			"An instance holds one profile: an existing association is replaced (`replace_existing`, the default) — on stopped " +
 			"instances by disassociating and associating, since EC2 replaces only on running ones. An association replaced or " +
 			"removed out of band shows in the plan and is restored by apply.\n\n" +
+			"**Destroy puts back what the instance had** (`restore_on_destroy`, the default): the profile this resource " +
+			"replaced, recorded in `previous_instance_profile_arn`, is associated again, so applications using the old role " +
+			"keep their credentials; an instance that had no profile is left without one. An imported association records " +
+			"the profile it found, so destroying it after import leaves that profile in place (when the configuration did not " +
+			"change it) or puts it back. When the previous profile was deleted meanwhile (or lost its role), destroy removes " +
+			"the association and warns, naming the profile: the instance then has no profile. With `restore_on_destroy = false` " +
+			"destroy always disassociates.\n\n" +
 			"The agent picks up the new credentials within minutes; gate later steps on `data.ssm_agent_online`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The instance id.",
@@ -89,6 +98,18 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Replace another profile the instance already has (default `true`). With `false`, create fails " +
 					"and names the existing association instead.",
+			},
+			"restore_on_destroy": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "What destroy does: `true` (the default) puts back the profile the instance had before this " +
+					"resource (`previous_instance_profile_arn`), or disassociates when it had none; `false` disassociates. Changing " +
+					"it changes nothing in AWS.",
+			},
+			"previous_instance_profile_arn": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "ARN of the profile the instance had before this resource: the one it replaced at create, or " +
+					"the one found at import. Null when the instance had none. Destroy puts it back when `restore_on_destroy` is true.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"association_id":       schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the association (`iip-assoc-...`)."},
 			"instance_profile_arn": schema.StringAttribute{Computed: true, MarkdownDescription: "ARN of the associated instance profile."},
@@ -129,7 +150,7 @@ func (r *instanceProfileAssociationResource) associate(ctx context.Context, m *i
 	AddError(string, string)
 }) bool {
 	id, profile := m.InstanceID.ValueString(), m.InstanceProfile.ValueString()
-	a, err := iamx.Associate(ctx, r.data.EC2, id, profile, replace, timeout)
+	a, previous, err := iamx.AssociateReplacing(ctx, r.data.EC2, id, profile, replace, timeout)
 	var existing *iamx.ExistingAssociationError
 	switch {
 	case errors.As(err, &existing):
@@ -148,6 +169,9 @@ func (r *instanceProfileAssociationResource) associate(ctx context.Context, m *i
 	m.ID = types.StringValue(id)
 	m.AssociationID = types.StringValue(aws.ToString(a.AssociationId))
 	m.InstanceProfileARN = types.StringValue(iamx.AssociationProfileARN(a))
+	if m.PreviousProfileARN.IsUnknown() { // create: what the instance had before
+		m.PreviousProfileARN = strOrNull(previous)
+	}
 	tflog.Debug(ctx, "associated instance profile", map[string]any{"instance_id": id, "association_id": m.AssociationID.ValueString()})
 	return true
 }
@@ -194,6 +218,9 @@ func (r *instanceProfileAssociationResource) Read(ctx context.Context, req resou
 	if state.ReplaceExisting.IsNull() {
 		state.ReplaceExisting = types.BoolValue(true) // imported
 	}
+	if state.RestoreOnDestroy.IsNull() {
+		state.RestoreOnDestroy = types.BoolValue(true) // imported, or a state from before the attribute
+	}
 	// Keep the configured spelling (name or ARN) while it names the same profile.
 	if cur := state.InstanceProfile.ValueString(); state.InstanceProfile.IsNull() || !iamx.ProfileMatches(arn, cur) {
 		if strings.HasPrefix(cur, "arn:") {
@@ -217,6 +244,7 @@ func (r *instanceProfileAssociationResource) Update(ctx context.Context, req res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	plan.PreviousProfileARN = state.PreviousProfileARN // what the instance had before this resource
 	if !plan.InstanceProfile.Equal(state.InstanceProfile) {
 		summary := fmt.Sprintf("updating %s (%s, profile %s)", nameProfileAssociation, plan.InstanceID.ValueString(), plan.InstanceProfile.ValueString())
 		// The association is this resource's: replacing it is what the change asks for.
@@ -238,8 +266,26 @@ func (r *instanceProfileAssociationResource) Delete(ctx context.Context, req res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := iamx.Disassociate(ctx, r.data.EC2, state.ID.ValueString(), timeout); err != nil && !iamx.IsNotFound(err) {
-		resp.Diagnostics.AddError(doing("deleting", nameProfileAssociation, state.ID.ValueString()), err.Error())
+	id, previous := state.ID.ValueString(), state.PreviousProfileARN.ValueString()
+	summary := doing("deleting", nameProfileAssociation, id)
+	if !state.RestoreOnDestroy.ValueBool() || previous == "" {
+		if err := iamx.Disassociate(ctx, r.data.EC2, id, timeout); err != nil && !iamx.IsNotFound(err) {
+			resp.Diagnostics.AddError(summary, err.Error())
+		}
+		return
+	}
+	err := iamx.RestoreProfile(ctx, r.data.EC2, r.data.IAM, id, previous, timeout)
+	var gone *iamx.ProfileGoneError
+	switch {
+	case errors.As(err, &gone) && errors.Unwrap(err) == nil:
+		resp.Diagnostics.AddWarning(summary, fmt.Sprintf("Instance %s had instance profile %s before this resource replaced it, "+
+			"but that profile %s, so it cannot be put back: the association was removed and the instance now has no instance "+
+			"profile. Associate another profile if its applications need AWS credentials.", id, previous, gone.Reason))
+	case err != nil:
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("putting back instance profile %s, which the instance had before this "+
+			"resource: %s\n\nRetry the destroy, or set restore_on_destroy = false (apply, then destroy) to only disassociate.", previous, err))
+	default:
+		tflog.Debug(ctx, "put the previous instance profile back", map[string]any{"instance_id": id, "profile": previous})
 	}
 }
 
@@ -249,5 +295,18 @@ func (r *instanceProfileAssociationResource) ImportState(ctx context.Context, re
 			fmt.Sprintf("%q is not an EC2 instance id: import the association by the id of its instance, such as i-0123456789abcdef0.", req.ID))
 		return
 	}
+	// Record the profile found: destroy then leaves it (or puts it back), never
+	// taking away what the instance had before Terraform.
+	a, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, req.ID)
+	if iamx.IsNotFound(err) {
+		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID),
+			fmt.Sprintf("Instance %s has no instance profile association (or does not exist): there is nothing to import.", req.ID))
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID), err.Error())
+		return
+	}
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_instance_profile_arn"), iamx.AssociationProfileARN(a))...)
 }

@@ -6,10 +6,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -117,7 +119,9 @@ func TestAccInstanceProfileAssociation_basic(t *testing.T) {
 				},
 				Check: expectProfile(e, id, managedProfileARN),
 			},
-			{ResourceName: "ssm_instance_profile_association.test", ImportState: true, ImportStateId: id, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
+			// Import records the profile found (to leave or put it back on destroy); created, the instance had none.
+			{ResourceName: "ssm_instance_profile_association.test", ImportState: true, ImportStateId: id, ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"timeouts", "previous_instance_profile_arn"}},
 			{
 				// By ARN, and another profile: replaced in place.
 				Config: assocConfig(e, id, "ssm_instance_profile.minimal.arn"),
@@ -244,10 +248,12 @@ resource "ssm_instance_profile_association" "stopped" {
 `, running, stopped, replace)
 	}
 	pARN := "arn:aws:iam::123456789012:instance-profile/p"
+	emuARN := "arn:aws:iam::123456789012:instance-profile/AWSEmuSSMInstanceProfile"
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy:             checkAllDestroyed(e),
+		// Destroy puts the replaced profile back, on the running and on the stopped instance.
+		CheckDestroy: resource.ComposeTestCheckFunc(checkIAMDestroyed(e), expectProfile(e, running, emuARN), expectProfile(e, stopped, emuARN)),
 		Steps: []resource.TestStep{
 			{
 				Config: cfg(false),
@@ -257,9 +263,84 @@ resource "ssm_instance_profile_association" "stopped" {
 			{
 				Config: cfg(true),
 				Check:  resource.ComposeTestCheckFunc(expectProfile(e, running, pARN), expectProfile(e, stopped, pARN)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("ssm_instance_profile_association.running", tfjsonpath.New("previous_instance_profile_arn"), knownvalue.StringExact(emuARN)),
+					statecheck.ExpectKnownValue("ssm_instance_profile_association.stopped", tfjsonpath.New("previous_instance_profile_arn"), knownvalue.StringExact(emuARN)),
+					statecheck.ExpectKnownValue("ssm_instance_profile_association.running", tfjsonpath.New("restore_on_destroy"), knownvalue.Bool(true)),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
 	})
+}
+
+// The replaced profile deleted meanwhile: destroy removes the association and
+// warns, naming it. With restore_on_destroy = false destroy disassociates.
+func TestAccInstanceProfileAssociation_restoreDeletedOrOff(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2})
+	ctx := context.Background()
+	ic := iamClient(e)
+	// An application role and profile made outside Terraform, on both instances.
+	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("app"), AssumeRolePolicyDocument: aws.String(iamx.TrustPolicy("aws").JSON())}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("app"), RoleName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, err := iamx.Associate(ctx, ec2Client(e), id, "app", false, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appARN := "arn:aws:iam::123456789012:instance-profile/app"
+	rec := &acctest.DiagnosticsRecorder{}
+	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_instance_role" "r" {
+  name = "r"
+}
+
+resource "ssm_instance_profile" "p" {
+  name = "p"
+  role = ssm_instance_role.r.name
+}
+
+resource "ssm_instance_profile_association" "restore" {
+  instance_id      = %q
+  instance_profile = ssm_instance_profile.p.name
+}
+
+resource "ssm_instance_profile_association" "off" {
+  instance_id        = %q
+  instance_profile   = ssm_instance_profile.p.name
+  restore_on_destroy = false
+}
+`, ids[0], ids[1])
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: rec.Factories(),
+		CheckDestroy:             checkAllDestroyed(e), // both instances without a profile
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("ssm_instance_profile_association.restore", tfjsonpath.New("previous_instance_profile_arn"), knownvalue.StringExact(appARN)),
+				statecheck.ExpectKnownValue("ssm_instance_profile_association.off", tfjsonpath.New("previous_instance_profile_arn"), knownvalue.StringExact(appARN)),
+			},
+			// The application's profile is deleted outside Terraform.
+			Check: func(*terraform.State) error {
+				if _, err := ic.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("app"), RoleName: aws.String("app")}); err != nil {
+					return err
+				}
+				_, err := ic.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("app")})
+				return err
+			},
+		}},
+	})
+	expectWarning(t, rec, "deleting "+"SSM instance profile association ("+ids[0]+")",
+		"had instance profile "+appARN+" before this resource replaced it", "no longer exists", "the instance now has no instance")
 }
 
 func TestAccInstanceProfileAssociation_badInput(t *testing.T) {
