@@ -45,7 +45,9 @@ type agentOnlineModel struct {
 	Tags              types.Map            `tfsdk:"tags"`
 	MinCount          types.Int64          `tfsdk:"min_count"`
 	Timeout           checkedDurationValue `tfsdk:"timeout"`
+	OnUnreachable     types.String         `tfsdk:"on_unreachable"`
 	OnlineInstanceIDs types.List           `tfsdk:"online_instance_ids"`
+	NotOnline         types.Map            `tfsdk:"not_online"`
 	Instances         types.Map            `tfsdk:"instances"`
 }
 
@@ -82,6 +84,15 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"created or changed in the same apply, it waits during that apply. So on day 2, an agent that is offline on purpose " +
 			"(instance stopped, agent down for maintenance, permissions drifted) makes every plan and destroy of the workspace " +
 			"fail after `timeout` (or at once for stopped instances), including the plan that would repair it.\n\n" +
+			"**Day 2: two remedies.** (1) Put `depends_on` on the resources that give the instances their identity " +
+			"(`ssm_instance_role`, `ssm_instance_profile`, `ssm_instance_profile_association`, or `ssm_default_host_management`): " +
+			"when any of them has a change to apply — such as a repair of the role after its policy was detached outside " +
+			"Terraform — Terraform defers the read to the apply, after the repair, so the plan does not wait and the apply " +
+			"repairs and then waits. (2) `terraform destroy -refresh=false` destroys without reading data sources, so an " +
+			"offline agent cannot block it. For gates that must never block a plan or a destroy, set " +
+			"`on_unreachable = \"warn\"`: the read then waits (up to `timeout`) only for the instances that can still come " +
+			"online (never for stopped or terminated ones), returns the online ones in `online_instance_ids`, and warns, " +
+			"naming each other instance with its diagnosis (also in `not_online`).\n\n" +
 			"**Use it** as a gate in front of things this provider does not run (a load balancer registration, another " +
 			"provider's resource) and where failing while the agents are offline is what you want. **To run commands**, do not " +
 			"gate `ssm_command_run` with it: give `ssm_command_run` the instance ids directly and set its `agent_wait_timeout`; " +
@@ -115,6 +126,23 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				Optional:            true,
 				MarkdownDescription: fmt.Sprintf("How long to wait, as a Go duration such as `90s` or `15m`. Defaults to `%s`.", shortDuration(defaultAgentOnlineTimeout)),
 				Validators:          []validator.String{durationBetween(time.Second, 24*time.Hour)},
+			},
+			"on_unreachable": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "What to do when agents are not online: `fail` (the default) fails the read — at once when " +
+					"selected instances are stopped or terminated, else at `timeout` — which fails the plan, apply or destroy " +
+					"reading it; `warn` never fails for that: it waits (up to `timeout`) for every listed instance that can still " +
+					"come online (with only `tags`, for `min_count` agents), skipping stopped, stopping, terminated and " +
+					"shutting-down instances at once, then returns the online ones and warns, naming each instance that is not " +
+					"online with its diagnosis. With `warn`, `min_count` does not end the wait early for `instance_ids`. API " +
+					"errors (such as access denied) still fail.",
+				Validators: []validator.String{stringvalidator.OneOf("fail", "warn")},
+			},
+			"not_online": schema.MapAttribute{
+				ElementType: types.StringType,
+				Computed:    true,
+				MarkdownDescription: "With `on_unreachable = \"warn\"`: why each selected instance that is not online is not, by " +
+					"instance id (the diagnosis is bounded to the first instances; the warning says how many more). Empty otherwise.",
 			},
 			"online_instance_ids": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -188,14 +216,35 @@ func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadReq
 	spec.Progress = func(online, want int) {
 		tflog.Info(ctx, fmt.Sprintf("%d/%d SSM agents online", online, want), map[string]any{"online": online, "want": want})
 	}
-	res, err := agentwait.Wait(ctx, agentwait.Clients{SSM: d.data.SSM, EC2: d.data.EC2, IAM: d.data.IAM}, spec)
-	if err != nil {
-		addAgentWaitError(&resp.Diagnostics, spec, err)
-		return
+	clients := agentwait.Clients{SSM: d.data.SSM, EC2: d.data.EC2, IAM: d.data.IAM}
+	var online []agentwait.Agent
+	notOnline := map[string]attr.Value{}
+	if m.OnUnreachable.ValueString() == "warn" {
+		rep, err := agentwait.WaitReport(ctx, clients, spec)
+		if err != nil {
+			addAgentWaitError(&resp.Diagnostics, spec, err)
+			return
+		}
+		online = rep.Online
+		for _, dg := range rep.NotOnline {
+			notOnline[dg.InstanceID] = types.StringValue(dg.Reason)
+		}
+		if msg := rep.Message(); msg != "" {
+			resp.Diagnostics.AddWarning("waiting for the "+nameAgents+" of "+agentSelection(spec)+": some are not online",
+				msg+"\n\non_unreachable = \"warn\": the read goes on with the online ones (online_instance_ids). Start the "+
+					"instances or fix what is named above; stopped and terminated instances are not waited for.")
+		}
+	} else {
+		res, err := agentwait.Wait(ctx, clients, spec)
+		if err != nil {
+			addAgentWaitError(&resp.Diagnostics, spec, err)
+			return
+		}
+		online = res.Online
 	}
-	ids := make([]attr.Value, 0, len(res.Online))
-	instances := make(map[string]attr.Value, len(res.Online))
-	for _, a := range res.Online {
+	ids := make([]attr.Value, 0, len(online))
+	instances := make(map[string]attr.Value, len(online))
+	for _, a := range online {
 		ids = append(ids, types.StringValue(a.InstanceID))
 		obj, diags := types.ObjectValue(agentAttrTypes, map[string]attr.Value{
 			"ping_status":       types.StringValue(a.PingStatus),
@@ -216,6 +265,8 @@ func (d *agentOnlineDataSource) Read(ctx context.Context, req datasource.ReadReq
 	m.OnlineInstanceIDs, diags = types.ListValue(types.StringType, ids)
 	resp.Diagnostics.Append(diags...)
 	m.Instances, diags = types.MapValue(types.ObjectType{AttrTypes: agentAttrTypes}, instances)
+	resp.Diagnostics.Append(diags...)
+	m.NotOnline, diags = types.MapValue(types.StringType, notOnline)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -238,8 +289,9 @@ func addAgentWaitError(diags *diag.Diagnostics, spec agentwait.Spec, err error) 
 			"\n\nFix what is named above, or wait longer with a larger timeout."+identityAdvice(err))
 	case errors.As(err, &ne):
 		diags.AddError(summary, err.Error()+
-			"\n\nStart the instances or select running ones, or lower min_count. Terraform reads this data source on every "+
-			"plan and destroy: to run commands, prefer ssm_command_run's agent_wait_timeout, which waits only when the command runs.")
+			"\n\nStart the instances or select running ones, or lower min_count, or set on_unreachable = \"warn\" to go on "+
+			"with the online ones. Terraform reads this data source on every plan and destroy: terraform destroy -refresh=false "+
+			"skips the read; to run commands, prefer ssm_command_run's agent_wait_timeout, which waits only when the command runs.")
 	case errors.As(err, &mc):
 		diags.AddAttributeError(path.Root("min_count"), summary, minCountDetail(mc.MinCount, mc.Listed))
 	default:
