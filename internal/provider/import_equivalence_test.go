@@ -1,9 +1,14 @@
 package provider_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -15,6 +20,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/iamx"
 )
 
 func idOf(addr string) resource.ImportStateIdFunc {
@@ -99,6 +105,113 @@ resource "ssm_instance_profile_association" "test" {
 			}}},
 			{Config: byARN, ConfigPlanChecks: emptyPlan},
 			{Config: byARN, ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: id},
+		},
+	})
+}
+
+// noReplacement fails when the plan deletes or creates any resource (a
+// replacement included): after an import, only in-place updates are allowed.
+type noReplacement struct{}
+
+func (noReplacement) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Change == nil || rc.Mode != "managed" {
+			continue
+		}
+		if rc.Change.Actions.Delete() || rc.Change.Actions.Create() || rc.Change.Actions.Replace() {
+			resp.Error = fmt.Errorf("%s: planned %v after import; only in-place updates are allowed", rc.Address, rc.Change.Actions)
+			return
+		}
+	}
+}
+
+// The guide's step 1 and 2 "Before" (role, instance profile and association
+// made with the AWS CLI), imported as its import examples say, then planned
+// with the natural configuration: nothing is replaced and the plan is empty;
+// the role, profile and association are the ones made before Terraform.
+func TestAccImport_guideIdentityNoReplacement(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
+	ctx := context.Background()
+	ic := iamClient(e)
+	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("web-ssm"), AssumeRolePolicyDocument: aws.String(iamx.TrustPolicy("aws").JSON())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("web-ssm"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")}); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := ic.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("web-ssm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("web-ssm"), RoleName: aws.String("web-ssm")}); err != nil {
+		t.Fatal(err)
+	}
+	assoc, err := iamx.Associate(ctx, ec2Client(e), id, "web-ssm", false, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_instance_role" "web" {
+  name = "web-ssm"
+}
+
+resource "ssm_instance_profile" "web" {
+  name = "web-ssm"
+  role = ssm_instance_role.web.name
+}
+
+resource "ssm_instance_profile_association" "web" {
+  instance_id      = %q
+  instance_profile = ssm_instance_profile.web.name
+}
+`, id)
+	same := func() error {
+		r, err := iamx.FindRoleByName(ctx, ic, "web-ssm")
+		if err != nil {
+			return err
+		}
+		if aws.ToString(r.RoleId) != aws.ToString(role.Role.RoleId) {
+			return fmt.Errorf("role recreated")
+		}
+		p, err := iamx.LookupInstanceProfile(ctx, ic, "web-ssm")
+		if err != nil {
+			return err
+		}
+		if p.ID != aws.ToString(prof.InstanceProfile.InstanceProfileId) {
+			return fmt.Errorf("instance profile recreated")
+		}
+		a, err := iamx.FindAssociationByInstanceID(ctx, ec2Client(e), id)
+		if err != nil {
+			return err
+		}
+		if aws.ToString(a.AssociationId) != aws.ToString(assoc.AssociationId) {
+			return fmt.Errorf("association replaced: %s, was %s", aws.ToString(a.AssociationId), aws.ToString(assoc.AssociationId))
+		}
+		return nil
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy:             checkAllDestroyed(e),
+		Steps: []resource.TestStep{
+			// Import blocks, one resource at a time: no replacement of the imported object.
+			{Config: cfg, ResourceName: "ssm_instance_role.web", ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: "web-ssm",
+				ExpectNonEmptyPlan: true, ImportPlanChecks: resource.ImportPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("ssm_instance_role.web", plancheck.ResourceActionNoop)}}},
+			// terraform import, as the import examples say.
+			{Config: cfg, ResourceName: "ssm_instance_role.web", ImportState: true, ImportStateId: "web-ssm", ImportStatePersist: true},
+			{Config: cfg, ResourceName: "ssm_instance_profile.web", ImportState: true, ImportStateId: "web-ssm", ImportStatePersist: true},
+			{Config: cfg, ResourceName: "ssm_instance_profile_association.web", ImportState: true, ImportStateId: id, ImportStatePersist: true},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{noReplacement{}},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error { return same() },
+			},
 		},
 	})
 }

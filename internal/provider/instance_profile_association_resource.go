@@ -73,9 +73,9 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 			"removed out of band shows in the plan and is restored by apply.\n\n" +
 			"**Destroy puts back what the instance had** (`restore_on_destroy`, the default): the profile this resource " +
 			"replaced, recorded in `previous_instance_profile_arn`, is associated again, so applications using the old role " +
-			"keep their credentials; an instance that had no profile is left without one. An imported association records " +
-			"the profile it found, so destroying it after import leaves that profile in place (when the configuration did not " +
-			"change it) or puts it back. When the previous profile was deleted meanwhile (or lost its role), destroy removes " +
+			"keep their credentials; an instance that had no profile is left without one. An association that already named " +
+			"the configured profile (adopted at create, or imported) replaced nothing: destroy disassociates it, like roles and " +
+			"profiles that are imported and then destroyed. When the previous profile was deleted meanwhile (or lost its role), destroy removes " +
 			"the association and warns, naming the profile: the instance then has no profile. With `restore_on_destroy = false` " +
 			"destroy always disassociates.\n\n" +
 			"The agent picks up the new credentials within minutes; gate later steps on `data.ssm_agent_online`.",
@@ -107,8 +107,9 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 			},
 			"previous_instance_profile_arn": schema.StringAttribute{
 				Computed: true,
-				MarkdownDescription: "ARN of the profile the instance had before this resource: the one it replaced at create, or " +
-					"the one found at import. Null when the instance had none. Destroy puts it back when `restore_on_destroy` is true.",
+				MarkdownDescription: "ARN of the profile this resource replaced at create (the instance's profile before it). Null " +
+					"when it replaced none: the instance had no profile or already had this one, or the association was imported. " +
+					"Destroy puts it back when `restore_on_destroy` is true.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"association_id":       schema.StringAttribute{Computed: true, MarkdownDescription: "Id of the association (`iip-assoc-...`)."},
@@ -295,9 +296,10 @@ func (r *instanceProfileAssociationResource) ImportState(ctx context.Context, re
 			fmt.Sprintf("%q is not an EC2 instance id: import the association by the id of its instance, such as i-0123456789abcdef0.", req.ID))
 		return
 	}
-	// Record the profile found: destroy then leaves it (or puts it back), never
-	// taking away what the instance had before Terraform.
-	a, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, req.ID)
+	// The imported association is what this resource manages (as one adopted at
+	// create with the same profile): destroy disassociates it. Nothing was
+	// replaced, so previous_instance_profile_arn stays null.
+	_, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, req.ID)
 	if iamx.IsNotFound(err) {
 		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID),
 			fmt.Sprintf("Instance %s has no instance profile association (or does not exist): there is nothing to import.", req.ID))
@@ -308,5 +310,4 @@ func (r *instanceProfileAssociationResource) ImportState(ctx context.Context, re
 		return
 	}
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_instance_profile_arn"), iamx.AssociationProfileARN(a))...)
 }

@@ -119,9 +119,7 @@ func TestAccInstanceProfileAssociation_basic(t *testing.T) {
 				},
 				Check: expectProfile(e, id, managedProfileARN),
 			},
-			// Import records the profile found (to leave or put it back on destroy); created, the instance had none.
-			{ResourceName: "ssm_instance_profile_association.test", ImportState: true, ImportStateId: id, ImportStateVerify: true,
-				ImportStateVerifyIgnore: []string{"timeouts", "previous_instance_profile_arn"}},
+			{ResourceName: "ssm_instance_profile_association.test", ImportState: true, ImportStateId: id, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
 			{
 				// By ARN, and another profile: replaced in place.
 				Config: assocConfig(e, id, "ssm_instance_profile.minimal.arn"),
