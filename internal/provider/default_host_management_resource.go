@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -50,6 +51,8 @@ type defaultHostManagementModel struct {
 	RoleARN      types.String `tfsdk:"role_arn"`
 	SettingValue types.String `tfsdk:"setting_value"`
 	RoleReady    types.Bool   `tfsdk:"role_ready"`
+	PrevSetting  types.String `tfsdk:"previous_setting_value"`
+	RoleExisted  types.Bool   `tfsdk:"role_existed"`
 }
 
 func (r *defaultHostManagementResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -67,7 +70,12 @@ func (r *defaultHostManagementResource) Schema(_ context.Context, _ resource.Sch
 			"Management off) and deletes a role it created. Instances need SSM Agent 3.2.582.0 or later and IMDSv2. " +
 			"Changes made outside Terraform (setting reset or pointed elsewhere, policy detached, role deleted) show in the " +
 			"plan and are repaired by apply. There is one such setting per account and region: create fails when it is " +
-			"already on with another role (import it instead).",
+			"already on with another role (import it instead).\n\n" +
+			"**Destroy leaves what was there before Terraform**: a setting that was already on with this role when the " +
+			"resource took it over (at create, or by import; `previous_setting_value`) stays on, and a role that already " +
+			"existed (`role_existed`) is kept, even with `create_role = true`. Only what this resource turned on and created " +
+			"is turned off and deleted. To turn off a setting that was adopted, run `aws ssm reset-service-setting` after the " +
+			"destroy.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "`<account id>/<region>` of the setting; the import id.",
@@ -99,15 +107,28 @@ func (r *defaultHostManagementResource) Schema(_ context.Context, _ resource.Sch
 			},
 			"create_role": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-				MarkdownDescription: "Whether this resource owns the role: `true` (the default) creates it (or adopts and repairs " +
-					"an existing one) and deletes it on destroy; `false` uses an existing role as it is, fails when it does not " +
-					"let the agent work, and keeps it on destroy. Import sets `true`.",
+				MarkdownDescription: "Whether this resource manages the role: `true` (the default) creates it (or adopts and repairs " +
+					"an existing one) and deletes it on destroy when it created it; `false` uses an existing role as it is, fails " +
+					"when it does not let the agent work, and keeps it on destroy. Import sets `true`.",
 			},
 			"role_arn": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "ARN of the role.",
 			},
 			"setting_value": schema.StringAttribute{
 				Computed: true, MarkdownDescription: "Value of the service setting: the role's path without the leading `/`, then its name.",
+			},
+			"previous_setting_value": schema.StringAttribute{
+				Computed: true,
+				MarkdownDescription: "The setting's value when this resource took it over: at import, or at create when Default " +
+					"Host Management was already on with this role (as after AWS's documented setup). Null when it was off. " +
+					"Destroy puts it back (leaves Default Host Management on with that role) instead of turning it off.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"role_existed": schema.BoolAttribute{
+				Computed: true,
+				MarkdownDescription: "Whether the role existed before this resource (adopted at create, or imported). Destroy " +
+					"deletes only a role this resource created, so such a role is kept.",
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 			},
 			"role_ready": schema.BoolAttribute{
 				Computed: true, MarkdownDescription: "Whether the role exists, trusts `ssm.amazonaws.com` and lets the agent register " +
@@ -186,6 +207,20 @@ func (r *defaultHostManagementResource) Create(ctx context.Context, req resource
 			"There is one setting per account and region: import it (terraform import <address> %s) to manage it, "+
 			"or turn it off first (aws ssm reset-service-setting --setting-id %s).", cur.Account, cur.Region, cur.Value, cur.ID(), defaulthost.SettingID))
 		return
+	}
+	plan.PrevSetting = types.StringNull()
+	if cur.On() {
+		plan.PrevSetting = types.StringValue(cur.Value) // on already, with this role: taken over
+	}
+	_, err = iamx.LookupRole(ctx, r.data.IAM, plan.RoleName.ValueString())
+	switch {
+	case iamx.IsNotFound(err):
+		plan.RoleExisted = types.BoolValue(false)
+	case err != nil:
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("reading IAM role %s: %s", plan.RoleName.ValueString(), err))
+		return
+	default:
+		plan.RoleExisted = types.BoolValue(true)
 	}
 	r.apply(ctx, &plan, cur, summary, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -307,6 +342,12 @@ func (r *defaultHostManagementResource) Update(ctx context.Context, req resource
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var state defaultHostManagementModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.PrevSetting, plan.RoleExisted = state.PrevSetting, state.RoleExisted
 	summary := doing("updating", nameDefaultHost, plan.ID.ValueString())
 	if !r.resolvePath(ctx, &plan, summary, &resp.Diagnostics) {
 		return
@@ -336,7 +377,17 @@ func (r *defaultHostManagementResource) Delete(ctx context.Context, req resource
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
+	prev := state.PrevSetting.ValueString()
 	switch {
+	case strings.EqualFold(cur.Value, value) && prev != "":
+		// On before this resource: put the value it had back (the same role: leave it on).
+		if cur.Value != prev {
+			if err := defaulthost.Set(ctx, r.data.SSM, prev); err != nil {
+				resp.Diagnostics.AddError(summary, err.Error())
+				return
+			}
+		}
+		tflog.Debug(ctx, "Default Host Management was on before this resource: left on", map[string]any{"setting_value": prev})
 	case strings.EqualFold(cur.Value, value):
 		if err := defaulthost.Reset(ctx, r.data.SSM); err != nil {
 			resp.Diagnostics.AddError(summary, err.Error())
@@ -345,7 +396,7 @@ func (r *defaultHostManagementResource) Delete(ctx context.Context, req resource
 	case cur.On():
 		resp.Diagnostics.AddWarning(summary, fmt.Sprintf("The setting now names role %s, not %s: it was changed outside Terraform and is left as it is.", cur.Value, value))
 	}
-	if state.CreateRole.ValueBool() {
+	if state.CreateRole.ValueBool() && !state.RoleExisted.ValueBool() {
 		if err := iamx.DeleteRole(ctx, r.data.IAM, state.RoleName.ValueString(), iamx.PropagationTimeout); err != nil {
 			resp.Diagnostics.AddError(summary, err.Error())
 		}
@@ -381,6 +432,14 @@ func (r *defaultHostManagementResource) ImportState(ctx context.Context, req res
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_path"), rolePath)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("create_role"), true)...)
+	// What the account had before Terraform, which destroy leaves in place.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_setting_value"), cur.Value)...)
+	_, err = iamx.LookupRole(ctx, r.data.IAM, name)
+	if err != nil && !iamx.IsNotFound(err) {
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("reading IAM role %s: %s", name, err))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("role_existed"), err == nil)...)
 }
 
 // requiresReplaceWhenConfigured replaces the resource when role_path is set to

@@ -85,7 +85,9 @@ resource "ssm_default_host_management" "test" {
 				},
 			},
 			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
-			{ResourceName: addr, ImportState: true, ImportStateId: "123456789012/us-east-1", ImportStateVerify: true},
+			// Import records what it finds as there before Terraform (kept on destroy); here the resource made both.
+			{ResourceName: addr, ImportState: true, ImportStateId: "123456789012/us-east-1", ImportStateVerify: true,
+				ImportStateVerifyIgnore: []string{"previous_setting_value", "role_existed"}},
 			{
 				// Reset out of band: the plan repairs it in place.
 				PreConfig: func() {
@@ -287,7 +289,8 @@ func checkDHMCKept(e *awsemu.Emulator, value, roleID string) resource.TestCheckF
 }
 
 // Following the guide's "Before" and then applying the bare resource adopts
-// the setting and the role: nothing is replaced, and the next plan is empty.
+// the setting and the role: nothing is replaced, the next plan is empty, and
+// destroy leaves both as they were before Terraform.
 func TestAccDefaultHostManagement_adoptsGuideSetup(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	roleID := guideBefore(t, e)
@@ -298,7 +301,7 @@ resource "ssm_default_host_management" "this" {}
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy:             checkDHMCOff(e, defaultRole),
+		CheckDestroy:             checkDHMCKept(e, "service-role/"+defaultRole, roleID),
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,
@@ -310,6 +313,8 @@ resource "ssm_default_host_management" "this" {}
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_path"), knownvalue.StringExact("/service-role/")),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("setting_value"), knownvalue.StringExact("service-role/"+defaultRole)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_arn"), knownvalue.StringExact("arn:aws:iam::123456789012:role/service-role/"+defaultRole)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("previous_setting_value"), knownvalue.StringExact("service-role/"+defaultRole)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("role_existed"), knownvalue.Bool(true)),
 				},
 				Check: checkDHMCKept(e, "service-role/"+defaultRole, roleID),
 			},
@@ -320,7 +325,7 @@ resource "ssm_default_host_management" "this" {}
 
 // Importing the guide's setup (terraform import, or an import block) plans no
 // change at all with the bare resource: no replacement, no role recreated, no
-// window with Default Host Management off.
+// window with Default Host Management off; destroy leaves both in place.
 func TestAccDefaultHostManagement_importGuideSetup(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	roleID := guideBefore(t, e)
@@ -332,7 +337,8 @@ resource "ssm_default_host_management" "this" {}
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
-		CheckDestroy:             checkDHMCOff(e, defaultRole),
+		// Import then destroy: Default Host Management stays on with the role made before Terraform.
+		CheckDestroy: kept,
 		Steps: []resource.TestStep{
 			// An import block: the plan is a no-op import (the harness fails on any other action).
 			{Config: cfg, ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: "123456789012/us-east-1"},
