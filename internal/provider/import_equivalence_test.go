@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -214,4 +216,49 @@ resource "ssm_instance_profile_association" "web" {
 			},
 		},
 	})
+}
+
+// A run made with the AWS CLI (aws ssm send-command with AWS-RunShellScript),
+// imported by its command id as the import example says, with the natural
+// configuration: a no-op import (no replacement, which would run the commands
+// again).
+func TestAccImport_cliCommandNoReplacement(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
+	waitAgentPing(t, e, ids[0], awsemu.PingOnline)
+	ctx := context.Background()
+	out, err := ssmClient(e).SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
+		InstanceIds: ids, Parameters: map[string][]string{"commands": {"echo hi"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commandID := aws.ToString(out.Command.CommandId)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		inv, err := ssmClient(e).GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(commandID), InstanceId: aws.String(ids[0])})
+		if err == nil && inv.Status == ssmtypes.CommandInvocationStatusSuccess {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("command %s not done after 30s: %v", commandID, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_command_run" "test" {
+  instance_ids = %s
+  commands     = ["echo hi"]
+}
+`, quoteIDs(ids))
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg, ResourceName: "ssm_command_run.test", ImportState: true, ImportStateKind: resource.ImportBlockWithID, ImportStateId: commandID,
+				ImportPlanChecks: resource.ImportPlanChecks{PreApply: []plancheck.PlanCheck{noReplacement{}}}},
+		},
+	})
+	if n := e.CallCount("ssm.SendCommand"); n != 1 {
+		t.Errorf("%d SendCommand calls: the import must not run the commands again", n)
+	}
 }
