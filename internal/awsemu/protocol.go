@@ -295,6 +295,22 @@ func s3Operation(r *http.Request) string {
 			}
 		}
 	default:
+		// Multipart uploads (S3 API Reference: CreateMultipartUpload, UploadPart,
+		// CompleteMultipartUpload, AbortMultipartUpload, ListParts).
+		_, uploads := q["uploads"]
+		uploadID := q.Get("uploadId")
+		switch {
+		case r.Method == http.MethodPost && uploads:
+			return "CreateMultipartUpload"
+		case r.Method == http.MethodPut && uploadID != "" && r.Header.Get("X-Amz-Copy-Source") == "":
+			return "UploadPart"
+		case r.Method == http.MethodPost && uploadID != "":
+			return "CompleteMultipartUpload"
+		case r.Method == http.MethodDelete && uploadID != "":
+			return "AbortMultipartUpload"
+		case r.Method == http.MethodGet && uploadID != "":
+			return "ListParts"
+		}
 		switch r.Method {
 		case http.MethodPut:
 			if r.Header.Get("X-Amz-Copy-Source") != "" {
