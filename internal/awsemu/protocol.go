@@ -144,6 +144,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer hangUp(conn)
 	}
 	if aerr := e.authorize(r, svc, op, params, body); aerr != nil {
+		e.count(svc.name, op+"#denied")
 		e.writeError(w, r, svc, aerr)
 		return
 	}
