@@ -195,6 +195,10 @@ func (e *Emulator) actionResourcesLocked(svc *serviceDef, op, action string, rq 
 		}
 	case action == "ssm:SendCommand":
 		return e.sendCommandResourcesLocked(rq.body)
+	case svc.name == "ssm":
+		if r, ok := e.ssmResourceLocked(op, rq.body); ok {
+			return []authzResource{r}
+		}
 	case svc.name == "iam":
 		if out := e.iamResourcesLocked(rq.params); len(out) > 0 {
 			return out
@@ -407,4 +411,45 @@ func (e *Emulator) s3ResourcesLocked(op, action string, rq authzRequest) []authz
 		return []authzResource{{arn: objectARN(rq.bucket, rq.key)}}
 	}
 	return []authzResource{{arn: bucketARN}}
+}
+
+// ssmResourceLocked: service settings are authorized against
+// arn:<partition>:ssm:<region>:<account>:servicesetting/<setting id without its
+// leading slash>, documents against their document ARN (AWS-owned documents have
+// no account), as the Service Authorization Reference's "servicesetting" and
+// "document" resource types; the other SSM operations the emulator serves have
+// no resource type.
+func (e *Emulator) ssmResourceLocked(op string, body []byte) (authzResource, bool) {
+	p := e.partition()
+	var in struct {
+		SettingID string `json:"SettingId"`
+		Name      string `json:"Name"`
+	}
+	_ = json.Unmarshal(body, &in)
+	switch op {
+	case "GetServiceSetting", "UpdateServiceSetting", "ResetServiceSetting":
+		if strings.HasPrefix(in.SettingID, "arn:") {
+			return authzResource{arn: in.SettingID}, true
+		}
+		return authzResource{arn: fmt.Sprintf("arn:%s:ssm:%s:%s:servicesetting/%s", p, e.opts.Region, e.opts.AccountID,
+			strings.TrimPrefix(in.SettingID, "/"))}, true
+	case "CreateDocument", "GetDocument", "UpdateDocument", "DescribeDocument", "DeleteDocument", "UpdateDocumentDefaultVersion":
+		if in.Name == "" {
+			return authzResource{}, false
+		}
+		if strings.HasPrefix(in.Name, "arn:") {
+			return authzResource{arn: in.Name}, true
+		}
+		account := e.opts.AccountID
+		r := authzResource{}
+		if d := e.findDocLocked(in.Name); d != nil {
+			if d.builtin {
+				account = ""
+			}
+			r.tags = ssmTagMap(d.Tags)
+		}
+		r.arn = fmt.Sprintf("arn:%s:ssm:%s:%s:document/%s", p, e.opts.Region, account, in.Name)
+		return r, true
+	}
+	return authzResource{}, false
 }

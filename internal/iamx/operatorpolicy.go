@@ -85,6 +85,7 @@ const (
 	SidFileStaging          = "FileStaging"
 	SidFileStagingList      = "FileStagingList"
 	SidCommandOutput        = "ReadCommandOutput"
+	SidCommandOutputBucket  = "CheckCommandOutputBucket"
 )
 
 // OperatorPolicy builds the policy document.
@@ -204,6 +205,10 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 	if s.OutputBucket != "" {
 		add(Statement{Sid: SidCommandOutput, Effect: "Allow", Action: StringList{"s3:GetObject"},
 			Resource: objects(s.OutputBucket, s.OutputPrefix)})
+		// ssm_command_run checks the bucket exists before it sends (HeadBucket,
+		// authorized by s3:ListBucket; it carries no s3:prefix to limit it by).
+		add(Statement{Sid: SidCommandOutputBucket, Effect: "Allow", Action: StringList{"s3:ListBucket"},
+			Resource: StringList{arn("s3", "", "", s.OutputBucket)}})
 	}
 	return doc, nil
 }

@@ -84,6 +84,8 @@ func TestOperatorPolicyFull(t *testing.T) {
 			"Resource": []any{"arn:aws-us-gov:s3:::stage"}, "Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "ssm-file/*"}}},
 		iamx.SidCommandOutput: {"Sid": iamx.SidCommandOutput, "Effect": "Allow", "Action": []any{"s3:GetObject"},
 			"Resource": []any{"arn:aws-us-gov:s3:::out/*"}},
+		iamx.SidCommandOutputBucket: {"Sid": iamx.SidCommandOutputBucket, "Effect": "Allow", "Action": []any{"s3:ListBucket"},
+			"Resource": []any{"arn:aws-us-gov:s3:::out"}},
 	}
 	for sid, w := range want {
 		if !reflect.DeepEqual(got[sid], w) {
