@@ -123,7 +123,7 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 			"staging_bucket_name": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "S3 bucket `ssm_file` stages files in: the policy may put, get and delete objects under `staging_key_prefix` there, " +
 					"and list the bucket under that prefix (`s3:ListBucket` with an `s3:prefix` condition), which the cleanup of copies an interrupted apply left behind needs.",
-				Validators:          []validator.String{bucket}},
+				Validators: []validator.String{bucket}},
 			"staging_key_prefix": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Key prefix of the staged objects (default: the whole bucket).",
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 1024), stringvalidator.AlsoRequires(path.MatchRoot("staging_bucket_name"))}},
@@ -131,7 +131,7 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 				MarkdownDescription: "S3 bucket commands write their output to (`ssm_command_run.output_s3_bucket_name`): the policy may read the objects back " +
 					"(`s3:GetObject`), which `ssm_command_run` does when an output is longer than SSM returns, and check that the bucket exists " +
 					"before sending (`HeadBucket`, which needs `s3:ListBucket` on the bucket and so also lets the operator list its keys).",
-				Validators:          []validator.String{bucket}},
+				Validators: []validator.String{bucket}},
 			"output_s3_key_prefix": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Key prefix of the command output (default: the whole bucket).",
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 1024), stringvalidator.AlsoRequires(path.MatchRoot("output_s3_bucket_name"))}},
