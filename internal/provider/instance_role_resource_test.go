@@ -289,7 +289,7 @@ resource "ssm_instance_role" "test" {
 					must(ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("drifty"), PolicyName: aws.String("ssm-instance-role"),
 						PolicyDocument: aws.String(`{"Statement":[
   {"Resource":"arn:aws:s3:::out","Action":"s3:GetEncryptionConfiguration","Effect":"Allow","Sid":"OutputBuckets"},
-  {"Resource":"arn:aws:s3:::out/*","Action":"s3:PutObject","Effect":"Allow","Sid":"OutputObjects"}],
+  {"Resource":"arn:aws:s3:::out/*","Action":["s3:PutObjectAcl","s3:PutObject"],"Effect":"Allow","Sid":"OutputObjects"}],
  "Version":"2012-10-17"}`)}))
 				},
 				Config:   config,
@@ -315,6 +315,8 @@ name_prefix = "b"`, `(?s)Invalid Attribute Combination.*name_prefix`},
 		{"session too long", `max_session_duration = 43201`, `value must be between 3600 and 43200, got: 43201`},
 		{"bad boundary ARN", `permissions_boundary = "AmazonSSMFullAccess"`, `(?s)invalid ARN.*must be an IAM policy ARN`},
 		{"bad bucket ARN", `output_bucket_arns = ["arn:aws:s3:::bucket/key"]`, `(?s)invalid ARN.*must be an S3 bucket ARN`},
+		{"bucket pattern with a key", `output_bucket_arns = ["arn:aws:s3:::ssm-output-*/key"]`, `(?s)invalid ARN.*must be an S3 bucket ARN`},
+		{"bad log group pattern", `cloudwatch_log_group_arns = ["arn:aws:logs:us-east-1:123456789012:/aws/ssm/*"]`, `(?s)invalid ARN.*resource "/aws/ssm/\*" is not of the expected form`},
 		{"bad log group ARN", `cloudwatch_log_group_arns = ["arn:aws:s3:::bucket"]`, `(?s)invalid ARN.*service is "s3", not logs`},
 		{"bad KMS ARN", `kms_key_arn = "1234abcd"`, `(?s)invalid ARN.*must be a KMS key ARN`},
 		{"bad additional policy ARN", `additional_policy_arns = ["arn:aws:iam::123:policy/x"]`, `(?s)invalid ARN.*account id "123" is not 12 digits`},
@@ -335,4 +337,52 @@ name_prefix = "b"`, `(?s)Invalid Attribute Combination.*name_prefix`},
 	if n := e.CallCount("iam.CreateRole"); n != 0 {
 		t.Errorf("bad input must fail at plan time, before any API call; CreateRole was called %d times", n)
 	}
+}
+
+// IAM accepts wildcards in Resource ARNs: bucket and log group patterns are
+// accepted and land in the role's inline policy verbatim, with the minimal
+// policy's DescribeLogGroups on every group of the account.
+func TestAccInstanceRole_wildcardARNs(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + `
+resource "ssm_instance_role" "test" {
+  name                      = "wild"
+  policy                    = "minimal"
+  output_bucket_arns        = ["arn:aws:s3:::ssm-command-output-*"]
+  cloudwatch_log_group_arns = ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"]
+}
+`,
+			Check: func(*terraform.State) error {
+				st, err := iamx.ReadRole(context.Background(), iamClient(e), "wild")
+				if err != nil {
+					return err
+				}
+				doc, err := iamx.ParsePolicy(st.Inline["ssm-instance-role"])
+				if err != nil {
+					return err
+				}
+				got := map[string][]string{}
+				for _, s := range doc.Statement {
+					got[s.Sid] = s.Resource
+				}
+				want := map[string][]string{
+					"OutputBuckets":     {"arn:aws:s3:::ssm-command-output-*"},
+					"OutputObjects":     {"arn:aws:s3:::ssm-command-output-*/*"},
+					"LogGroups":         {"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"},
+					"LogStreams":        {"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*:*"},
+					"DescribeLogGroups": {"arn:aws:logs:us-east-1:123456789012:log-group:*"},
+				}
+				for sid, res := range want {
+					if strings.Join(got[sid], ",") != strings.Join(res, ",") {
+						return fmt.Errorf("statement %s: resources %v, want %v (policy %s)", sid, got[sid], res, st.Inline["ssm-instance-role"])
+					}
+				}
+				return nil
+			},
+		}},
+	})
 }
