@@ -53,10 +53,10 @@ func (v endpointURLValidator) ValidateString(ctx context.Context, req validator.
 type accountRule int
 
 const (
-	anyAccount     accountRule = iota // not checked (S3 bucket ARNs have none)
-	accountID                         // 12 digits
-	accountIDOrAWS                    // 12 digits, or "aws" (AWS managed policies)
-	accountIDOrWild                   // 12 digits, or an IAM wildcard pattern of digits, * and ?
+	anyAccount      accountRule = iota // not checked (S3 bucket ARNs have none)
+	accountID                          // 12 digits
+	accountIDOrAWS                     // 12 digits, or "aws" (AWS managed policies)
+	accountIDOrWild                    // 12 digits, or an IAM wildcard pattern of digits, * and ?
 )
 
 // arnValidator checks ARNs of one service whose resource matches a pattern,
