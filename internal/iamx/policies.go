@@ -87,7 +87,7 @@ func InstanceRolePolicy(agent bool, g Grants) (doc PolicyDocument, ok bool) {
 }
 
 // The agent's calls for command and session output, per the agent's source
-// (notes/aws-behaviour.md#agent-permissions):
+// (notes/aws-behaviour.md#agent-permissions).
 var (
 	// AgentS3OutputObjectActions upload output: s3manager's PutObject (multipart
 	// for large files) with the canned ACL bucket-owner-full-control, which S3
