@@ -348,9 +348,10 @@ func (e *Emulator) logStreamARN(group, stream string) string {
 }
 
 // logsResourcesLocked: operations on a group are authorized against the group,
-// those on a stream against the stream; DescribeLogGroups against every group
-// of the account (GUESS: "log-group:*"), DescribeLogStreams against the
-// group's streams (GUESS: "log-group:<name>:log-stream:*").
+// those on a stream against the stream; DescribeLogGroups has no resource type
+// ("*"); DescribeLogStreams against the group's streams (GUESS:
+// "log-group:<name>:log-stream:*", which the "log-group:<name>:*" grants AWS's
+// own examples use match).
 func (e *Emulator) logsResourcesLocked(op string, body []byte) []authzResource {
 	var in struct {
 		LogGroupName  string `json:"logGroupName"`
@@ -359,7 +360,7 @@ func (e *Emulator) logsResourcesLocked(op string, body []byte) []authzResource {
 	_ = json.Unmarshal(body, &in)
 	switch op {
 	case "DescribeLogGroups":
-		return []authzResource{{arn: e.logGroupARN("*")}}
+		return []authzResource{{arn: "*"}}
 	case "DescribeLogStreams":
 		return []authzResource{{arn: e.logStreamARN(in.LogGroupName, "*")}}
 	case "CreateLogStream", "DeleteLogStream", "PutLogEvents", "GetLogEvents":

@@ -76,7 +76,7 @@ func (e *Emulator) agentMayUseLogGroupLocked(instanceID, group string) bool {
 		return true
 	}
 	_, exists := e.logs.groups[group]
-	return exists && e.agentMayLocked(instanceID, "logs:DescribeLogGroups", e.logGroupARN("*"))
+	return exists && e.agentMayLocked(instanceID, "logs:DescribeLogGroups", "*")
 }
 
 // agentMayWriteStreamLocked: CreateLogStream (or DescribeLogStreams finding the

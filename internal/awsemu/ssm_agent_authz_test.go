@@ -52,6 +52,12 @@ func TestAgentOutputPermissions(t *testing.T) {
 
 	// The group: CreateLogGroup, else DescribeLogGroups finding it.
 	setRole(doc(stmt(`"logs:DescribeLogGroups"`, "arn:aws:logs:us-east-1:123456789012:log-group:*")))
+	e.logsPutLocked("/aws/ssm/g", "seed", "x")
+	if e.agentMayUseLogGroupLocked(id, "/aws/ssm/g") {
+		t.Error("DescribeLogGroups granted on a group ARN pattern worked; it has no resource type")
+	}
+	delete(e.logs.groups, "/aws/ssm/g")
+	setRole(doc(stmt(`"logs:DescribeLogGroups"`, "*")))
 	if e.agentMayUseLogGroupLocked(id, "/aws/ssm/g") {
 		t.Error("a missing group without CreateLogGroup was usable")
 	}

@@ -78,7 +78,7 @@ func InstanceRolePolicy(agent bool, g Grants) (doc PolicyDocument, ok bool) {
 		doc.Statement = append(doc.Statement,
 			Statement{Sid: "LogStreams", Effect: "Allow", Action: StringList(AgentLogStreamActions), Resource: streams},
 			Statement{Sid: "LogGroups", Effect: "Allow", Action: StringList(AgentLogGroupActions), Resource: trimAll(groups, ":*")},
-			Statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: StringList(AgentLogDescribeActions), Resource: allGroupsOf(groups)})
+			Statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: StringList(AgentLogDescribeActions), Resource: StringList{"*"}})
 	}
 	if g.KMSKeyARN != "" {
 		doc.Statement = append(doc.Statement, Statement{Sid: "KMSDecrypt", Effect: "Allow", Action: StringList{"kms:Decrypt"}, Resource: StringList{g.KMSKeyARN}})
@@ -102,30 +102,10 @@ var (
 	AgentLogGroupActions = []string{"logs:CreateLogGroup"}
 	// AgentLogDescribeActions: the agent finds the group with DescribeLogGroups
 	// (session logging always, Run Command when CreateLogGroup fails); with
-	// cloudWatchEncryptionEnabled a session is refused when it cannot.
+	// cloudWatchEncryptionEnabled a session is refused when it cannot. The
+	// action has no resource type, so it is granted on "*".
 	AgentLogDescribeActions = []string{"logs:DescribeLogGroups"}
 )
-
-// allGroupsOf is, for each log group ARN (or pattern), every group of its
-// partition, region and account: DescribeLogGroups lists, so IAM evaluates it
-// against the account's groups, not one.
-func allGroupsOf(groups StringList) StringList {
-	seen := map[string]bool{}
-	var out StringList
-	for _, g := range groups {
-		i := strings.Index(g, ":log-group:")
-		if i < 0 {
-			continue
-		}
-		a := g[:i] + ":log-group:*"
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 func sorted(in []string) StringList {
 	out := append(StringList(nil), in...)

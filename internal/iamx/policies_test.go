@@ -67,7 +67,7 @@ func TestInstanceRolePolicy(t *testing.T) {
 		`"Action":["s3:GetEncryptionConfiguration"],"Resource":["arn:aws:s3:::out"]`,
 		`"Action":["logs:CreateLogStream","logs:DescribeLogStreams","logs:PutLogEvents"],"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:ssm:*"]`,
 		`"Action":["logs:CreateLogGroup"],"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:ssm"]`,
-		`"Action":["logs:DescribeLogGroups"],"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:*"]`,
+		`"Action":["logs:DescribeLogGroups"],"Resource":["*"]`,
 		`"Action":["kms:Decrypt"],"Resource":["arn:aws:kms:us-east-1:123456789012:key/abc"]`,
 	} {
 		if !strings.Contains(got, want) {
@@ -87,7 +87,7 @@ func TestInstanceRolePolicy(t *testing.T) {
 		`"Resource":["arn:aws:s3:::ssm-command-output-*"]`,
 		`"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*:*"]`,
 		`"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"]`,
-		`"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:*"]`,
+		`"Action":["logs:DescribeLogGroups"],"Resource":["*"]`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("policy %s lacks %s", got, want)

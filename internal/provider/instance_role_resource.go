@@ -152,7 +152,7 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "CloudWatch Logs groups Run Command and Session Manager may log to (`logs:CreateLogStream`, `logs:PutLogEvents`, `logs:DescribeLogStreams`, `logs:CreateLogGroup`), " +
 					"as ARNs or IAM patterns such as `arn:aws:logs:us-east-1:111122223333:log-group:/aws/ssm/*`, which land in the policy as given. The role also gets " +
-					"`logs:DescribeLogGroups` on every group of the account and region (`log-group:*`): the agent looks its group up with it, and refuses a session " +
+					"`logs:DescribeLogGroups` (an action IAM grants only on `*`): the agent looks its group up with it, and refuses a session " +
 					"whose preferences require an encrypted log group when it cannot.",
 				Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(logGroupARN())},
 			},

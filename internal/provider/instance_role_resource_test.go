@@ -344,8 +344,8 @@ name_prefix = "b"`, `(?s)Invalid Attribute Combination.*name_prefix`},
 }
 
 // IAM accepts wildcards in Resource ARNs: bucket and log group patterns are
-// accepted and land in the role's inline policy verbatim, with the minimal
-// policy's DescribeLogGroups on every group of the account.
+// accepted and land in the role's inline policy verbatim, with
+// logs:DescribeLogGroups (which has no resource type) on "*".
 func TestAccInstanceRole_wildcardARNs(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	resource.ParallelTest(t, resource.TestCase{
@@ -378,7 +378,7 @@ resource "ssm_instance_role" "test" {
 					"OutputObjects":     {"arn:aws:s3:::ssm-command-output-*/*"},
 					"LogGroups":         {"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"},
 					"LogStreams":        {"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*:*"},
-					"DescribeLogGroups": {"arn:aws:logs:us-east-1:123456789012:log-group:*"},
+					"DescribeLogGroups": {"*"},
 				}
 				for sid, res := range want {
 					if strings.Join(got[sid], ",") != strings.Join(res, ",") {
