@@ -131,16 +131,25 @@ provider "ssm" {
 }
 
 // operatorFixture is an enforcing emulator with the buckets of operatorArgs
-// (made by the account's root) and two online instances tagged Team=web.
+// (made by the account's root) and two online instances tagged Team=web. Their
+// role (the emulator's ready-made one, with AmazonSSMManagedInstanceCore) also
+// gets what the agent needs to upload command output to the output bucket
+// (which AmazonSSMManagedInstanceCore does not grant, on AWS either).
 func operatorFixture(t *testing.T) (*awsemu.Emulator, []string) {
 	t.Helper()
+	ctx := context.Background()
 	e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 	web := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Team": "web"}})
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
 	for _, b := range []string{"op-staging", "op-output"} {
-		if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	grants, _ := iamx.InstanceRolePolicy(false, iamx.Grants{OutputBucketARNs: []string{"arn:aws:s3:::op-output"}})
+	if _, err := iamClient(e).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("AWSEmuSSMInstanceRole"),
+		PolicyName: aws.String("command-output"), PolicyDocument: aws.String(grants.JSON())}); err != nil {
+		t.Fatal(err)
 	}
 	return e, web
 }
