@@ -55,14 +55,14 @@ func TestAuthzActionsCoverEveryOperation(t *testing.T) {
 	routed := map[string]bool{}
 	for name, svc := range e.services() {
 		for op := range svc.query {
-			routed[name+":"+op] = true
+			routed[name+"."+op] = true
 		}
 		for op := range svc.json {
-			routed[name+":"+op] = true
+			routed[name+"."+op] = true
 		}
 	}
 	for _, op := range s3Operations {
-		routed["s3:"+op] = true
+		routed["s3."+op] = true
 	}
 	var missing, stale []string
 	for op := range routed {
