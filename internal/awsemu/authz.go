@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 )
 
@@ -33,15 +32,18 @@ func (e *Emulator) SetAuthorization(on bool) {
 type authzResource struct {
 	arn  string
 	tags map[string]string
+	ctx  map[string]string // request context keys this resource adds (s3:prefix)
 }
 
-// authorizeLocked returns nil when the caller may make the request.
-func (e *Emulator) authorizeLocked(svc *serviceDef, op, accessKey string, params url.Values, body []byte, s3Bucket, s3Key string) *APIError {
+// authorizeLocked returns nil when the caller may make the request: every
+// action of the operation (authzActions) on every resource it acts on.
+func (e *Emulator) authorizeLocked(svc *serviceDef, op, accessKey string, rq authzRequest) *APIError {
 	if !e.opts.EnforceIAM || accessKey == "" {
 		return nil
 	}
-	if svc.name == "sts" && op == "GetCallerIdentity" {
-		return nil // needs no permission
+	checks, known := e.requestChecksLocked(svc, op, rq)
+	if !known || len(checks) == 0 {
+		return nil // unknown operations are rejected by their handler; some need no permission
 	}
 	cred, ok := e.creds[accessKey]
 	caller := ""
@@ -52,22 +54,24 @@ func (e *Emulator) authorizeLocked(svc *serviceDef, op, accessKey string, params
 		return nil // the account's root user
 	}
 	docs, boundary := e.callerPoliciesLocked(caller)
-	action := svc.name + ":" + op
 	principal := e.principalKeysLocked(accessKey, caller)
-	for _, res := range e.requestResourcesLocked(svc, op, params, body, s3Bucket, s3Key) {
+	for _, c := range checks {
 		ctx := map[string]string{"aws:requestedregion": e.opts.Region}
 		for k, v := range principal {
 			ctx[k] = v
 		}
-		for k, v := range res.tags {
+		for k, v := range c.res.tags {
 			ctx["ssm:resourcetag/"+strings.ToLower(k)] = v
 		}
-		verdict := iamEvalIn(docs, action, res.arn, ctx)
-		if verdict == "allow" && boundary != nil && iamEvalIn(boundary, action, res.arn, ctx) != "allow" {
+		for k, v := range c.ctx {
+			ctx[strings.ToLower(k)] = v
+		}
+		verdict := iamEvalIn(docs, c.action, c.res.arn, ctx)
+		if verdict == "allow" && boundary != nil && iamEvalIn(boundary, c.action, c.res.arn, ctx) != "allow" {
 			verdict = "boundary"
 		}
 		if verdict != "allow" {
-			return accessDenied(svc, caller, action, res.arn, verdict)
+			return accessDenied(svc, caller, c.action, c.res.arn, verdict)
 		}
 	}
 	return nil
@@ -103,79 +107,6 @@ func (e *Emulator) callerPoliciesLocked(caller string) (docs, boundary []*iamPol
 		}
 	}
 	return docs, boundary
-}
-
-// requestResourcesLocked lists the resources a request is authorized against.
-// Operations without resource-level permissions use "*".
-func (e *Emulator) requestResourcesLocked(svc *serviceDef, op string, params url.Values, body []byte, bucket, key string) []authzResource {
-	p := e.partition()
-	switch {
-	case svc.name == "ssm" && op == "SendCommand":
-		var in struct {
-			InstanceIDs  []string    `json:"InstanceIds"`
-			Targets      []ssmTarget `json:"Targets"`
-			DocumentName string      `json:"DocumentName"`
-		}
-		_ = json.Unmarshal(body, &in)
-		var out []authzResource
-		doc := in.DocumentName
-		if !strings.HasPrefix(doc, "arn:") {
-			account := e.opts.AccountID
-			if d := e.findDocLocked(doc); d != nil && d.builtin {
-				account = ""
-			}
-			doc = fmt.Sprintf("arn:%s:ssm:%s:%s:document/%s", p, e.opts.Region, account, doc)
-		}
-		if d := e.findDocLocked(in.DocumentName); d != nil {
-			out = append(out, authzResource{arn: doc, tags: ssmTagMap(d.Tags)})
-		} else {
-			out = append(out, authzResource{arn: doc})
-		}
-		ids := append([]string(nil), in.InstanceIDs...)
-		if len(in.Targets) > 0 {
-			if resolved, _, aerr := e.resolveTargetsLocked(in.Targets); aerr == nil {
-				ids = append(ids, resolved...)
-			}
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			r := authzResource{arn: fmt.Sprintf("arn:%s:ec2:%s:%s:instance/%s", p, e.opts.Region, e.opts.AccountID, id)}
-			if inst := e.ec2.instances[id]; inst != nil {
-				r.tags = inst.Tags
-			}
-			out = append(out, r)
-		}
-		return out
-	case svc.name == "iam":
-		// Roles, instance profiles and policies named by the request.
-		var out []authzResource
-		if n := params.Get("RoleName"); n != "" {
-			arn := fmt.Sprintf("arn:%s:iam::%s:role%s%s", p, e.opts.AccountID, pathOr(params.Get("Path")), n)
-			if r := e.iam.roles[strings.ToLower(n)]; r != nil {
-				arn = r.Arn
-			}
-			out = append(out, authzResource{arn: arn})
-		}
-		if n := params.Get("InstanceProfileName"); n != "" {
-			arn := fmt.Sprintf("arn:%s:iam::%s:instance-profile%s%s", p, e.opts.AccountID, pathOr(params.Get("Path")), n)
-			if ip := e.iam.profiles[strings.ToLower(n)]; ip != nil {
-				arn = ip.Arn
-			}
-			out = append(out, authzResource{arn: arn})
-		}
-		if a := params.Get("PolicyArn"); a != "" {
-			out = append(out, authzResource{arn: a})
-		}
-		if len(out) > 0 {
-			return out
-		}
-	case svc.name == "s3" && bucket != "":
-		if key != "" {
-			return []authzResource{{arn: fmt.Sprintf("arn:%s:s3:::%s/%s", p, bucket, key)}}
-		}
-		return []authzResource{{arn: fmt.Sprintf("arn:%s:s3:::%s", p, bucket)}}
-	}
-	return []authzResource{{arn: "*"}}
 }
 
 func ssmTagMap(tags []ssmTag) map[string]string {
@@ -326,13 +257,13 @@ func (e *Emulator) authorize(r *http.Request, svc *serviceDef, op string, params
 	if sr == nil {
 		return nil
 	}
-	var bucket, key string
+	rq := authzRequest{params: params, body: body, query: r.URL.Query(), header: r.Header}
 	if svc.proto == protoREST {
-		bucket, key = s3BucketKey(r)
+		rq.bucket, rq.key = s3BucketKey(r)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.authorizeLocked(svc, op, sr.accessKey, params, body, bucket, key)
+	return e.authorizeLocked(svc, op, sr.accessKey, rq)
 }
 
 func pathOr(p string) string {

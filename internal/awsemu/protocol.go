@@ -144,6 +144,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer hangUp(conn)
 	}
 	if aerr := e.authorize(r, svc, op, params, body); aerr != nil {
+		e.count(svc.name, op+"#denied")
 		e.writeError(w, r, svc, aerr)
 		return
 	}
@@ -295,6 +296,22 @@ func s3Operation(r *http.Request) string {
 			}
 		}
 	default:
+		// Multipart uploads (S3 API Reference: CreateMultipartUpload, UploadPart,
+		// CompleteMultipartUpload, AbortMultipartUpload, ListParts).
+		_, uploads := q["uploads"]
+		uploadID := q.Get("uploadId")
+		switch {
+		case r.Method == http.MethodPost && uploads:
+			return "CreateMultipartUpload"
+		case r.Method == http.MethodPut && uploadID != "" && r.Header.Get("X-Amz-Copy-Source") == "":
+			return "UploadPart"
+		case r.Method == http.MethodPost && uploadID != "":
+			return "CompleteMultipartUpload"
+		case r.Method == http.MethodDelete && uploadID != "":
+			return "AbortMultipartUpload"
+		case r.Method == http.MethodGet && uploadID != "":
+			return "ListParts"
+		}
 		switch r.Method {
 		case http.MethodPut:
 			if r.Header.Get("X-Amz-Copy-Source") != "" {

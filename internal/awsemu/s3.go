@@ -109,7 +109,7 @@ func (e *Emulator) serveS3(w http.ResponseWriter, r *http.Request, body []byte, 
 		}
 	}()
 
-	// Multipart uploads are not named by the core's s3Operation.
+	// Multipart uploads (named by s3Operation too).
 	if key != "" {
 		_, uploads := c.q["uploads"]
 		uploadID := c.q.Get("uploadId")

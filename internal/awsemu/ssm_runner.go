@@ -142,6 +142,17 @@ func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 		// streams that were not uploaded.
 		inv.stdoutURL, inv.stderrURL = e.stepURL(inv, 0, "stdout"), e.stepURL(inv, 0, "stderr")
 	}
+	// The agent creates (or finds) the log group once per run and stops
+	// CloudWatch output when it cannot (ssm_agent_authz.go).
+	cwOn := c.CW != nil && c.CW.CloudWatchOutputEnabled
+	cwGroup := ""
+	if cwOn {
+		cwGroup = c.CW.CloudWatchLogGroupName
+		if cwGroup == "" {
+			cwGroup = "/aws/ssm/" + c.DocName
+		}
+		cwOn = e.agentMayUseLogGroupLocked(inv.InstanceID, cwGroup)
+	}
 	// Each step that ran has its own output (notes/aws-behaviour.md#s3-output-keys).
 	for _, sp := range inv.spans {
 		st := c.steps[sp.step]
@@ -149,24 +160,20 @@ func (e *Emulator) uploadOutputLocked(inv *ssmInvocation) {
 		if c.S3Bucket != "" {
 			// The agent uploads a stream only when it is not empty.
 			base := stepKey(inv, sp.step)
-			if len(so) > 0 {
+			if len(so) > 0 && e.agentMayUploadLocked(inv.InstanceID, c.S3Bucket, base+"/stdout") {
 				_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stdout", so)
 			}
-			if len(se) > 0 {
+			if len(se) > 0 && e.agentMayUploadLocked(inv.InstanceID, c.S3Bucket, base+"/stderr") {
 				_ = e.s3PutObjectLocked(c.S3Bucket, base+"/stderr", se)
 			}
 		}
-		if c.CW != nil && c.CW.CloudWatchOutputEnabled {
-			group := c.CW.CloudWatchLogGroupName
-			if group == "" {
-				group = "/aws/ssm/" + c.DocName
-			}
+		if cwOn {
 			stream := c.ID + "/" + inv.InstanceID + "/" + strings.ReplaceAll(st.Name, ":", "-")
-			if len(so) > 0 {
-				e.logsPutLocked(group, stream+"/stdout", string(so))
+			if len(so) > 0 && e.agentMayWriteStreamLocked(inv.InstanceID, cwGroup, stream+"/stdout") {
+				e.logsPutLocked(cwGroup, stream+"/stdout", string(so))
 			}
-			if len(se) > 0 {
-				e.logsPutLocked(group, stream+"/stderr", string(se))
+			if len(se) > 0 && e.agentMayWriteStreamLocked(inv.InstanceID, cwGroup, stream+"/stderr") {
+				e.logsPutLocked(cwGroup, stream+"/stderr", string(se))
 			}
 		}
 	}

@@ -83,7 +83,9 @@ const (
 	SidSessionReads         = "SessionReads"
 	SidSessionDataKey       = "SessionDataKey"
 	SidFileStaging          = "FileStaging"
+	SidFileStagingList      = "FileStagingList"
 	SidCommandOutput        = "ReadCommandOutput"
+	SidCommandOutputBucket  = "CheckCommandOutputBucket"
 )
 
 // OperatorPolicy builds the policy document.
@@ -190,10 +192,23 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 	if s.StagingBucket != "" {
 		add(Statement{Sid: SidFileStaging, Effect: "Allow", Action: StringList{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
 			Resource: objects(s.StagingBucket, s.StagingPrefix)})
+		// ssm_file lists what an interrupted copy left under its staging folder
+		// (ListObjectsV2 with a prefix, authorized by s3:ListBucket on the bucket;
+		// s3:prefix limits it to the staging prefix).
+		list := Statement{Sid: SidFileStagingList, Effect: "Allow", Action: StringList{"s3:ListBucket"},
+			Resource: StringList{arn("s3", "", "", s.StagingBucket)}}
+		if s.StagingPrefix != "" {
+			list.Condition = map[string]any{"StringLike": map[string]any{"s3:prefix": s.StagingPrefix + "*"}}
+		}
+		add(list)
 	}
 	if s.OutputBucket != "" {
 		add(Statement{Sid: SidCommandOutput, Effect: "Allow", Action: StringList{"s3:GetObject"},
 			Resource: objects(s.OutputBucket, s.OutputPrefix)})
+		// ssm_command_run checks the bucket exists before it sends (HeadBucket,
+		// authorized by s3:ListBucket; it carries no s3:prefix to limit it by).
+		add(Statement{Sid: SidCommandOutputBucket, Effect: "Allow", Action: StringList{"s3:ListBucket"},
+			Resource: StringList{arn("s3", "", "", s.OutputBucket)}})
 	}
 	return doc, nil
 }

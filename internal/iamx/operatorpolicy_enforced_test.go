@@ -229,4 +229,27 @@ func TestOperatorPolicyStagingPrefix(t *testing.T) {
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("stage"), Key: aws.String("ssm-file/a")}); err != nil {
 		t.Fatal(err)
 	}
+	// Listing leftovers (s3:ListBucket) under the staging prefix only.
+	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("stage"), Prefix: aws.String("ssm-file/0123/")}); err != nil {
+		t.Fatalf("listing under the staging prefix: %v", err)
+	}
+	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("stage"), Prefix: aws.String("elsewhere/")})
+	wantDenied(t, err, "AccessDenied", "s3:ListBucket", "arn:aws:s3:::stage")
+	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("stage")})
+	wantDenied(t, err, "AccessDenied", "s3:ListBucket", "arn:aws:s3:::stage")
+
+	// Without the list statement, the listing is denied naming s3:ListBucket.
+	var kept iamx.Statements
+	for _, st := range doc.Statement {
+		if st.Sid != iamx.SidFileStagingList {
+			kept = append(kept, st)
+		}
+	}
+	if len(kept) != len(doc.Statement)-1 {
+		t.Fatalf("no %s statement", iamx.SidFileStagingList)
+	}
+	doc.Statement = kept
+	nolist := s3.NewFromConfig(assumeWithPolicy(t, root, "stager-nolist", doc.JSON()), func(o *s3.Options) { o.UsePathStyle = true })
+	_, err = nolist.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("stage"), Prefix: aws.String("ssm-file/0123/")})
+	wantDenied(t, err, "AccessDenied", "s3:ListBucket", "arn:aws:s3:::stage")
 }

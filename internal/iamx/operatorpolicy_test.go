@@ -80,8 +80,12 @@ func TestOperatorPolicyFull(t *testing.T) {
 			"Resource": []any{"arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/k"}, "Condition": map[string]any{"StringEquals": regions}},
 		iamx.SidFileStaging: {"Sid": iamx.SidFileStaging, "Effect": "Allow", "Action": []any{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"},
 			"Resource": []any{"arn:aws-us-gov:s3:::stage/ssm-file/*"}},
+		iamx.SidFileStagingList: {"Sid": iamx.SidFileStagingList, "Effect": "Allow", "Action": []any{"s3:ListBucket"},
+			"Resource": []any{"arn:aws-us-gov:s3:::stage"}, "Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "ssm-file/*"}}},
 		iamx.SidCommandOutput: {"Sid": iamx.SidCommandOutput, "Effect": "Allow", "Action": []any{"s3:GetObject"},
 			"Resource": []any{"arn:aws-us-gov:s3:::out/*"}},
+		iamx.SidCommandOutputBucket: {"Sid": iamx.SidCommandOutputBucket, "Effect": "Allow", "Action": []any{"s3:ListBucket"},
+			"Resource": []any{"arn:aws-us-gov:s3:::out"}},
 	}
 	for sid, w := range want {
 		if !reflect.DeepEqual(got[sid], w) {

@@ -66,8 +66,8 @@ func InstanceRolePolicy(agent bool, g Grants) (doc PolicyDocument, ok bool) {
 			objects[i] = strings.TrimSuffix(b, "/") + "/*"
 		}
 		doc.Statement = append(doc.Statement,
-			Statement{Sid: "OutputObjects", Effect: "Allow", Action: StringList{"s3:PutObject"}, Resource: objects},
-			Statement{Sid: "OutputBuckets", Effect: "Allow", Action: StringList{"s3:GetEncryptionConfiguration"}, Resource: buckets})
+			Statement{Sid: "OutputObjects", Effect: "Allow", Action: StringList(AgentS3OutputObjectActions), Resource: objects},
+			Statement{Sid: "OutputBuckets", Effect: "Allow", Action: StringList(AgentS3OutputBucketActions), Resource: buckets})
 	}
 	if len(g.LogGroupARNs) > 0 {
 		groups := sorted(g.LogGroupARNs)
@@ -76,14 +76,36 @@ func InstanceRolePolicy(agent bool, g Grants) (doc PolicyDocument, ok bool) {
 			streams[i] = strings.TrimSuffix(lg, ":*") + ":*"
 		}
 		doc.Statement = append(doc.Statement,
-			Statement{Sid: "LogStreams", Effect: "Allow", Action: StringList{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}, Resource: streams},
-			Statement{Sid: "LogGroups", Effect: "Allow", Action: StringList{"logs:CreateLogGroup"}, Resource: trimAll(groups, ":*")})
+			Statement{Sid: "LogStreams", Effect: "Allow", Action: StringList(AgentLogStreamActions), Resource: streams},
+			Statement{Sid: "LogGroups", Effect: "Allow", Action: StringList(AgentLogGroupActions), Resource: trimAll(groups, ":*")},
+			Statement{Sid: "DescribeLogGroups", Effect: "Allow", Action: StringList(AgentLogDescribeActions), Resource: StringList{"*"}})
 	}
 	if g.KMSKeyARN != "" {
 		doc.Statement = append(doc.Statement, Statement{Sid: "KMSDecrypt", Effect: "Allow", Action: StringList{"kms:Decrypt"}, Resource: StringList{g.KMSKeyARN}})
 	}
 	return doc, len(doc.Statement) > 0
 }
+
+// The agent's calls for command and session output, per the agent's source
+// (notes/aws-behaviour.md#agent-permissions).
+var (
+	// AgentS3OutputObjectActions upload output: s3manager's PutObject (multipart
+	// for large files) with the canned ACL bucket-owner-full-control, which S3
+	// authorizes with s3:PutObjectAcl too.
+	AgentS3OutputObjectActions = []string{"s3:PutObject", "s3:PutObjectAcl"}
+	// AgentS3OutputBucketActions read the bucket's default encryption
+	// (GetBucketEncryption), which session logging with s3EncryptionEnabled requires.
+	AgentS3OutputBucketActions = []string{"s3:GetEncryptionConfiguration"}
+	// AgentLogStreamActions create the streams and write the events.
+	AgentLogStreamActions = []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+	// AgentLogGroupActions: Run Command creates the group when it is missing.
+	AgentLogGroupActions = []string{"logs:CreateLogGroup"}
+	// AgentLogDescribeActions: the agent finds the group with DescribeLogGroups
+	// (session logging always, Run Command when CreateLogGroup fails); with
+	// cloudWatchEncryptionEnabled a session is refused when it cannot. The
+	// action has no resource type, so it is granted on "*".
+	AgentLogDescribeActions = []string{"logs:DescribeLogGroups"}
+)
 
 func sorted(in []string) StringList {
 	out := append(StringList(nil), in...)

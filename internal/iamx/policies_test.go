@@ -63,10 +63,11 @@ func TestInstanceRolePolicy(t *testing.T) {
 	}
 	got := doc.JSON()
 	for _, want := range []string{
-		`"Action":["s3:PutObject"],"Resource":["arn:aws:s3:::out/*"]`,
+		`"Action":["s3:PutObject","s3:PutObjectAcl"],"Resource":["arn:aws:s3:::out/*"]`,
 		`"Action":["s3:GetEncryptionConfiguration"],"Resource":["arn:aws:s3:::out"]`,
 		`"Action":["logs:CreateLogStream","logs:DescribeLogStreams","logs:PutLogEvents"],"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:ssm:*"]`,
 		`"Action":["logs:CreateLogGroup"],"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:ssm"]`,
+		`"Action":["logs:DescribeLogGroups"],"Resource":["*"]`,
 		`"Action":["kms:Decrypt"],"Resource":["arn:aws:kms:us-east-1:123456789012:key/abc"]`,
 	} {
 		if !strings.Contains(got, want) {
@@ -75,6 +76,22 @@ func TestInstanceRolePolicy(t *testing.T) {
 	}
 	if strings.Contains(got, "ssm:Update") || strings.Contains(got, "ec2messages") {
 		t.Errorf("managed mode's grants policy must not repeat agent actions: %s", got)
+	}
+
+	// Wildcard bucket and group patterns land verbatim.
+	doc, _ = InstanceRolePolicy(true, Grants{OutputBucketARNs: []string{"arn:aws:s3:::ssm-command-output-*"},
+		LogGroupARNs: []string{"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"}})
+	got = doc.JSON()
+	for _, want := range []string{
+		`"Resource":["arn:aws:s3:::ssm-command-output-*/*"]`,
+		`"Resource":["arn:aws:s3:::ssm-command-output-*"]`,
+		`"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*:*"]`,
+		`"Resource":["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"]`,
+		`"Action":["logs:DescribeLogGroups"],"Resource":["*"]`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("policy %s lacks %s", got, want)
+		}
 	}
 }
 

@@ -144,13 +144,17 @@ func (r *instanceRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 			},
 			"output_bucket_arns": schema.SetAttribute{
 				ElementType: types.StringType, Optional: true,
-				MarkdownDescription: "S3 buckets Run Command may write output to (`s3:PutObject` on their objects, `s3:GetEncryptionConfiguration` on the buckets).",
-				Validators:          []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(s3BucketARN())},
+				MarkdownDescription: "S3 buckets Run Command and Session Manager may write output to (`s3:PutObject` and `s3:PutObjectAcl` on their objects, " +
+					"`s3:GetEncryptionConfiguration` on the buckets), as ARNs or IAM patterns such as `arn:aws:s3:::ssm-command-output-*`, which land in the policy as given.",
+				Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(s3BucketARN())},
 			},
 			"cloudwatch_log_group_arns": schema.SetAttribute{
 				ElementType: types.StringType, Optional: true,
-				MarkdownDescription: "CloudWatch Logs groups Run Command and Session Manager may log to (`logs:CreateLogStream`, `logs:PutLogEvents`, `logs:DescribeLogStreams`, `logs:CreateLogGroup`).",
-				Validators:          []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(logGroupARN())},
+				MarkdownDescription: "CloudWatch Logs groups Run Command and Session Manager may log to (`logs:CreateLogStream`, `logs:PutLogEvents`, `logs:DescribeLogStreams`, `logs:CreateLogGroup`), " +
+					"as ARNs or IAM patterns such as `arn:aws:logs:us-east-1:111122223333:log-group:/aws/ssm/*`, which land in the policy as given. The role also gets " +
+					"`logs:DescribeLogGroups` (an action IAM grants only on `*`): the agent looks its group up with it, and refuses a session " +
+					"whose preferences require an encrypted log group when it cannot.",
+				Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(logGroupARN())},
 			},
 			"kms_key_arn": schema.StringAttribute{
 				Optional:            true,

@@ -2,15 +2,19 @@ package provider_test
 
 import (
 	"context"
-
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -289,7 +293,7 @@ resource "ssm_instance_role" "test" {
 					must(ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("drifty"), PolicyName: aws.String("ssm-instance-role"),
 						PolicyDocument: aws.String(`{"Statement":[
   {"Resource":"arn:aws:s3:::out","Action":"s3:GetEncryptionConfiguration","Effect":"Allow","Sid":"OutputBuckets"},
-  {"Resource":"arn:aws:s3:::out/*","Action":"s3:PutObject","Effect":"Allow","Sid":"OutputObjects"}],
+  {"Resource":"arn:aws:s3:::out/*","Action":["s3:PutObjectAcl","s3:PutObject"],"Effect":"Allow","Sid":"OutputObjects"}],
  "Version":"2012-10-17"}`)}))
 				},
 				Config:   config,
@@ -315,6 +319,8 @@ name_prefix = "b"`, `(?s)Invalid Attribute Combination.*name_prefix`},
 		{"session too long", `max_session_duration = 43201`, `value must be between 3600 and 43200, got: 43201`},
 		{"bad boundary ARN", `permissions_boundary = "AmazonSSMFullAccess"`, `(?s)invalid ARN.*must be an IAM policy ARN`},
 		{"bad bucket ARN", `output_bucket_arns = ["arn:aws:s3:::bucket/key"]`, `(?s)invalid ARN.*must be an S3 bucket ARN`},
+		{"bucket pattern with a key", `output_bucket_arns = ["arn:aws:s3:::ssm-output-*/key"]`, `(?s)invalid ARN.*must be an S3 bucket ARN`},
+		{"bad log group pattern", `cloudwatch_log_group_arns = ["arn:aws:logs:us-east-1:123456789012:/aws/ssm/*"]`, `(?s)invalid ARN.*resource "/aws/ssm/\*" is not of the expected form`},
 		{"bad log group ARN", `cloudwatch_log_group_arns = ["arn:aws:s3:::bucket"]`, `(?s)invalid ARN.*service is "s3", not logs`},
 		{"bad KMS ARN", `kms_key_arn = "1234abcd"`, `(?s)invalid ARN.*must be a KMS key ARN`},
 		{"bad additional policy ARN", `additional_policy_arns = ["arn:aws:iam::123:policy/x"]`, `(?s)invalid ARN.*account id "123" is not 12 digits`},
@@ -335,4 +341,150 @@ name_prefix = "b"`, `(?s)Invalid Attribute Combination.*name_prefix`},
 	if n := e.CallCount("iam.CreateRole"); n != 0 {
 		t.Errorf("bad input must fail at plan time, before any API call; CreateRole was called %d times", n)
 	}
+}
+
+// IAM accepts wildcards in Resource ARNs: bucket and log group patterns are
+// accepted and land in the role's inline policy verbatim, with
+// logs:DescribeLogGroups (which has no resource type) on "*".
+func TestAccInstanceRole_wildcardARNs(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + `
+resource "ssm_instance_role" "test" {
+  name                      = "wild"
+  policy                    = "minimal"
+  output_bucket_arns        = ["arn:aws:s3:::ssm-command-output-*"]
+  cloudwatch_log_group_arns = ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"]
+}
+`,
+			Check: func(*terraform.State) error {
+				st, err := iamx.ReadRole(context.Background(), iamClient(e), "wild")
+				if err != nil {
+					return err
+				}
+				doc, err := iamx.ParsePolicy(st.Inline["ssm-instance-role"])
+				if err != nil {
+					return err
+				}
+				got := map[string][]string{}
+				for _, s := range doc.Statement {
+					got[s.Sid] = s.Resource
+				}
+				want := map[string][]string{
+					"OutputBuckets":     {"arn:aws:s3:::ssm-command-output-*"},
+					"OutputObjects":     {"arn:aws:s3:::ssm-command-output-*/*"},
+					"LogGroups":         {"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"},
+					"LogStreams":        {"arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*:*"},
+					"DescribeLogGroups": {"*"},
+				}
+				for sid, res := range want {
+					if strings.Join(got[sid], ",") != strings.Join(res, ",") {
+						return fmt.Errorf("statement %s: resources %v, want %v (policy %s)", sid, got[sid], res, st.Inline["ssm-instance-role"])
+					}
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// A role with policy = "minimal" and the output bucket and log group (given as
+// patterns) lets the emulator's agent, which checks the calls the real agent
+// makes against the instance's role, write Run Command output to S3 and
+// CloudWatch Logs. Without those grants the command still succeeds and its
+// output lands in neither, as on AWS (the agent logs the failed upload; the
+// command's status does not change).
+func TestAccInstanceRole_minimalOutputPermissions(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{EnforceIAM: true, RegistrationDelay: 200 * time.Millisecond})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2})
+	ctx := context.Background()
+	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("ssm-command-output-test")}); err != nil {
+		t.Fatal(err)
+	}
+	identity := func(name, grants, id string) string {
+		return fmt.Sprintf(`
+resource "ssm_instance_role" "%[1]s" {
+  name   = %[1]q
+  policy = "minimal"
+%[2]s
+}
+
+resource "ssm_instance_profile" "%[1]s" {
+  name = %[1]q
+  role = ssm_instance_role.%[1]s.name
+}
+
+resource "ssm_instance_profile_association" "%[1]s" {
+  instance_id      = %[3]q
+  instance_profile = ssm_instance_profile.%[1]s.name
+}
+
+resource "ssm_command_run" "%[1]s" {
+  instance_ids          = [%[3]q]
+  commands              = ["echo output of %[1]s"]
+  output_s3_bucket_name = "ssm-command-output-test"
+  agent_wait_timeout    = "1m"
+  cloudwatch_output {
+    enabled        = true
+    log_group_name = "/aws/ssm/run-output"
+  }
+  depends_on = [ssm_instance_profile_association.%[1]s]
+}
+`, name, grants, id)
+	}
+	// landed says whether the instance's stdout reached S3 and CloudWatch Logs.
+	landed := func(id string) (inS3, inLogs bool, err error) {
+		out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("ssm-command-output-test")})
+		if err != nil {
+			return false, false, err
+		}
+		for _, o := range out.Contents {
+			if strings.Contains(aws.ToString(o.Key), "/"+id+"/") && strings.HasSuffix(aws.ToString(o.Key), "/stdout") {
+				inS3 = true
+			}
+		}
+		lc := cloudwatchlogs.NewFromConfig(emuConfig(e))
+		ev, err := lc.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/ssm/run-output")})
+		var nf *cwltypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return inS3, false, nil
+		}
+		if err != nil {
+			return false, false, err
+		}
+		for _, x := range ev.Events {
+			if strings.Contains(aws.ToString(x.LogStreamName), "/"+id+"/") {
+				inLogs = true
+			}
+		}
+		return inS3, inLogs, nil
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) +
+				identity("granted", `
+  output_bucket_arns        = ["arn:aws:s3:::ssm-command-output-*"]
+  cloudwatch_log_group_arns = ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"]`, ids[0]) +
+				identity("bare", "", ids[1]),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("ssm_command_run.granted", tfjsonpath.New("status"), knownvalue.StringExact("Success")),
+				statecheck.ExpectKnownValue("ssm_command_run.bare", tfjsonpath.New("status"), knownvalue.StringExact("Success")),
+			},
+			Check: func(*terraform.State) error {
+				if s3ok, logsok, err := landed(ids[0]); err != nil || !s3ok || !logsok {
+					return fmt.Errorf("with the grants: output in S3 %v, in CloudWatch Logs %v (%v)", s3ok, logsok, err)
+				}
+				if s3ok, logsok, err := landed(ids[1]); err != nil || s3ok || logsok {
+					return fmt.Errorf("without the grants: output in S3 %v, in CloudWatch Logs %v (%v)", s3ok, logsok, err)
+				}
+				return nil
+			},
+		}},
+	})
 }

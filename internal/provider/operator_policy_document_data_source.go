@@ -69,7 +69,16 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 			"the IAM reads `ssm_agent_online` uses to explain an offline agent, and optionally Session Manager (start sessions on " +
 			"the same instances, resume and terminate only one's own) and the S3 objects `ssm_file` stages. Every regional call is " +
 			"limited to `regions` (`aws:RequestedRegion`); IAM calls are global and are not. ARNs use the partition of the regions. " +
-			"Reading it makes at most one call, `sts:GetCallerIdentity` (which needs no permission), when `account_id` is not set.",
+			"Reading it makes at most one call, `sts:GetCallerIdentity` (which needs no permission), when `account_id` is not set.\n\n" +
+			"**What an operator holding it can see and do beyond their own runs.** IAM cannot limit `ssm:ListCommands`, " +
+			"`ssm:ListCommandInvocations`, `ssm:GetCommandInvocation` or `ssm:CancelCommand` to some commands: the Service " +
+			"Authorization Reference lists no resource type and no condition key for them that names a command's instances, " +
+			"document or sender, so the policy grants them on `*` (in `regions` only). Whoever holds it can therefore list every " +
+			"command of the account in those regions, including other people's and other pipelines', read each command's " +
+			"parameters as sent (the `commands` of `ssm_command_run`, the inline `content` of `ssm_file`, base64, and any " +
+			"`parameters`), read the first 24,000 characters of every invocation's output, and cancel any command that is " +
+			"still running. SSM keeps command history for 30 days. Put nothing secret in `commands`, `parameters` or inline " +
+			"`content` (the `ssm_file` page says how its secrets stay out of the history).",
 		Attributes: map[string]schema.Attribute{
 			"account_id": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "Account whose instances, documents and sessions the policy names. Default: the caller's account (`sts:GetCallerIdentity`).",
@@ -112,14 +121,17 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 					"then needs `kms:GenerateDataKey` on it. Only with `sessions = true`.",
 				Validators: []validator.String{kmsKeyARN(), stringvalidator.AlsoRequires(path.MatchRoot("sessions"))}},
 			"staging_bucket_name": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "S3 bucket `ssm_file` stages large files in: the policy may put, get and delete objects under `staging_key_prefix` there.",
-				Validators:          []validator.String{bucket}},
+				MarkdownDescription: "S3 bucket `ssm_file` stages files in: the policy may put, get and delete objects under `staging_key_prefix` there, " +
+					"and list the bucket under that prefix (`s3:ListBucket` with an `s3:prefix` condition), which the cleanup of copies an interrupted apply left behind needs.",
+				Validators: []validator.String{bucket}},
 			"staging_key_prefix": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Key prefix of the staged objects (default: the whole bucket).",
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 1024), stringvalidator.AlsoRequires(path.MatchRoot("staging_bucket_name"))}},
 			"output_s3_bucket_name": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "S3 bucket commands write their output to (`ssm_command_run.output_s3_bucket_name`): the policy may read it back.",
-				Validators:          []validator.String{bucket}},
+				MarkdownDescription: "S3 bucket commands write their output to (`ssm_command_run.output_s3_bucket_name`): the policy may read the objects back " +
+					"(`s3:GetObject`), which `ssm_command_run` does when an output is longer than SSM returns, and check that the bucket exists " +
+					"before sending (`HeadBucket`, which needs `s3:ListBucket` on the bucket and so also lets the operator list its keys).",
+				Validators: []validator.String{bucket}},
 			"output_s3_key_prefix": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Key prefix of the command output (default: the whole bucket).",
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 1024), stringvalidator.AlsoRequires(path.MatchRoot("output_s3_bucket_name"))}},

@@ -53,9 +53,10 @@ func (v endpointURLValidator) ValidateString(ctx context.Context, req validator.
 type accountRule int
 
 const (
-	anyAccount     accountRule = iota // not checked (S3 bucket ARNs have none)
-	accountID                         // 12 digits
-	accountIDOrAWS                    // 12 digits, or "aws" (AWS managed policies)
+	anyAccount      accountRule = iota // not checked (S3 bucket ARNs have none)
+	accountID                          // 12 digits
+	accountIDOrAWS                     // 12 digits, or "aws" (AWS managed policies)
+	accountIDOrWild                    // 12 digits, or an IAM wildcard pattern of digits, * and ?
 )
 
 // arnValidator checks ARNs of one service whose resource matches a pattern,
@@ -86,7 +87,8 @@ func (v arnValidator) ValidateString(ctx context.Context, req validator.StringRe
 		problem = err.Error()
 	case a.Service != v.service:
 		problem = fmt.Sprintf("service is %q, not %s", a.Service, v.service)
-	case v.account == accountID && !twelveDigits, v.account == accountIDOrAWS && !twelveDigits && a.AccountID != "aws":
+	case v.account == accountID && !twelveDigits, v.account == accountIDOrAWS && !twelveDigits && a.AccountID != "aws",
+		v.account == accountIDOrWild && !twelveDigits && !wildAccount.MatchString(a.AccountID):
 		problem = fmt.Sprintf("account id %q is not 12 digits", a.AccountID)
 	case !v.resource.MatchString(a.Resource):
 		problem = fmt.Sprintf("resource %q is not of the expected form", a.Resource)
@@ -108,14 +110,24 @@ func iamPolicyARN() validator.String {
 		what: "an IAM policy ARN such as arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}
 }
 
+// wildAccount is an account field with IAM wildcards (* and ?), such as "*".
+var wildAccount = regexp.MustCompile(`^[0-9*?]*[*?][0-9*?]*$`)
+
+// s3BucketARN accepts bucket ARNs, and bucket name patterns with the IAM
+// wildcards * and ? (IAM matches Resource ARNs with them: IAM User Guide, "IAM
+// JSON policy elements: Resource"), such as arn:aws:s3:::ssm-output-*. Object
+// keys, upper case and other characters no bucket name has are rejected.
 func s3BucketARN() validator.String {
-	return arnValidator{service: "s3", resource: regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`),
-		what: "an S3 bucket ARN such as arn:aws:s3:::my-bucket (no object key)"}
+	return arnValidator{service: "s3", resource: regexp.MustCompile(`^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9]|[a-z0-9.?-]*\*[a-z0-9.*?-]*|[a-z0-9.*-]*\?[a-z0-9.*?-]*)$`),
+		what: "an S3 bucket ARN such as arn:aws:s3:::my-bucket, or a pattern such as arn:aws:s3:::ssm-output-* (no object key)"}
 }
 
+// logGroupARN accepts log group ARNs and patterns with IAM wildcards in the
+// region, account and group name, such as
+// arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*.
 func logGroupARN() validator.String {
-	return arnValidator{service: "logs", account: accountID, resource: regexp.MustCompile(`^log-group:[\w#/.-]{1,512}(:\*)?$`),
-		what: "a CloudWatch Logs group ARN such as arn:aws:logs:us-east-1:123456789012:log-group:ssm"}
+	return arnValidator{service: "logs", account: accountIDOrWild, resource: regexp.MustCompile(`^log-group:[\w#/.*?-]{1,512}(:\*)?$`),
+		what: "a CloudWatch Logs group ARN such as arn:aws:logs:us-east-1:123456789012:log-group:ssm, or a pattern such as arn:aws:logs:us-east-1:123456789012:log-group:/aws/ssm/*"}
 }
 
 func kmsKeyARN() validator.String {
