@@ -404,7 +404,7 @@ resource "ssm_command_run" "test" {
 				}
 				sw.start()
 			},
-			Config: cfg(stopped, `  agent_wait_timeout = "2m"`),
+			Config:      cfg(stopped, `  agent_wait_timeout = "2m"`),
 			ExpectError: regexp.MustCompile(`(?s)running command on .*cannot receive commands.*` + stopped + `.*instance is stopped`),
 		},
 		// Started, its agent still registering: the wait covers that.
