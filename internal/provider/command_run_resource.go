@@ -90,9 +90,13 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"`Delayed` and `Cancelling` are not final, invocations that are not visible yet right after sending are waited for, " +
 			"output past the API's 24,000-character cap is read whole from S3 when an output bucket is set, waiting costs one API " +
 			"call per poll whatever the fleet size, and an interrupted or timed-out apply cancels the command.\n\n" +
-			"Before sending, it checks that every target's SSM agent is `Online` and fails at once, naming each instance and why, " +
-			"when one cannot receive the command; set `agent_wait_timeout` to wait for agents of instances created in the same apply " +
-			"(this replaces an `ssm_agent_online` gate, and costs nothing on later plans).\n\n" +
+			"Before sending, it checks every target: agents `Online` are ready; stopped instances and agents that are `ConnectionLost` " +
+			"or never registered are unreachable; terminated instances are gone and simply left out. By default (`max_unreachable = \"0\"`) " +
+			"one unreachable instance fails the apply at once, naming each and why, before anything is sent; a higher `max_unreachable` " +
+			"(or `allow_failure`) runs on the reachable part, records the others as `NotReached` and runs on them at the next apply. " +
+			"A tag or resource group that selects nothing is an error unless `allow_empty = true`. Set `agent_wait_timeout` to wait " +
+			"for agents of instances created in the same apply (this replaces an `ssm_agent_online` gate, and costs nothing on later " +
+			"plans); stopped and terminated instances are never waited for.\n\n" +
 			"The run is a fact: reading the resource makes no API call (Run Command history expires after 30 days), so plans, " +
 			"refreshes and destroys do not depend on the agents being online. What runs and where decide whether it runs again:\n\n" +
 			"- **Replaces (runs again on every target):** a change to `commands`, `script`, `interpreter`, `parameters`, " +
@@ -160,8 +164,9 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Instances to run on. Any number: more than 50 are sent as several commands. The order does not matter. " +
 					"Adding instances updates in place and runs the command on the added instances only; removing instances forgets " +
-					"their results (the `destroy` commands do not run on them). Before sending, every listed instance's agent must be " +
-					"`Online`: see `agent_wait_timeout`.",
+					"their results (the `destroy` commands do not run on them); reordering plans no change (the stored order is kept). " +
+					"Before sending, every listed instance is checked: see `max_unreachable` and `agent_wait_timeout`. Terminated " +
+					"instances are left out of the run and of the `destroy` commands without an error.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
