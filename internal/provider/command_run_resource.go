@@ -102,12 +102,21 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"- **Replaces (runs again on every target):** a change to `commands`, `script`, `interpreter`, `parameters`, " +
 			"`document_name`, `document_version`, `working_directory`, `targets` or `triggers_replace`.\n" +
 			"- **Updates in place, runs on the added instances only:** instances added to `instance_ids`. Removed instances are " +
-			"forgotten; reordering changes nothing.\n" +
+			"forgotten; reordering changes nothing (the plan is empty).\n" +
 			"- **Updates in place, runs nothing:** every other argument (`comment`, `max_concurrency`, `max_errors`, " +
 			"`execution_timeout`, `delivery_timeout`, `output_limit`, the output bucket and CloudWatch settings, `agent_wait_timeout`, " +
-			"`allow_failure`, `destroy`, `timeouts`); the new values apply to the next run (added instances, or the destroy commands).\n\n" +
-			"When some instances fail, the apply fails with one diagnostic naming them, and the resource is saved tainted so the " +
-			"next apply runs it again (when added instances fail during an update, only they run again on the next apply).",
+			"`allow_failure`, `max_unreachable`, `allow_empty`, `destroy`, `timeouts`); the new values apply to the next run (added " +
+			"instances, pending instances, or the destroy commands).\n" +
+			"- **Updates in place, runs on the pending instances only:** while `pending_instance_ids` lists instances that could " +
+			"not receive the command (see `max_unreachable`), every plan shows an update that runs it on them.\n\n" +
+			"When some instances fail, the apply fails with one diagnostic naming them, and the resource is saved tainted. The " +
+			"next apply replaces it and runs the command **only on the instances where it did not succeed**: the deleted tainted " +
+			"object hands its successful instances to the new one within the same `terraform apply` (the new state keeps their " +
+			"results and the old command ids after the new ones). This holds when the run itself is unchanged (same commands, " +
+			"script, document, parameters, working directory, targets or instance ids, and `triggers_replace`) and has no " +
+			"`destroy` block (whose commands, run by the replacement, undo the run on every instance). A changed run, a " +
+			"`triggers_replace` change, `-replace` of a successful run, or `create_before_destroy` runs everywhere. When added " +
+			"instances fail during an update, only they run again on the next apply.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, PlanModifiers: keepStr,
 				MarkdownDescription: "Command id of the run (the first of `command_ids`)."},
