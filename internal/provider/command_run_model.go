@@ -343,7 +343,7 @@ func invocationOf(inv *runcommand.Invocation) invocationModel {
 }
 
 // invocationMap is the recorded invocations by instance id.
-func (m *commandRunModel) invocationMap(ctx context.Context) (map[string]invocationModel, diag.Diagnostics) {
+func (m *commandRunModel) invocationMap() (map[string]invocationModel, diag.Diagnostics) {
 	invs := map[string]invocationModel{}
 	if m.Invocations.IsNull() || m.Invocations.IsUnknown() {
 		return invs, nil
