@@ -44,17 +44,60 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	}
 	res := &Result{Invocations: map[string]*Invocation{}}
 	var states []*cmdState
+	var ready []string // the ready instances, when the check resolved the selection
 	if c.Agents != nil {
-		// A command sent to an agent that is offline waits out its whole delivery
-		// timeout (an hour by default): check first, and say why not.
-		if err := agentwait.Ready(ctx, *c.Agents, readySpec(spec)); err != nil {
+		// A command sent to an agent that cannot receive it waits out its whole
+		// delivery timeout (an hour by default): check first, send only to the
+		// ready ones, and say why not for the others.
+		var ok bool
+		var err error
+		spec, ready, ok, err = readiness(ctx, c, spec, res)
+		if err != nil {
 			if ctx.Err() != nil {
 				return res, interrupted(ctx, c, spec, res, nil)
 			}
 			return res, err
 		}
+		if !ok {
+			res.Status = string(ssmtypes.CommandStatusSuccess)
+			if len(res.NotReached) > 0 {
+				res.StatusDetails = "NotReached"
+			}
+			return res, nil // nothing to send: every selected instance is unreachable (within the threshold) or gone
+		}
 	}
 	for _, in := range sendInputs(spec) {
+		if spec.BeforeSend != nil {
+			ids := in.InstanceIds
+			if len(ids) == 0 {
+				ids = ready
+			}
+			extra, err := spec.BeforeSend(ctx, ids)
+			if err == nil && ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return res, interrupted(ctx, c, spec, res, states)
+				}
+				if len(states) > 0 {
+					if _, cerr := cancelAll(ctx, c.SSM, states); cerr != nil {
+						return res, fmt.Errorf("preparing the command: %w (cancelling the %d command(s) already sent also failed: %v)", err, len(states), cerr)
+					}
+				}
+				return res, fmt.Errorf("preparing the command: %w", err)
+			}
+			if len(extra) > 0 {
+				params := make(map[string][]string, len(in.Parameters)+len(extra))
+				for k, v := range in.Parameters {
+					params[k] = v
+				}
+				for k, v := range extra {
+					params[k] = v
+				}
+				in.Parameters = params
+			}
+		}
 		cmd, err := send(ctx, c.SSM, spec, in)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -91,6 +134,10 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		}
 		markIncomplete(res)
 		return res, err
+	}
+	if len(spec.Targets) > 0 && res.TargetCount == 0 && len(res.Invocations) == 0 && !spec.AllowEmpty {
+		// A selection the check could not resolve (a resource group) matched nothing.
+		return res, &EmptySelectionError{Targets: spec.Targets}
 	}
 	return res, failure(res)
 }

@@ -92,6 +92,33 @@ type Spec struct {
 	// Progress, when set, is called after each poll of the command(s).
 	Progress func(Progress)
 
+	// MaxUnreachable is how many targets may be unreachable when the run is
+	// sent: a count ("10") or a percentage of the selected instances ("25%");
+	// "" means "0" (every target must be able to receive the command). The
+	// readiness check before sending (Clients.Agents set) sorts every target
+	// into ready (agent Online), unreachable (instance stopped or stopping,
+	// agent ConnectionLost, Inactive or never registered) and gone (instance
+	// terminated, shutting down or no longer existing). Gone ones are dropped
+	// from the run and never count. Unreachable ones are not sent to and not
+	// waited for; when there are more than MaxUnreachable the run fails with
+	// an *UnreachableError before anything is sent. Within it, the command goes
+	// to the ready ones only, and Result.NotReached lists the others with
+	// their reasons. This is not SendCommand's MaxErrors, which counts failed
+	// executions of delivered commands (see notes/aws-behaviour.md).
+	MaxUnreachable string
+	// AllowEmpty lets a tag or resource-group selection that matches no
+	// instance (or only gone ones) succeed with an empty Result; without it
+	// such a run fails with an *EmptySelectionError naming the targets.
+	AllowEmpty bool
+	// BeforeSend, when set, is called after the readiness check (and any agent
+	// wait), immediately before each SendCommand, with the instance ids that
+	// command goes to (nil when it is sent by targets the check could not
+	// resolve, such as a resource group). The parameters it returns are merged
+	// over Spec.Parameters for that command only (a staged file's presigned
+	// URL, made now so that a long agent wait cannot expire it). An error ends
+	// the run: commands already sent are cancelled, as for a SendCommand error.
+	BeforeSend func(ctx context.Context, instanceIDs []string) (map[string][]string, error)
+
 	track *errTracker // the run's API errors, set by Run
 }
 
@@ -149,6 +176,49 @@ type Result struct {
 	RequestedAt    time.Time
 	CompletedAt    time.Time
 	Invocations    map[string]*Invocation
+	// NotReached lists the selected instances the command was not sent to,
+	// sorted by instance id: unreachable ones (within Spec.MaxUnreachable) and
+	// gone ones (Gone set). They have no entry in Invocations.
+	NotReached []Skipped
+}
+
+// Skipped is a selected instance the command was not sent to, and why.
+type Skipped struct {
+	InstanceID string
+	// Reason says why, in words ("instance is stopped: its agent comes online
+	// only after the instance is started", "agent is ConnectionLost ...").
+	Reason string
+	// Gone: the instance is terminated, shutting down or does not exist, so
+	// there is nothing to run on it (never an error, never waited for).
+	Gone bool
+}
+
+// UnreachableError: more selected instances could not receive the command
+// than Spec.MaxUnreachable allows. Nothing was sent.
+type UnreachableError struct {
+	// Total is how many instances were selected (gone ones excluded).
+	Total int
+	// Unreachable lists each unreachable instance with its reason.
+	Unreachable []Skipped
+	// Gone lists the selected instances that are gone (not counted).
+	Gone []Skipped
+	// MaxUnreachable is the threshold as given ("" = "0"); Allowed is what it
+	// came to for Total.
+	MaxUnreachable string
+	Allowed        int
+	// Waited is how long agents were waited for (Spec.AgentWaitTimeout), 0
+	// when checked once.
+	Waited time.Duration
+
+	notReady *agentwait.NotReadyError
+}
+
+// EmptySelectionError: the targets select no instance that exists (and
+// Spec.AllowEmpty is not set). Nothing was sent.
+type EmptySelectionError struct {
+	Targets []Target
+	// Gone lists the selected instances that are gone, if any matched at all.
+	Gone []Skipped
 }
 
 // FailedError: the run finished but some invocations did not succeed.
