@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -604,10 +606,67 @@ resource "ssm_file" "test" {
 	)
 }
 
-// Reordering instance_ids copies nothing; adding an instance replaces the
-// resource (removed from the old set, copied to the new one).
+// sentCommand is one command in the emulator's Run Command history.
+type sentCommand struct {
+	id     string
+	ids    []string // InstanceIds it was sent to
+	script string   // its commands, joined
+}
+
+// commandHistory lists every command sent so far, oldest first.
+func commandHistory(t *testing.T, e *awsemu.Emulator) []sentCommand {
+	t.Helper()
+	ssmc := ssm.NewFromConfig(emuConfig(e))
+	var out []sentCommand
+	p := ssm.NewListCommandsPaginator(ssmc, &ssm.ListCommandsInput{})
+	var cmds []ssmtypes.Command
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, page.Commands...)
+	}
+	sort.SliceStable(cmds, func(i, j int) bool {
+		return aws.ToTime(cmds[i].RequestedDateTime).Before(aws.ToTime(cmds[j].RequestedDateTime))
+	})
+	for _, c := range cmds {
+		ids := append([]string(nil), c.InstanceIds...)
+		sort.Strings(ids)
+		out = append(out, sentCommand{id: aws.ToString(c.CommandId), ids: ids, script: strings.Join(c.Parameters["commands"], "\n")})
+	}
+	return out
+}
+
+// lastCommandsAre checks that the newest len(want) commands went to exactly
+// these instances, each a copy ("copy") or a removal ("remove"), and that
+// there are total commands in all.
+func lastCommandsAre(t *testing.T, e *awsemu.Emulator, total int, want ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		h := commandHistory(t, e)
+		if len(h) != total {
+			return fmt.Errorf("%d commands sent in all, want %d", len(h), total)
+		}
+		for i, w := range want {
+			c := h[len(h)-len(want)+i]
+			kind, ids, _ := strings.Cut(w, " ")
+			got := "copy"
+			if strings.HasPrefix(c.script, "rm -f ") {
+				got = "remove"
+			}
+			if got != kind || strings.Join(c.ids, ",") != ids {
+				return fmt.Errorf("command %s: a %s to %v, want a %s to %s", c.id, got, c.ids, kind, ids)
+			}
+		}
+		return nil
+	}
+}
+
+// Reordering instance_ids is no change at all (empty plan, nothing sent);
+// adding an instance updates in place and copies to it only; removing a
+// reachable one updates in place and removes the file there only.
 func TestAccFile_instanceIDsOrder(t *testing.T) {
-	f := newFileEnv(t, 2)
+	f := newFileEnv(t, 3)
 	dest := filepath.Join(t.TempDir(), "order.conf")
 	cfg := func(ids []string) string {
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
@@ -618,21 +677,37 @@ resource "ssm_file" "test" {
 }
 `, quoteIDs(ids), dest)
 	}
+	a, b, c := f.ids[0], f.ids[1], f.ids[2]
 	fileTest(t,
-		resource.TestStep{Config: cfg(f.ids[:1])},
+		resource.TestStep{Config: cfg([]string{a, b}), Check: lastCommandsAre(t, f.e, 1, "copy "+sortedIDs(a, b))},
 		resource.TestStep{
-			Config: cfg(f.ids),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionReplace),
-			}},
-			Check: resource.ComposeAggregateTestCheckFunc(sendCount(f.e, 3), checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
-		},
-		resource.TestStep{
-			Config: cfg([]string{f.ids[1], f.ids[0]}),
+			Config: cfg([]string{a, b, c}),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
 			}},
-			Check: sendCount(f.e, 3),
+			Check: resource.ComposeAggregateTestCheckFunc(lastCommandsAre(t, f.e, 2, "copy "+c),
+				checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
+		},
+		// The same instances in another order: an empty plan (what
+		// plan -detailed-exitcode reports as 0), nothing sent.
+		resource.TestStep{Config: cfg([]string{c, a, b}), PlanOnly: true},
+		resource.TestStep{
+			Config:           cfg([]string{c, a, b}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			Check:            lastCommandsAre(t, f.e, 2),
+		},
+		resource.TestStep{
+			Config: cfg([]string{c, a}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+			}},
+			Check: lastCommandsAre(t, f.e, 3, "remove "+b),
 		},
 	)
+}
+
+func sortedIDs(ids ...string) string {
+	s := append([]string(nil), ids...)
+	sort.Strings(s)
+	return strings.Join(s, ",")
 }
