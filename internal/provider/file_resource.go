@@ -530,7 +530,7 @@ func (r *fileResource) copyTo(ctx context.Context, plan, config *fileModel, t fi
 		return nil, false
 	}
 	plan.SHA256, plan.Size = types.StringValue(res.SHA256), types.Int64Value(res.Size)
-	ids, d := types.ListValueFrom(ctx, types.StringType, res.Run.CommandIDs)
+	ids, d := types.ListValueFrom(ctx, types.StringType, append([]string{}, res.Run.CommandIDs...))
 	diags.Append(d...)
 	plan.CommandIDs = ids
 	plan.ID = plan.Destination

@@ -48,11 +48,17 @@ func newFileEnv(t *testing.T, n int) *fileEnv {
 	for _, id := range ids {
 		waitPing(t, e, id, awsemu.PingOnline)
 	}
+	return &fileEnv{e: e, s3: newStagingBucket(t, e), ids: ids}
+}
+
+// newStagingBucket creates the bucket "staging" and returns an S3 client.
+func newStagingBucket(t *testing.T, e *awsemu.Emulator) *s3.Client {
+	t.Helper()
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
-	return &fileEnv{e: e, s3: s3c, ids: ids}
+	return s3c
 }
 
 // dir is an instance's own directory in the emulator (where its commands run).
