@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -497,7 +498,15 @@ func TestAccFile_contentWriteOnly(t *testing.T) {
 func testAccFileContentWriteOnly(t *testing.T) {
 	f := newFileEnv(t, 1)
 	dest := filepath.Join(f.dir(f.ids[0]), "secret.env")
-	cfg := func(version int) string {
+	// The provider's own log lines (and Terraform's) at TRACE go to this file.
+	logPath := filepath.Join(t.TempDir(), "tf.log")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	t.Setenv("TF_LOG", "TRACE")
+	cfg := func(version int, staging bool) string {
+		bucket := ""
+		if staging {
+			bucket = `staging_bucket     = "staging"`
+		}
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
 # An ephemeral variable: its value (from TF_VAR_secret) is kept in neither the
 # plan nor the state, so only the provider could leak it there.
@@ -512,8 +521,9 @@ resource "ssm_file" "test" {
   content_wo_version = %d
   destination        = %q
   mode               = "0600"
+  %s
 }
-`, f.ids[0], version, dest)
+`, f.ids[0], version, dest, bucket)
 	}
 	noSecret := func(secret string) (resource.ConfigPlanChecks, []statecheck.StateCheck) {
 		return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planFunc(func(req plancheck.CheckPlanRequest) error {
@@ -524,20 +534,100 @@ resource "ssm_file" "test" {
 				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("content_wo"), knownvalue.Null()),
 			}
 	}
-	p1, s1 := noSecret("s3cr3t-one")
-	p2, s2 := noSecret("s3cr3t-two")
+	// Secrets of 20 bytes: far below the inline threshold, staged anyway.
+	one, two := "s3cr3t-one-20-bytes!", "s3cr3t-two-20-bytes!"
+	p1, s1 := noSecret(one)
+	p2, s2 := noSecret(two)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-one") }, Config: cfg(1), ConfigPlanChecks: p1, ConfigStateChecks: s1,
-				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0o600) })},
+			// Without a staging bucket the plan fails, saying why.
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", one) }, Config: cfg(1, false), PlanOnly: true,
+				ExpectError: regexp.MustCompile(`(?s)staging_bucket required with content_wo.*never travels inside a command.*ssm:ListCommands.*Set staging_bucket`)},
+			{Config: cfg(1, true), ConfigPlanChecks: p1, ConfigStateChecks: s1,
+				Check: resource.ComposeAggregateTestCheckFunc(checkFunc(func() error { return fileIs(dest, []byte(one), 0o600) }),
+					checkFunc(func() error { return secretNowhere(t, f, one) }))},
 			// A changed secret without a new version copies nothing.
-			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-two") }, Config: cfg(1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0) })},
-			{Config: cfg(2), ConfigPlanChecks: p2, ConfigStateChecks: s2,
-				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-two"), 0o600) })},
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", two) }, Config: cfg(1, true), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check: checkFunc(func() error { return fileIs(dest, []byte(one), 0) })},
+			{Config: cfg(2, true), ConfigPlanChecks: p2, ConfigStateChecks: s2,
+				Check: resource.ComposeAggregateTestCheckFunc(checkFunc(func() error { return fileIs(dest, []byte(two), 0o600) }),
+					checkFunc(func() error { return secretNowhere(t, f, one, two) }),
+					checkFunc(func() error { return notInLog(logPath, dest, one, two) }))},
 		},
 	})
+}
+
+// secretNowhere checks that no secret (nor its base64) is in SSM's command
+// history (ListCommands, GetCommandInvocation with its output) or in any S3
+// object, and that the staging bucket is empty.
+func secretNowhere(t *testing.T, f *fileEnv, secrets ...string) error {
+	t.Helper()
+	ctx := context.Background()
+	ssmc := ssm.NewFromConfig(emuConfig(f.e))
+	var seen []any
+	cmds, err := ssmc.ListCommands(ctx, &ssm.ListCommandsInput{})
+	if err != nil {
+		return err
+	}
+	if len(cmds.Commands) == 0 {
+		return fmt.Errorf("no command in the history: the check would prove nothing")
+	}
+	seen = append(seen, cmds)
+	for _, c := range cmds.Commands {
+		for _, id := range c.InstanceIds {
+			inv, err := ssmc.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(id)})
+			if err != nil {
+				return err
+			}
+			seen = append(seen, inv)
+		}
+		invs, err := ssmc.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+		if err != nil {
+			return err
+		}
+		seen = append(seen, invs)
+	}
+	objs, err := f.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+	if err != nil {
+		return err
+	}
+	if len(objs.Contents) > 0 {
+		return fmt.Errorf("%d object(s) left in the staging bucket", len(objs.Contents))
+	}
+	for _, s := range secrets {
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+			if err := mustNotContain("command history", seen, form); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// notInLog checks that the log holds none of the secrets (nor their base64),
+// and that it does hold the provider's own lines: control, a value the
+// provider logs (the destination of the "copying file" line), and its AWS API
+// call lines, so the grep is known to cover the provider's log.
+func notInLog(path, control string, secrets ...string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	log := string(b)
+	for _, want := range []string{"copying file", control, "aws.operation=SendCommand", "aws.operation=PutObject"} {
+		if !strings.Contains(log, want) {
+			return fmt.Errorf("the log %s lacks %q: it does not capture the provider's lines, so the check would prove nothing", path, want)
+		}
+	}
+	for _, s := range secrets {
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+			if i := strings.Index(log, form); i >= 0 {
+				return fmt.Errorf("the log holds the secret: ...%s...", log[max(0, i-200):min(len(log), i+50)])
+			}
+		}
+	}
+	return nil
 }
 
 // Tag targets: one command reaches every tagged instance (they share the
