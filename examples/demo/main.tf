@@ -52,8 +52,9 @@ resource "ssm_instance_profile_association" "demo" {
 
 # Step 2: run the guide's system-information test on every instance at once.
 # The run itself waits for the agents (agent_wait_timeout) when it is created,
-# so there is no data-source gate: later plans and destroys never wait for
-# agents, and the command never re-runs because an agent went offline.
+# so there is no data-source gate: later plans never wait for agents, no run or
+# destroy waits for a stopped or terminated instance, and the command never
+# re-runs because an agent went offline.
 resource "ssm_command_run" "system_info" {
   instance_ids       = [for a in ssm_instance_profile_association.demo : a.instance_id]
   agent_wait_timeout = "5m"

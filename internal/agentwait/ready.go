@@ -90,8 +90,9 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 		}
 		last := spec.Wait <= 0 || !time.Now().Add(interval).Before(deadline)
 		if !last && c.EC2 != nil && (polls == 1 || polls%4 == 0) {
-			// Waiting cannot help an instance that is gone.
-			if dead := deadInstances(ctx, c.EC2, notReady, false); len(dead) > 0 {
+			// Waiting cannot help an instance that is gone, stopped or stopping
+			// (nothing starts it while the wait runs).
+			if dead := deadInstances(ctx, c.EC2, notReady, true); len(dead) > 0 {
 				return &NotReadyError{Waited: time.Since(start).Round(time.Second), Total: total, Missing: dead}
 			}
 		}

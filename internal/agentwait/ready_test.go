@@ -3,6 +3,7 @@ package agentwait_test
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -78,31 +79,100 @@ func TestReady_notReadyFailsAtOnce(t *testing.T) {
 	}
 }
 
-// With a wait, a stopped instance that is started in time passes; a
-// terminated one fails at once.
-func TestReady_waitsForStartedInstanceButNotTerminated(t *testing.T) {
+// With a wait, an instance that is starting (its agent still registering)
+// passes; a stopped or a terminated one fails at once: nothing starts a
+// stopped instance while the wait runs (issue 18: nothing waits for what
+// cannot come).
+func TestReady_waitsForStartingInstanceButNotStoppedOrTerminated(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{})
 	ids := readyInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
 	if err := e.SetInstanceState(ids[0], awsemu.StateStopped); err != nil {
 		t.Fatal(err)
 	}
-	time.AfterFunc(time.Second, func() { _ = e.SetInstanceState(ids[0], awsemu.StateRunning) })
+	start := time.Now()
+	err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
+	var nr *agentwait.NotReadyError
+	if !errors.As(err, &nr) || !strings.Contains(err.Error(), ids[0]+": instance is stopped") {
+		t.Fatalf("err = %v, want a NotReadyError naming the stopped instance", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("waited %s for a stopped instance", d)
+	}
+
+	e.SetDelays(time.Second, -1, -1)
+	if err := e.SetInstanceState(ids[0], awsemu.StateRunning); err != nil {
+		t.Fatal(err)
+	}
 	if err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute}); err != nil {
-		t.Fatalf("started instance: %v", err)
+		t.Fatalf("starting instance: %v", err)
 	}
 
 	if err := e.SetInstanceState(ids[1], awsemu.StateTerminated); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
-	var nr *agentwait.NotReadyError
+	start = time.Now()
+	err = agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
 	if !errors.As(err, &nr) || !strings.Contains(err.Error(), ids[1]+": instance is terminated") {
 		t.Fatalf("err = %v, want a NotReadyError naming the terminated instance", err)
 	}
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("waited %s for a terminated instance", d)
+	}
+}
+
+// Classify sorts the selection: Online agents are ready; stopped instances
+// and lost agents are unreachable, each with its reason; terminated and
+// nonexistent instances are gone. With a wait, only the agents that can still
+// come online are waited for (a stopped instance ends the wait at once).
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{})
+	ids := readyInstances(t, e, awsemu.InstanceSpec{Count: 5, Ready: true, Tags: map[string]string{"Fleet": "c"}})
+	sort.Strings(ids)
+	if err := e.SetInstanceState(ids[0], awsemu.StateStopped); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetAgentStopped(ids[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetInstanceState(ids[2], awsemu.StateTerminated); err != nil {
+		t.Fatal(err)
+	}
+	missing := "i-0123456789abcdef0"
+	start := time.Now()
+	r, err := agentwait.Classify(context.Background(), c, agentwait.ReadySpec{InstanceIDs: append(append([]string(nil), ids...), missing), Wait: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %s", d)
+	}
+	if strings.Join(r.Ready, ",") != strings.Join(ids[3:], ",") {
+		t.Errorf("ready = %v, want %v", r.Ready, ids[3:])
+	}
+	if len(r.Unreachable) != 2 || r.Unreachable[0].InstanceID != ids[0] || !strings.Contains(r.Unreachable[0].Reason, "stopped") ||
+		r.Unreachable[1].InstanceID != ids[1] || !strings.Contains(r.Unreachable[1].Reason, "ConnectionLost") {
+		t.Errorf("unreachable = %+v", r.Unreachable)
+	}
+	var gone []string
+	for _, d := range r.Gone {
+		gone = append(gone, d.InstanceID)
+	}
+	sort.Strings(gone)
+	want := []string{ids[2], missing}
+	sort.Strings(want)
+	if strings.Join(gone, ",") != strings.Join(want, ",") {
+		t.Errorf("gone = %v, want %v", r.Gone, want)
+	}
+	// By tag: the stopped instance is found through EC2 (its agent is not
+	// listed), the terminated one is not selected at all.
+	r, err = agentwait.Classify(context.Background(), c, agentwait.ReadySpec{TagValues: map[string][]string{"Fleet": {"c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Ready) != 2 || len(r.Unreachable) != 2 || len(r.Gone) != 0 {
+		t.Errorf("by tag: %+v", r)
 	}
 }
 

@@ -392,7 +392,8 @@ resource "ssm_command_run" "test" {
 			Config:      cfg(lost, ""),
 			ExpectError: regexp.MustCompile(`(?s)running command on .*cannot receive commands.*` + lost + `.*ConnectionLost`),
 		},
-		// With the wait asked for, it waits until the instance is started.
+		// Even with a wait asked for, a stopped instance is not waited for
+		// (nothing starts it while the apply runs): the apply fails at once.
 		resource.TestStep{
 			PreConfig: func() {
 				if err := sw.within("failing on a lost agent", time.Minute); err != nil {
@@ -401,7 +402,22 @@ resource "ssm_command_run" "test" {
 				if e.CallCount("ssm.SendCommand") != 0 {
 					t.Fatal("a command was sent to an instance that cannot receive it")
 				}
-				time.AfterFunc(3*time.Second, func() { _ = e.SetInstanceState(stopped, awsemu.StateRunning) })
+				sw.start()
+			},
+			Config:      cfg(stopped, `  agent_wait_timeout = "2m"`),
+			ExpectError: regexp.MustCompile(`(?s)running command on .*cannot receive commands.*` + stopped + `.*instance is stopped`),
+		},
+		// Started, its agent still registering: the wait covers that.
+		resource.TestStep{
+			PreConfig: func() {
+				// Well under the 2m wait: a stopped instance is never waited for.
+				if err := sw.within("failing on a stopped instance with agent_wait_timeout", 30*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				e.SetDelays(2*time.Second, -1, -1)
+				if err := e.SetInstanceState(stopped, awsemu.StateRunning); err != nil {
+					t.Fatal(err)
+				}
 			},
 			Config: cfg(stopped, `  agent_wait_timeout = "2m"
   destroy {

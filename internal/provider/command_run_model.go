@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -42,6 +44,8 @@ type commandRunModel struct {
 	TriggersReplace  types.Dynamic        `tfsdk:"triggers_replace"`
 	AgentWaitTimeout checkedDurationValue `tfsdk:"agent_wait_timeout"`
 	AllowFailure     types.Bool           `tfsdk:"allow_failure"`
+	MaxUnreachable   types.String         `tfsdk:"max_unreachable"`
+	AllowEmpty       types.Bool           `tfsdk:"allow_empty"`
 	OutputLimit      types.Int64          `tfsdk:"output_limit"`
 	Destroy          []destroyModel       `tfsdk:"destroy"`
 	Timeouts         timeouts.Value       `tfsdk:"timeouts"`
@@ -55,6 +59,7 @@ type commandRunModel struct {
 	RequestedAt    types.String `tfsdk:"requested_at"`
 	CompletedAt    types.String `tfsdk:"completed_at"`
 	Invocations    types.Map    `tfsdk:"invocations"`
+	Pending        types.List   `tfsdk:"pending_instance_ids"`
 }
 
 type targetModel struct {
@@ -102,6 +107,12 @@ func (m *commandRunModel) spec(ctx context.Context) (runcommand.Spec, diag.Diagn
 		OutputS3BucketName: m.OutputS3Bucket.ValueString(),
 		OutputS3KeyPrefix:  m.OutputS3Prefix.ValueString(),
 		OutputLimit:        outputLimit(m.OutputLimit),
+		MaxUnreachable:     m.MaxUnreachable.ValueString(),
+		AllowEmpty:         m.AllowEmpty.ValueBool(),
+	}
+	if m.AllowFailure.ValueBool() {
+		// allow_failure also lets the run go on with the reachable part.
+		s.MaxUnreachable = "100%"
 	}
 	if !m.Parameters.IsNull() {
 		diags.Append(m.Parameters.ElementsAs(ctx, &s.Parameters, false)...)
@@ -162,6 +173,11 @@ func (m *commandRunModel) destroySpec(ctx context.Context) (runcommand.Spec, dia
 	if t, ok := goDuration(d.ExecutionTimeout, &diags); ok {
 		s.Parameters["executionTimeout"] = []string{strconv.Itoa(int(t.Seconds()))}
 	}
+	s.MaxUnreachable = m.MaxUnreachable.ValueString()
+	if d.AllowFailure.ValueBool() {
+		s.MaxUnreachable = "100%"
+	}
+	s.AllowEmpty = true // nothing left to clean up is not an error at destroy
 	s.Comment = "destroy"
 	if c := m.Comment.ValueString(); c != "" && len(c)+len(" (destroy)") <= 100 {
 		s.Comment = c + " (destroy)"
@@ -188,9 +204,13 @@ func rfc3339(t time.Time) types.String {
 // setResult records the engine's result in the model's computed attributes.
 func (m *commandRunModel) setResult(ctx context.Context, res *runcommand.Result) diag.Diagnostics {
 	var diags diag.Diagnostics
-	m.ID = types.StringValue(res.CommandIDs[0])
+	if len(res.CommandIDs) > 0 {
+		m.ID = types.StringValue(res.CommandIDs[0])
+	} else {
+		m.ID = types.StringValue(notSentID())
+	}
 	var d diag.Diagnostics
-	m.CommandIDs, d = types.ListValueFrom(ctx, types.StringType, res.CommandIDs)
+	m.CommandIDs, d = types.ListValueFrom(ctx, types.StringType, nonNil(res.CommandIDs))
 	diags.Append(d...)
 	m.Status = types.StringValue(res.Status)
 	m.StatusDetails = types.StringValue(res.StatusDetails)
@@ -203,9 +223,63 @@ func (m *commandRunModel) setResult(ctx context.Context, res *runcommand.Result)
 	for id, inv := range res.Invocations {
 		invs[id] = invocationOf(inv)
 	}
+	for _, s := range res.NotReached {
+		if !s.Gone {
+			invs[s.InstanceID] = notReachedInvocation(s)
+		}
+	}
 	m.Invocations, d = types.MapValueFrom(ctx, types.ObjectType{AttrTypes: invocationAttrTypes}, invs)
 	diags.Append(d...)
+	m.Pending, d = types.ListValueFrom(ctx, types.StringType, unreachedIDs(res))
+	diags.Append(d...)
 	return diags
+}
+
+// StatusNotReached is the recorded status of an instance the command was not
+// sent to because it could not receive it (within max_unreachable); its
+// status_details say why.
+const StatusNotReached = "NotReached"
+
+func notReachedInvocation(s runcommand.Skipped) invocationModel {
+	return invocationModel{
+		Status: types.StringValue(StatusNotReached), StatusDetails: types.StringValue(s.Reason),
+		ResponseCode: types.Int64Value(-1), Stdout: types.StringValue(""), Stderr: types.StringValue(""),
+		StdoutTruncated: types.BoolValue(false), StderrTruncated: types.BoolValue(false),
+		StdoutURL: types.StringValue(""), StderrURL: types.StringValue(""),
+		StartedAt: types.StringValue(""), FinishedAt: types.StringValue(""),
+	}
+}
+
+// unreachedIDs lists the instances of a result that were not reached and are
+// not gone, sorted.
+func unreachedIDs(res *runcommand.Result) []string {
+	out := []string{}
+	if res == nil {
+		return out
+	}
+	for _, s := range res.NotReached {
+		if !s.Gone {
+			out = append(out, s.InstanceID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+// notSentID is the id of a run that sent nothing (every selected instance was
+// unreachable within max_unreachable, or gone, or an allowed empty
+// selection): there is no command id to record.
+func notSentID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "not-sent-" + hex.EncodeToString(b[:])
 }
 
 // invocationModel is one entry of the invocations attribute.
@@ -270,7 +344,7 @@ func (m *commandRunModel) mergeResult(ctx context.Context, res *runcommand.Resul
 	}
 	completed, errs := 0, 0
 	for _, inv := range invs {
-		if invocationFinished(inv.Status.ValueString()) {
+		if st := inv.Status.ValueString(); invocationFinished(st) && st != StatusNotReached {
 			completed++
 		}
 		if st, det := inv.Status.ValueString(), inv.StatusDetails.ValueString(); st == "Failed" && det != "Undeliverable" && det != "InvalidPlatform" && det != "AccessDenied" ||
@@ -278,7 +352,13 @@ func (m *commandRunModel) mergeResult(ctx context.Context, res *runcommand.Resul
 			errs++
 		}
 	}
-	m.TargetCount, m.CompletedCount, m.ErrorCount = types.Int64Value(int64(len(invs))), types.Int64Value(int64(completed)), types.Int64Value(int64(errs))
+	targets := 0
+	for _, inv := range invs {
+		if inv.Status.ValueString() != StatusNotReached {
+			targets++
+		}
+	}
+	m.TargetCount, m.CompletedCount, m.ErrorCount = types.Int64Value(int64(targets)), types.Int64Value(int64(completed)), types.Int64Value(int64(errs))
 	m.Invocations, d = types.MapValueFrom(ctx, types.ObjectType{AttrTypes: invocationAttrTypes}, invs)
 	diags.Append(d...)
 	return diags
@@ -310,6 +390,7 @@ func (m *commandRunModel) copyResult(from *commandRunModel) {
 	m.ID, m.CommandIDs, m.Status, m.StatusDetails = from.ID, from.CommandIDs, from.Status, from.StatusDetails
 	m.TargetCount, m.CompletedCount, m.ErrorCount = from.TargetCount, from.CompletedCount, from.ErrorCount
 	m.RequestedAt, m.CompletedAt, m.Invocations = from.RequestedAt, from.CompletedAt, from.Invocations
+	m.Pending = from.Pending
 }
 
 // importedModel rebuilds state from a command found by id.
@@ -331,6 +412,9 @@ func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.R
 		TriggersReplace:  types.DynamicNull(),
 		AgentWaitTimeout: durationNull(),
 		AllowFailure:     types.BoolValue(false),
+		MaxUnreachable:   types.StringNull(),
+		AllowEmpty:       types.BoolNull(),
+		Pending:          types.ListValueMust(types.StringType, []attr.Value{}),
 		OutputLimit:      types.Int64Value(runcommand.DefaultOutputLimit),
 		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
 	}
@@ -434,8 +518,25 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 		ce *runcommand.CancelledError
 		nr *agentwait.NotReadyError
 		ur *runcommand.NotRegisteredError
+		ue *runcommand.UnreachableError
+		ee *runcommand.EmptySelectionError
 	)
 	switch {
+	case errors.As(err, &ue):
+		next := "Nothing was sent. Start the instances or repair their agents, raise max_unreachable (such as \"25%\") or set allow_failure = true " +
+			"to run on the reachable ones and record the others (the next apply runs on them), or " + agentWaitTimeoutAdvice + "."
+		switch phase {
+		case phaseDestroy:
+			next = "The resource stays in state. Start the instances or repair their agents and destroy again, or raise " +
+				"max_unreachable or set destroy.allow_failure = true (applied first, so that it is stored) to run the destroy " +
+				"commands on the reachable instances and forget the others (whatever the run left on them stays)."
+		case phaseUpdate:
+			next = "Nothing was sent to the instances this update runs on; the next apply tries again. " + strings.TrimPrefix(next, "Nothing was sent. ")
+		}
+		diags.AddError(summary, ue.Error()+"\n\n"+next+identityAdvice(err))
+	case errors.As(err, &ee):
+		diags.AddError(summary, sentence(ee.Error())+".\n\nCheck the tag keys and values (they are case-sensitive), the resource "+
+			"group's name, and that the instances are managed by SSM. Set allow_empty = true if an empty selection is fine.")
 	case errors.As(err, &fe):
 		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s.", fe.Result.CommandIDs[0])
 		switch phase {
@@ -540,7 +641,16 @@ func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) strin
 // addNoTargetWarning warns when targets matched no instance: SSM ends such a
 // command Success (NoInstancesInTag) with target_count 0, so nothing ran.
 func addNoTargetWarning(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, res *runcommand.Result) {
-	if res == nil || len(spec.Targets) == 0 || res.TargetCount > 0 || len(res.Invocations) > 0 {
+	if res == nil || len(spec.Targets) == 0 || res.TargetCount > 0 || len(res.Invocations) > 0 || len(res.NotReached) > 0 {
+		return
+	}
+	if len(res.CommandIDs) == 0 {
+		var sel []string
+		for _, t := range spec.Targets {
+			sel = append(sel, t.Key+" = "+strings.Join(t.Values, ", "))
+		}
+		diags.AddWarning(phase.doing(spec), fmt.Sprintf("The targets (%s) select no instance, so nothing was sent; allow_empty is set, so the apply goes on.",
+			strings.Join(sel, "; ")))
 		return
 	}
 	var sel []string

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -28,6 +31,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
@@ -86,9 +90,13 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"`Delayed` and `Cancelling` are not final, invocations that are not visible yet right after sending are waited for, " +
 			"output past the API's 24,000-character cap is read whole from S3 when an output bucket is set, waiting costs one API " +
 			"call per poll whatever the fleet size, and an interrupted or timed-out apply cancels the command.\n\n" +
-			"Before sending, it checks that every target's SSM agent is `Online` and fails at once, naming each instance and why, " +
-			"when one cannot receive the command; set `agent_wait_timeout` to wait for agents of instances created in the same apply " +
-			"(this replaces an `ssm_agent_online` gate, and costs nothing on later plans).\n\n" +
+			"Before sending, it checks every target: agents `Online` are ready; stopped instances and agents that are `ConnectionLost` " +
+			"or never registered are unreachable; terminated instances are gone and simply left out. By default (`max_unreachable = \"0\"`) " +
+			"one unreachable instance fails the apply at once, naming each and why, before anything is sent; a higher `max_unreachable` " +
+			"(or `allow_failure`) runs on the reachable part, records the others as `NotReached` and runs on them at the next apply. " +
+			"A tag or resource group that selects nothing is an error unless `allow_empty = true`. Set `agent_wait_timeout` to wait " +
+			"for agents of instances created in the same apply (this replaces an `ssm_agent_online` gate, and costs nothing on later " +
+			"plans); stopped and terminated instances are never waited for.\n\n" +
 			"The run is a fact: reading the resource makes no API call (Run Command history expires after 30 days), so plans, " +
 			"refreshes and destroys do not depend on the agents being online. What runs and where decide whether it runs again:\n\n" +
 			"- **Replaces (runs again on every target):** a change to `commands`, `script`, `interpreter`, `parameters`, " +
@@ -156,8 +164,9 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Instances to run on. Any number: more than 50 are sent as several commands. The order does not matter. " +
 					"Adding instances updates in place and runs the command on the added instances only; removing instances forgets " +
-					"their results (the `destroy` commands do not run on them). Before sending, every listed instance's agent must be " +
-					"`Online`: see `agent_wait_timeout`.",
+					"their results (the `destroy` commands do not run on them); reordering plans no change (the stored order is kept). " +
+					"Before sending, every listed instance is checked: see `max_unreachable` and `agent_wait_timeout`. Terminated " +
+					"instances are left out of the run and of the `destroy` commands without an error.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
@@ -212,12 +221,41 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"an identity in the same apply. Defaults to `0s`: check once, and when an agent cannot receive the command " +
 					"(instance stopped or terminated, agent `ConnectionLost` or never registered) fail at once, naming each instance " +
 					"and why, without sending anything. Also applies to the `destroy` commands. Only explicit instance ids and " +
-					"`tag:` targets are checked; for tags, every registered agent carrying them must be `Online`.",
+					"`tag:` targets are checked; for tags, every registered agent carrying them, and every EC2 instance carrying them that " +
+					"is stopped, stopping or pending, counts. Only instances that can still come online are waited for: stopped, " +
+					"stopping, shutting-down and terminated instances never are, so neither a run nor a destroy waits for them.",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)},
 			},
 			"allow_failure": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "When true, failed invocations do not fail the apply: results are recorded and a warning names them.",
+				MarkdownDescription: "When true, failed invocations do not fail the apply: results are recorded and a warning names them. It also lets the run go on when instances cannot receive the command (as `max_unreachable = \"100%\"`).",
+			},
+			"max_unreachable": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How many of the selected instances may be unreachable when the command is sent: a count such as `10` " +
+					"or a percentage of the selected instances such as `25%` (rounded down). Defaults to `0`: every selected instance must " +
+					"be able to receive the command, else the apply fails before anything is sent, naming each one and why. Before sending, " +
+					"every target is checked: an instance is *unreachable* when it is stopped or stopping, or its agent is `ConnectionLost`, " +
+					"`Inactive` or never registered; it is *gone* when it is terminated, shutting down or no longer exists. Gone instances " +
+					"are left out and never count. Within the threshold the command goes to the reachable instances only; each unreachable " +
+					"one is recorded in `invocations` with status `NotReached` and the reason in `status_details`, listed in " +
+					"`pending_instance_ids`, and one warning names them. This is not `max_errors`: SSM's MaxErrors counts failed executions " +
+					"of a delivered command, and an instance that cannot receive it ends `DeliveryTimedOut` (after `delivery_timeout`, an " +
+					"hour by default), which SSM does not count against MaxErrors. `allow_failure = true` also lets the run go on with the " +
+					"reachable part. Also applies to the `destroy` commands. Changing it updates in place.",
+				Validators: []validator.String{maxUnreachable()},
+			},
+			"allow_empty": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Whether `targets` that select no instance (a tag or resource group matching nothing, or only " +
+					"terminated instances) are fine. Defaults to `false`: such a run fails at apply with an error naming the targets, " +
+					"and nothing is recorded as run. With `true` the apply succeeds, sends nothing and records status `NotSent`.",
+			},
+			"pending_instance_ids": schema.ListAttribute{
+				ElementType: types.StringType, Computed: true,
+				MarkdownDescription: "Instances selected by the last apply on which the command has not run yet because they could " +
+					"not receive it (see `max_unreachable`). While it is not empty, every plan shows an in-place update of this " +
+					"resource, which runs the command on these instances only (those that are gone by then are dropped).",
 			},
 			"output_limit": schema.Int64Attribute{
 				Optional: true, Computed: true, Default: int64default.StaticInt64(runcommand.DefaultOutputLimit),
@@ -276,7 +314,9 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"destroy": schema.ListNestedBlock{
 				MarkdownDescription: "Commands run on the same targets when the resource is destroyed (for example to deregister a node). " +
 					"Terraform destroys with what is in state, so a changed `destroy` block takes effect only after an apply has stored it. " +
-					"The targets' agents are checked first, as for the run itself (`agent_wait_timeout` applies).",
+					"The targets are checked first, as for the run itself: gone (terminated) instances are skipped, unreachable ones count " +
+					"against `max_unreachable` (or are skipped with `allow_failure`), and `agent_wait_timeout` waits only for instances " +
+					"that can still come online, never for stopped or terminated ones.",
 				Validators: []validator.List{listvalidator.SizeAtMost(1)},
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 					"commands": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Shell commands to run at destroy.",
@@ -286,7 +326,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"interpreter": schema.StringAttribute{Optional: true, MarkdownDescription: "Program that runs the destroy `script` (only with `script`)."},
 					"execution_timeout": schema.StringAttribute{CustomType: durationType{}, Optional: true,
 						MarkdownDescription: "Execution timeout of the destroy commands.", Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)}},
-					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands (or targets that cannot receive them) only warn and the resource is removed anyway."},
+					"allow_failure": schema.BoolAttribute{Optional: true, MarkdownDescription: "When true, failed destroy commands only warn and the resource is removed anyway; targets that cannot receive them are skipped with a warning naming them, and the destroy commands run on the others. Without it, unreachable targets beyond `max_unreachable` fail the destroy before anything is sent. Terminated instances are always skipped silently."},
 				}},
 			},
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true,
@@ -382,20 +422,70 @@ func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	spec.Progress = progressLogger(ctx)
+	h, handedOff := takeHandOff(ctx, &plan)
+	if handedOff {
+		// The replacement of a tainted object of the same run: run only where
+		// it did not succeed.
+		spec.SkipInstanceIDs = h.ids()
+		spec.InstanceIDs = without(spec.InstanceIDs, spec.SkipInstanceIDs)
+		tflog.Info(ctx, "re-running only where the replaced run did not succeed", map[string]any{"succeeded": len(spec.SkipInstanceIDs)})
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	res, err := runcommand.Run(ctx, r.clients(), spec)
-	if res != nil && len(res.CommandIDs) > 0 {
+	var res *runcommand.Result
+	var err error
+	if len(spec.InstanceIDs) > 0 || len(spec.Targets) > 0 {
+		res, err = runcommand.Run(ctx, r.clients(), spec)
+	} else {
+		res = &runcommand.Result{Invocations: map[string]*runcommand.Invocation{}}
+	}
+	if res != nil && (len(res.CommandIDs) > 0 || err == nil) {
 		resp.Diagnostics.Append(plan.setResult(ctx, res)...)
+		if len(res.CommandIDs) == 0 {
+			plan.Status, plan.StatusDetails = types.StringValue(statusNotSent), types.StringValue(notSentDetails(res))
+		}
+		if handedOff {
+			resp.Diagnostics.Append(plan.mergeHandOff(ctx, h, res)...)
+		}
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		addOutputWarnings(&resp.Diagnostics, res)
+		addNotReachedWarning(&resp.Diagnostics, phaseCreate, spec, res,
+			"They are recorded in `invocations` with status NotReached and listed in `pending_instance_ids`: the next apply runs the command on them (and only on them).")
 	}
 	if err != nil {
 		addRunError(&resp.Diagnostics, phaseCreate, spec, err, plan.AllowFailure.ValueBool(), timeout)
 		return
 	}
 	addNoTargetWarning(&resp.Diagnostics, phaseCreate, spec, res)
+}
+
+// statusNotSent is the recorded status of a run that sent nothing.
+const statusNotSent = "NotSent"
+
+func notSentDetails(res *runcommand.Result) string {
+	if len(res.NotReached) > 0 {
+		return "no selected instance could receive the command"
+	}
+	return "the targets selected no instance"
+}
+
+// without is ids minus drop, in ids' order.
+func without(ids, drop []string) []string {
+	if len(drop) == 0 {
+		return ids
+	}
+	skip := map[string]bool{}
+	for _, id := range drop {
+		skip[id] = true
+	}
+	var out []string
+	for _, id := range ids {
+		if !skip[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Read makes no API call once the run is final: the run is a fact recorded in
@@ -412,8 +502,9 @@ func (r *commandRunResource) Read(ctx context.Context, req resource.ReadRequest,
 }
 
 // ModifyPlan marks the recorded results unknown when instances are added to or
-// removed from instance_ids: the update runs on the added ones and forgets the
-// removed ones. A reordered list changes nothing.
+// removed from instance_ids (the update runs on the added ones and forgets the
+// removed ones), or when pending_instance_ids is not empty (the update runs on
+// them). A reordered instance_ids keeps the stored order, so it plans no change.
 func (r *commandRunResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
@@ -424,22 +515,37 @@ func (r *commandRunResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if resp.Diagnostics.HasError() || plan.ID.IsUnknown() {
 		return // replaced: everything computed is unknown already
 	}
-	if !plan.InstanceIDs.IsUnknown() {
+	rerun := len(stringsOf(ctx, state.Pending)) > 0
+	if plan.InstanceIDs.IsUnknown() {
+		rerun = true
+	} else {
 		added, removed := idChanges(stringsOf(ctx, state.InstanceIDs), stringsOf(ctx, plan.InstanceIDs))
-		if len(added) == 0 && len(removed) == 0 {
-			return
+		if len(added) > 0 || len(removed) > 0 {
+			rerun = true
+		} else if !plan.InstanceIDs.Equal(state.InstanceIDs) {
+			// Only the order differs: the order has no meaning, so keep the
+			// stored value (Terraform accepts the prior value for a
+			// configured one) and plan no change.
+			plan.InstanceIDs = state.InstanceIDs
 		}
+	}
+	if !rerun {
+		plan.Pending = state.Pending
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
 	}
 	plan.CommandIDs = types.ListUnknown(types.StringType)
 	plan.Status, plan.StatusDetails, plan.CompletedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 	plan.TargetCount, plan.CompletedCount, plan.ErrorCount = types.Int64Unknown(), types.Int64Unknown(), types.Int64Unknown()
 	plan.Invocations = types.MapUnknown(types.ObjectType{AttrTypes: invocationAttrTypes})
+	plan.Pending = types.ListUnknown(types.StringType)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
 // Update never re-runs the command on instances that have run it: it runs it on
-// instances added to instance_ids (with the planned arguments) and forgets the
-// removed ones; everything else is stored for the next run.
+// instances added to instance_ids and on the pending ones (with the planned
+// arguments) and forgets the removed ones; everything else is stored for the
+// next run.
 func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state commandRunModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -450,7 +556,14 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 	plan.copyResult(&state)
 	oldIDs, newIDs := stringsOf(ctx, state.InstanceIDs), stringsOf(ctx, plan.InstanceIDs)
 	added, removed := idChanges(oldIDs, newIDs)
-	if len(added) == 0 && len(removed) == 0 {
+	pending := stringsOf(ctx, state.Pending)
+	if len(newIDs) > 0 {
+		pending = intersect(pending, newIDs) // pending instances removed from instance_ids are forgotten
+	}
+	if len(added) == 0 && len(removed) == 0 && len(pending) == 0 {
+		if plan.Pending.IsUnknown() {
+			plan.Pending = state.Pending
+		}
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -459,13 +572,14 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 	for _, id := range removed {
 		delete(invs, id)
 	}
+	runOn := append(append([]string(nil), added...), without(pending, added)...)
 	var (
 		res     *runcommand.Result
 		err     error
 		timeout time.Duration
 		spec    runcommand.Spec
 	)
-	if len(added) > 0 {
+	if len(runOn) > 0 {
 		timeout, diags = plan.Timeouts.Update(ctx, defaultCommandCreateTimeout)
 		resp.Diagnostics.Append(diags...)
 		spec, diags = plan.spec(ctx)
@@ -473,24 +587,53 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		spec.InstanceIDs = added
+		if !plan.AllowFailure.ValueBool() {
+			// The threshold is taken of the whole selection, not of this run's part.
+			total := len(newIDs)
+			if total == 0 {
+				total = len(invs)
+			}
+			spec.MaxUnreachable = strconv.Itoa(runcommand.AllowedUnreachable(plan.MaxUnreachable.ValueString(), total))
+		}
+		spec.InstanceIDs, spec.Targets = runOn, nil
 		spec.Progress = progressLogger(ctx)
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		res, err = runcommand.Run(rctx, r.clients(), spec)
 		cancel()
 	}
-	// Instances on which the run did not succeed stay out of the stored list,
-	// so the next apply runs it on them again.
+	// Added instances on which the run did not succeed stay out of the stored
+	// list, so the next apply runs it on them again; pending ones on which it
+	// did not succeed stay pending.
 	done := map[string]bool{}
 	for _, id := range oldIDs {
 		done[id] = true
 	}
+	isAdded := map[string]bool{}
+	for _, id := range added {
+		isAdded[id] = true
+	}
+	stillPending := map[string]bool{}
+	for _, id := range pending {
+		stillPending[id] = true
+	}
 	if res != nil {
 		for id, inv := range res.Invocations {
 			invs[id] = invocationOf(inv)
-			if inv.Status == "Success" || (err != nil && plan.AllowFailure.ValueBool() && invocationFinished(inv.Status)) {
+			ok := inv.Status == "Success" || (err != nil && plan.AllowFailure.ValueBool() && invocationFinished(inv.Status))
+			if ok {
 				done[id] = true
+				delete(stillPending, id)
 			}
+		}
+		for _, sk := range res.NotReached {
+			done[sk.InstanceID] = true
+			if sk.Gone {
+				delete(invs, sk.InstanceID)
+				delete(stillPending, sk.InstanceID)
+				continue
+			}
+			invs[sk.InstanceID] = notReachedInvocation(sk)
+			stillPending[sk.InstanceID] = true
 		}
 	}
 	if err == nil {
@@ -508,17 +651,51 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 		plan.InstanceIDs, diags = types.ListValueFrom(ctx, types.StringType, kept)
 		resp.Diagnostics.Append(diags...)
 	}
+	pendingIDs := make([]string, 0, len(stillPending))
+	for id := range stillPending {
+		pendingIDs = append(pendingIDs, id)
+	}
+	sort.Strings(pendingIDs)
+	plan.Pending, diags = types.ListValueFrom(ctx, types.StringType, pendingIDs)
+	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(plan.mergeResult(ctx, res, invs)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addNotReachedWarning(&resp.Diagnostics, phaseUpdate, spec, res,
+		"They are recorded in `invocations` with status NotReached and listed in `pending_instance_ids`: the next apply runs the command on them (and only on them).")
 	if err != nil {
 		addRunError(&resp.Diagnostics, phaseUpdate, spec, err, plan.AllowFailure.ValueBool(), timeout)
 	}
 }
 
+func intersect(a, b []string) []string {
+	in := map[string]bool{}
+	for _, s := range b {
+		in[s] = true
+	}
+	var out []string
+	for _, s := range a {
+		if in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Delete runs the destroy commands, if any, on the run's targets: not on
+// pending instances (the run never reached them), never waiting for stopped
+// or terminated ones, skipping gone ones and, within max_unreachable or with
+// destroy.allow_failure, unreachable ones. Without a destroy block it calls
+// nothing, and a run that did not succeed everywhere leaves its successful
+// instances for a following Create of the same run (the replacement of a
+// tainted object: see leaveHandOff).
 func (r *commandRunResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state commandRunModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || len(state.Destroy) == 0 {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if len(state.Destroy) == 0 {
+		leaveHandOff(ctx, &state)
 		return
 	}
 	timeout, diags := state.Timeouts.Delete(ctx, defaultCommandDeleteTimeout)
@@ -528,12 +705,25 @@ func (r *commandRunResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if pending := stringsOf(ctx, state.Pending); len(pending) > 0 {
+		spec.SkipInstanceIDs = pending
+		spec.InstanceIDs = without(spec.InstanceIDs, pending)
+		if len(spec.InstanceIDs) == 0 && len(spec.Targets) == 0 {
+			return // the run reached no instance: nothing to clean up
+		}
+	}
 	spec.Progress = progressLogger(ctx)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := runcommand.Run(ctx, r.clients(), spec)
+	res, err := runcommand.Run(ctx, r.clients(), spec)
+	allowFailure := state.Destroy[0].AllowFailure.ValueBool()
+	next := "The destroy commands were not sent to them; the resource is removed anyway (whatever the run left on them stays)."
+	if allowFailure {
+		next = "destroy.allow_failure is set, so " + strings.ToLower(next[:1]) + next[1:]
+	}
+	addNotReachedWarning(&resp.Diagnostics, phaseDestroy, spec, res, next)
 	if err != nil {
-		addRunError(&resp.Diagnostics, phaseDestroy, spec, err, state.Destroy[0].AllowFailure.ValueBool(), timeout)
+		addRunError(&resp.Diagnostics, phaseDestroy, spec, err, allowFailure, timeout)
 	}
 }
 

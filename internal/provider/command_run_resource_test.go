@@ -529,26 +529,44 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
 	}
 }
 
-// Targets that match no instance (a tag typo) apply, but warn that nothing ran.
-func TestAccCommandRun_targetsMatchingNothingWarn(t *testing.T) {
+// Targets that match no instance (a tag typo) fail the apply, naming the tag,
+// before anything is sent (issue 18: an empty selection is an error); with
+// allow_empty = true the apply succeeds, warns, sends nothing and records
+// status NotSent.
+func TestAccCommandRun_targetsMatchingNothing(t *testing.T) {
 	rec := &acctest.DiagnosticsRecorder{}
 	e := emutest.Start(t, awsemu.Options{})
 	addInstances(t, e, awsemu.InstanceSpec{Ready: true, Tags: map[string]string{"Role": "web"}})
-	resource.ParallelTest(t, resource.TestCase{
-		PreCheck:                 func() { acctest.PreCheck(t) },
-		ProtoV6ProviderFactories: rec.Factories(),
-		Steps: []resource.TestStep{{
-			Config: acctest.ProviderConfig(e) + `
+	cfg := func(extra string) string {
+		return acctest.ProviderConfig(e) + `
 resource "ssm_command_run" "test" {
   commands = ["true"]
   targets {
     key    = "tag:Role"
     values = ["wbe"]
   }
+` + extra + `
 }
-`,
-		}},
+`
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: rec.Factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      cfg(""),
+				ExpectError: regexp.MustCompile(`(?s)running command on instances with tag:Role = wbe.*tag:Role = wbe select no instance.*nothing was sent.*allow_empty = true`),
+			},
+			{
+				Config: cfg("  allow_empty = true"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(cmdRes, tfjsonpath.New("status"), knownvalue.StringExact("NotSent")),
+					statecheck.ExpectKnownValue(cmdRes, tfjsonpath.New("invocations"), knownvalue.MapSizeExact(0)),
+					sendCountCheck(e, 0),
+				},
+			},
+		},
 	})
 	expectWarning(t, rec, "running command on instances with tag:Role = wbe",
-		"The targets (tag:Role = wbe) matched no instance, so nothing ran")
+		"The targets (tag:Role = wbe) select no instance, so nothing was sent; allow_empty is set")
 }

@@ -135,9 +135,37 @@ func readiness(ctx context.Context, c Clients, spec Spec, res *Result) (Spec, []
 	if err != nil {
 		return spec, nil, false, err
 	}
+	total := r.Total()
+	skipped := 0
+	if len(spec.SkipInstanceIDs) > 0 {
+		skip := map[string]bool{}
+		for _, id := range spec.SkipInstanceIDs {
+			skip[id] = true
+		}
+		keepID := func(ids []string) []string {
+			var out []string
+			for _, id := range ids {
+				if !skip[id] {
+					out = append(out, id)
+				}
+			}
+			return out
+		}
+		keepD := func(ds []agentwait.Diagnosis) []agentwait.Diagnosis {
+			var out []agentwait.Diagnosis
+			for _, d := range ds {
+				if !skip[d.InstanceID] {
+					out = append(out, d)
+				}
+			}
+			return out
+		}
+		n := len(r.Ready) + len(r.Unreachable) + len(r.Gone)
+		r.Ready, r.Unreachable, r.Gone = keepID(r.Ready), keepD(r.Unreachable), keepD(r.Gone)
+		skipped = n - len(r.Ready) - len(r.Unreachable) - len(r.Gone)
+	}
 	gone := toSkipped(r.Gone, true)
 	unreachable := toSkipped(r.Unreachable, false)
-	total := r.Total()
 	if total == 0 && len(spec.Targets) > 0 && !spec.AllowEmpty {
 		return spec, nil, false, &EmptySelectionError{Targets: spec.Targets, Gone: gone}
 	}
@@ -151,7 +179,7 @@ func readiness(ctx context.Context, c Clients, spec Spec, res *Result) (Spec, []
 	if len(r.Ready) == 0 {
 		return spec, nil, false, nil
 	}
-	if len(unreachable) > 0 || len(gone) > 0 {
+	if len(unreachable) > 0 || len(gone) > 0 || skipped > 0 {
 		// Send by instance id to the ready ones only: SendCommand would
 		// otherwise leave each unreachable one Delayed until its delivery
 		// timeout (an hour by default).

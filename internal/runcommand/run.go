@@ -59,11 +59,10 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 			return res, err
 		}
 		if !ok {
-			res.Status = string(ssmtypes.CommandStatusSuccess)
-			if len(res.NotReached) > 0 {
-				res.StatusDetails = "NotReached"
-			}
-			return res, nil // nothing to send: every selected instance is unreachable (within the threshold) or gone
+			// Nothing to send: every selected instance is unreachable (within
+			// the threshold) or gone, or an allowed empty selection. Status
+			// stays "" and CommandIDs empty.
+			return res, nil
 		}
 	}
 	for _, in := range sendInputs(spec) {

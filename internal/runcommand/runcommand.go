@@ -118,6 +118,11 @@ type Spec struct {
 	// URL, made now so that a long agent wait cannot expire it). An error ends
 	// the run: commands already sent are cancelled, as for a SendCommand error.
 	BeforeSend func(ctx context.Context, instanceIDs []string) (map[string][]string, error)
+	// SkipInstanceIDs are selected instances the command must not be sent to
+	// again (they ran it already: a re-run after a partial failure). They still
+	// count in the total MaxUnreachable's percentage is taken of, and are not
+	// reported in Result.NotReached.
+	SkipInstanceIDs []string
 
 	track *errTracker // the run's API errors, set by Run
 }

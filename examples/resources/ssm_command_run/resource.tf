@@ -1,7 +1,8 @@
 # Give instances an identity, then bootstrap them once their agents are online.
 # The run waits for the agents itself (agent_wait_timeout) when it is created;
-# later plans and destroys never wait for them. Adding an instance later runs
-# the commands on that instance only.
+# later plans never wait for them, and neither a run nor a destroy ever waits
+# for a stopped or terminated instance. Adding an instance later runs the
+# commands on that instance only.
 resource "ssm_instance_role" "web" {
   name_prefix = "web-"
   policy      = "managed"
@@ -29,7 +30,10 @@ resource "ssm_command_run" "bootstrap" {
 }
 
 # A script delivered byte-exact, on every instance tagged Role=web, ten at a time,
-# re-run whenever the script changes; full output kept in S3.
+# re-run whenever the script changes; full output kept in S3. Up to 10% of the
+# fleet may be down (stopped, agent offline): the run goes to the others, the
+# apply warns naming the rest, and the next apply runs on those once they are
+# back (pending_instance_ids). Terminated instances are simply left out.
 resource "ssm_command_run" "deploy" {
   targets {
     key    = "tag:Role"
@@ -39,11 +43,15 @@ resource "ssm_command_run" "deploy" {
   interpreter           = "bash"
   max_concurrency       = "10"
   max_errors            = "1"
+  max_unreachable       = "10%"
   output_s3_bucket_name = "my-ssm-output"
   triggers_replace      = filesha256("${path.module}/deploy.sh")
 
+  # At destroy the same rule applies; allow_failure also skips every instance
+  # that cannot receive the commands (with a warning naming them).
   destroy {
-    commands = ["systemctl stop myapp"]
+    commands      = ["systemctl stop myapp"]
+    allow_failure = true
   }
 
   timeouts {
