@@ -93,8 +93,10 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 	replaceStr := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Copies a file to one instance or a fleet through Systems Manager Run Command, without SSH or SCP. " +
-			fmt.Sprintf("Payloads up to %d bytes travel inline in the command (base64); larger ones are uploaded once to `staging_bucket` ", filecopy.DefaultInlineThreshold) +
-			"and each instance downloads them through a presigned URL that expires within minutes (with `curl`, else `wget`, else `python3`); " +
+			fmt.Sprintf("Payloads up to %d bytes travel inline in the command (base64, so they are in the Run Command history); larger ones, "+
+				"and `content_wo` always, are uploaded once to `staging_bucket` ", filecopy.DefaultInlineThreshold) +
+			"and each instance downloads them through a presigned URL made after its agent was found ready, valid as long as the command can run " +
+			"(with `curl`, else `wget`, else `python3`); " +
 			"the staged object is deleted after the copy, whether it succeeded or not. On each instance the file is written to a temporary " +
 			"file beside `destination`, checked against its sha256, given `mode`/`owner`/`group`, then renamed over the destination: " +
 			"a failed copy leaves the previous file as it was. Missing parent directories are created `0755`.\n\n" +
