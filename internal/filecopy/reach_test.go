@@ -32,18 +32,6 @@ func (v *env) withAgents() filecopy.Clients {
 	return c
 }
 
-func waitOnline(t *testing.T, e *awsemu.Emulator, id string) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not online", id)
-		}
-	}
-}
-
 // A staged URL is presigned after the agent wait, per command: an agent that
 // comes online long after the copy started (here its agent is restarted 6 s
 // in, while the copy waits up to a minute) still downloads with a URL whose
