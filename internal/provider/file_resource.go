@@ -468,7 +468,7 @@ func (r *fileResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if hasState && !plan.ID.IsUnknown() {
 		added, _ := idChanges(stringsOf(ctx, state.InstanceIDs), stringsOf(ctx, plan.InstanceIDs))
 		pending := keptPending(ctx, &state, &plan, &resp.Diagnostics)
-		if contentChanged(&plan, &state) || len(added) > 0 || len(pending) > 0 {
+		if contentChanged(&plan, &state) || len(added) > 0 || len(pending) > 0 || plan.InstanceIDs.IsUnknown() {
 			plan.CommandIDs, plan.Pending = types.ListUnknown(types.StringType), types.MapUnknown(types.StringType)
 		} else {
 			plan.CommandIDs, plan.Pending = state.CommandIDs, pendingValue(pending, state.Pending)
@@ -719,6 +719,14 @@ func (r *fileResource) Update(ctx context.Context, req resource.UpdateRequest, r
 			only = append(only, id)
 		}
 		sort.Strings(only)
+		if len(only) == 0 {
+			// Planned while instance_ids were unknown, and nothing turned out
+			// to be new.
+			plan.SHA256, plan.Size, plan.CommandIDs = state.SHA256, state.Size, state.CommandIDs
+			plan.Pending = mapValue(nil)
+			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+			return
+		}
 		if len(t.InstanceIDs) > 0 {
 			reach.MaxUnreachable = strconv.Itoa(runcommand.AllowedUnreachable(reach.MaxUnreachable, len(t.InstanceIDs)))
 		} else {

@@ -473,3 +473,59 @@ func catAs(p string, uid, gid uint32) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// By tag, with one of four tagged instances stopped: 25% lets the copy go to
+// the three others and records the stopped one; 10% refuses before sending;
+// once it runs again, the next apply copies to it alone.
+func TestAccFile_tagFleetPartlyDown(t *testing.T) {
+	e := emutest.Start(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 4, Ready: true, Tags: map[string]string{"Fleet": "files"}})
+	for _, id := range ids {
+		waitPing(t, e, id, awsemu.PingOnline)
+	}
+	down := ids[3]
+	dest := filepath.Join(t.TempDir(), "fleet.conf")
+	cfg := func(maxUnreachable string) string {
+		return acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_file" "test" {
+  targets {
+    key    = "tag:Fleet"
+    values = ["files"]
+  }
+  content         = "fleet\n"
+  destination     = %q
+  max_unreachable = %q
+}
+`, dest, maxUnreachable)
+	}
+	fileTest(t,
+		resource.TestStep{
+			PreConfig:   func() { setState(t, e, down, "stopped") },
+			Config:      cfg("10%"),
+			ExpectError: regexp.MustCompile(`(?s)copying .*fleet.conf to instances with tag:Fleet = files.*1 of 4 instances cannot receive commands.*` + down + `.*Nothing was sent`),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				if n := e.CallCount("ssm.SendCommand"); n != 0 {
+					t.Errorf("the refused copy sent %d command(s)", n)
+				}
+			},
+			Config: cfg("25%"), ExpectNonEmptyPlan: true,
+			ConfigStateChecks: []statecheck.StateCheck{pendingIs(map[string]knownvalue.Check{
+				down: knownvalue.StringRegexp(regexp.MustCompile(`^not reached: .*stopped`)),
+			})},
+			Check: resource.ComposeAggregateTestCheckFunc(lastCommandsAre(t, e, 1, "copy "+sortedIDs(ids[:3]...)),
+				checkFunc(func() error { return fileIs(dest, []byte("fleet\n"), 0o644) })),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				setState(t, e, down, "running")
+				waitPing(t, e, down, awsemu.PingOnline)
+			},
+			Config:            cfg("25%"),
+			ConfigStateChecks: []statecheck.StateCheck{pendingIs(map[string]knownvalue.Check{})},
+			Check:             lastCommandsAre(t, e, 2, "copy "+down),
+		},
+		resource.TestStep{Config: cfg("25%"), PlanOnly: true},
+	)
+}
