@@ -27,6 +27,11 @@ type Readiness struct {
 	Gone []Diagnosis
 	// Waited is how long Classify waited for agents (0: checked once).
 	Waited time.Duration
+	// Registered lists the unreachable instances whose agents
+	// DescribeInstanceInformation lists (ConnectionLost, Inactive): Run
+	// Command's tag targets include them, unlike stopped instances, which it
+	// does not list.
+	Registered []string
 }
 
 // Total is how many selected instances are not gone.
@@ -156,6 +161,12 @@ func Classify(ctx context.Context, c Clients, spec ReadySpec) (*Readiness, error
 	for id := range online {
 		r.Ready = append(r.Ready, id)
 	}
+	for _, d := range r.Unreachable {
+		if _, listed := agents[d.InstanceID]; listed {
+			r.Registered = append(r.Registered, d.InstanceID)
+		}
+	}
+	sort.Strings(r.Registered)
 	sort.Strings(r.Ready)
 	sort.Slice(r.Unreachable, func(i, j int) bool { return r.Unreachable[i].InstanceID < r.Unreachable[j].InstanceID })
 	sort.Slice(r.Gone, func(i, j int) bool { return r.Gone[i].InstanceID < r.Gone[j].InstanceID })

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -50,7 +51,9 @@ func expectRunLogs(e *awsemu.Emulator, ids []string, want map[string]string) err
 	return nil
 }
 
-// invocationCount is how many invocations SSM has for a command.
+// invocationCount is how many invocations of a command SSM reports that were
+// not cancelled before they ran: a by-tag run cancels, right after sending,
+// the invocations of registered agents it knows cannot receive it.
 func invocationCount(e *awsemu.Emulator, commandID string) (int, error) {
 	api := ssm.NewFromConfig(emuConfig(e))
 	p := ssm.NewListCommandInvocationsPaginator(api, &ssm.ListCommandInvocationsInput{CommandId: aws.String(commandID)})
@@ -60,7 +63,11 @@ func invocationCount(e *awsemu.Emulator, commandID string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n += len(page.CommandInvocations)
+		for _, inv := range page.CommandInvocations {
+			if inv.Status != ssmtypes.CommandInvocationStatusCancelled {
+				n++
+			}
+		}
 	}
 	return n, nil
 }

@@ -102,12 +102,21 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"- **Replaces (runs again on every target):** a change to `commands`, `script`, `interpreter`, `parameters`, " +
 			"`document_name`, `document_version`, `working_directory`, `targets` or `triggers_replace`.\n" +
 			"- **Updates in place, runs on the added instances only:** instances added to `instance_ids`. Removed instances are " +
-			"forgotten; reordering changes nothing.\n" +
+			"forgotten; reordering changes nothing (the plan is empty).\n" +
 			"- **Updates in place, runs nothing:** every other argument (`comment`, `max_concurrency`, `max_errors`, " +
 			"`execution_timeout`, `delivery_timeout`, `output_limit`, the output bucket and CloudWatch settings, `agent_wait_timeout`, " +
-			"`allow_failure`, `destroy`, `timeouts`); the new values apply to the next run (added instances, or the destroy commands).\n\n" +
-			"When some instances fail, the apply fails with one diagnostic naming them, and the resource is saved tainted so the " +
-			"next apply runs it again (when added instances fail during an update, only they run again on the next apply).",
+			"`allow_failure`, `max_unreachable`, `allow_empty`, `destroy`, `timeouts`); the new values apply to the next run (added " +
+			"instances, pending instances, or the destroy commands).\n" +
+			"- **Updates in place, runs on the pending instances only:** while `pending_instance_ids` lists instances that could " +
+			"not receive the command (see `max_unreachable`), every plan shows an update that runs it on them.\n\n" +
+			"When some instances fail, the apply fails with one diagnostic naming them, and the resource is saved tainted. The " +
+			"next apply replaces it and runs the command **only on the instances where it did not succeed**: the deleted tainted " +
+			"object hands its successful instances to the new one within the same `terraform apply` (the new state keeps their " +
+			"results and the old command ids after the new ones). This holds when the run itself is unchanged (same commands, " +
+			"script, document, parameters, working directory, targets or instance ids, and `triggers_replace`) and has no " +
+			"`destroy` block (whose commands, run by the replacement, undo the run on every instance). A changed run, a " +
+			"`triggers_replace` change, `-replace` of a successful run, or `create_before_destroy` runs everywhere. When added " +
+			"instances fail during an update, only they run again on the next apply.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, PlanModifiers: keepStr,
 				MarkdownDescription: "Command id of the run (the first of `command_ids`)."},
@@ -264,9 +273,9 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Validators: []validator.Int64{int64validator.Between(0, 16<<20)},
 			},
 			"command_ids":     schema.ListAttribute{ElementType: types.StringType, Computed: true, PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()}, MarkdownDescription: "Every command sent: one per 50 instance ids."},
-			"status":          computedStr("Overall status: `Success`, `Failed`, `TimedOut`, `Cancelled` (or `InProgress` if the apply was interrupted)."),
+			"status":          computedStr("Overall status: `Success`, `Failed`, `TimedOut`, `Cancelled` (or `InProgress` if the apply was interrupted), or `NotSent` when nothing was sent (every selected instance unreachable within `max_unreachable`, or an empty selection with `allow_empty`). Instances not reached do not change it: see `pending_instance_ids`."),
 			"status_details":  computedStr("Overall status details, such as `Success`, `Failed` or `Incomplete`."),
-			"target_count":    computedInt("How many instances the command was sent to."),
+			"target_count":    computedInt("How many instances the command was sent to (instances not reached are not counted)."),
 			"completed_count": computedInt("How many invocations finished."),
 			"error_count":     computedInt("How many invocations failed or timed out."),
 			"requested_at":    computedStr("When the command was sent, RFC 3339."),
@@ -275,7 +284,7 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Computed: true, PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "Results by instance id.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"status":           invStr("`Success`, `Failed`, `TimedOut`, `Cancelled`, ..."),
+					"status":           invStr("`Success`, `Failed`, `TimedOut`, `Cancelled`, ..., or `NotReached` for an instance the command was not sent to because it could not receive it (see `max_unreachable`; `status_details` says why, `response_code` is -1)."),
 					"status_details":   invStr("`Success`, `Failed`, `ExecutionTimedOut`, `DeliveryTimedOut`, `Terminated`, `Undeliverable`, `InvalidPlatform`, ..."),
 					"response_code":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Exit code as the SSM agent reports it: the script's exit status; -1 when the command never reached the agent or its agent never reported (not delivered, cancelled before delivery, or the instance stopped while it ran: `DeliveryTimedOut`) and when the shell was killed by a signal (status `Failed`); 137 when the agent killed it (`TimedOut` after `executionTimeout`, `Cancelled` after a cancel), and also when the script itself exits 137, for example because the out-of-memory killer ended its last command (the agent then reports `TimedOut`); 1 when a cancel reached the agent before the script started."},
 					"stdout":           invStr("Standard output, up to `output_limit` bytes."),

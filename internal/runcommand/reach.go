@@ -3,6 +3,10 @@ package runcommand
 import (
 	"context"
 	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"math"
 	"sort"
 	"strconv"
@@ -126,14 +130,14 @@ func toSkipped(ds []agentwait.Diagnosis, gone bool) []Skipped {
 // ready instances only, by id, when some selected ones are not ready) and
 // whether anything is left to send; res.NotReached gets the others. Targets
 // the check cannot resolve (resource groups, tag-key) are sent as given.
-func readiness(ctx context.Context, c Clients, spec Spec, res *Result) (Spec, []string, bool, error) {
+func readiness(ctx context.Context, c Clients, spec Spec, res *Result) (Spec, *plan, error) {
 	rs := readySpec(spec)
 	if len(rs.InstanceIDs) == 0 && len(rs.TagValues) == 0 {
-		return spec, nil, true, nil
+		return spec, &plan{}, nil
 	}
 	r, err := agentwait.Classify(ctx, *c.Agents, rs)
 	if err != nil {
-		return spec, nil, false, err
+		return spec, nil, err
 	}
 	total := r.Total()
 	skipped := 0
@@ -167,24 +171,95 @@ func readiness(ctx context.Context, c Clients, spec Spec, res *Result) (Spec, []
 	gone := toSkipped(r.Gone, true)
 	unreachable := toSkipped(r.Unreachable, false)
 	if total == 0 && len(spec.Targets) > 0 && !spec.AllowEmpty {
-		return spec, nil, false, &EmptySelectionError{Targets: spec.Targets, Gone: gone}
+		return spec, nil, &EmptySelectionError{Targets: spec.Targets, Gone: gone}
 	}
 	if allowed := AllowedUnreachable(spec.MaxUnreachable, total); len(unreachable) > allowed {
-		return spec, nil, false, &UnreachableError{Total: total, Unreachable: unreachable, Gone: gone,
+		return spec, nil, &UnreachableError{Total: total, Unreachable: unreachable, Gone: gone,
 			MaxUnreachable: spec.MaxUnreachable, Allowed: allowed, Waited: r.Waited,
 			notReady: &agentwait.NotReadyError{Waited: r.Waited, Total: total, Missing: r.Unreachable}}
 	}
 	res.NotReached = append(append(res.NotReached, unreachable...), gone...)
 	sort.Slice(res.NotReached, func(i, j int) bool { return res.NotReached[i].InstanceID < res.NotReached[j].InstanceID })
 	if len(r.Ready) == 0 {
-		return spec, nil, false, nil
+		return spec, nil, nil
 	}
-	if len(unreachable) > 0 || len(gone) > 0 || skipped > 0 {
-		// Send by instance id to the ready ones only: SendCommand would
-		// otherwise leave each unreachable one Delayed until its delivery
-		// timeout (an hour by default).
+	p := &plan{ready: r.Ready}
+	switch {
+	case len(unreachable) == 0 && len(gone) == 0 && skipped == 0:
+		// Everything selected is ready: send as given.
+	case len(spec.Targets) > 0 && skipped == 0:
+		// A tag selection: one SendCommand by targets still reaches exactly
+		// the ready instances and the registered unreachable ones, which are
+		// cancelled right after sending (CancelCommand by id, 50 per call), so
+		// none waits out its delivery timeout. Stopped instances are not
+		// managed nodes, so tag targets do not include them
+		// (notes/aws-behaviour.md#partly-reachable-fleets-max_unreachable).
+		p.cancel = r.Registered
+	default:
+		// Send by instance id to the ready ones only.
 		spec.Targets = nil
 		spec.InstanceIDs = r.Ready
 	}
-	return spec, r.Ready, true, nil
+	return spec, p, nil
+}
+
+// plan is what the readiness check decided: the ready instances (nil when
+// the selection was not resolved) and the registered unreachable ones to
+// cancel right after a send by targets.
+type plan struct {
+	ready  []string
+	cancel []string
+}
+
+// cancelUnreachable cancels the invocations of registered but unreachable
+// instances right after a send by targets.
+func cancelUnreachable(ctx context.Context, api SSMAPI, commandID string, ids []string) error {
+	for i := 0; i < len(ids); i += MaxInstanceIDsPerCommand {
+		in := &ssm.CancelCommandInput{CommandId: aws.String(commandID), InstanceIds: ids[i:min(i+MaxInstanceIDsPerCommand, len(ids))]}
+		if _, err := api.CancelCommand(ctx, in); err != nil {
+			return fmt.Errorf("cancelling command %s on the unreachable instances: %w", commandID, err)
+		}
+	}
+	return nil
+}
+
+// settleNotReached reconciles the collected invocations with the instances
+// the readiness check left out: an invocation of such an instance that never
+// ran (cancelled right after sending, or still pending) is dropped, so the
+// instance stays in NotReached only; one that ran anyway (its agent came back
+// before the cancel landed) is kept as a real result and leaves NotReached.
+// The aggregated status is then that of the invocations kept.
+func settleNotReached(res *Result) {
+	if len(res.NotReached) == 0 {
+		return
+	}
+	var keep []Skipped
+	dropped := 0
+	for _, s := range res.NotReached {
+		inv := res.Invocations[s.InstanceID]
+		switch {
+		case inv == nil:
+			keep = append(keep, s)
+		case inv.Status == "Cancelled" || inv.Status == "Pending" || inv.Status == "Delayed" || inv.Status == "Cancelling" ||
+			inv.StatusDetails == "DeliveryTimedOut" || inv.StatusDetails == "Undeliverable":
+			delete(res.Invocations, s.InstanceID)
+			dropped++
+			keep = append(keep, s)
+		}
+	}
+	res.NotReached = keep
+	if dropped == 0 {
+		return
+	}
+	res.TargetCount = max(res.TargetCount-dropped, len(res.Invocations))
+	res.CompletedCount = min(res.CompletedCount, res.TargetCount)
+	ok := true
+	for _, inv := range res.Invocations {
+		if inv.Status != string(ssmtypes.CommandInvocationStatusSuccess) {
+			ok = false
+		}
+	}
+	if ok && len(res.Invocations) > 0 {
+		res.Status, res.StatusDetails = string(ssmtypes.CommandStatusSuccess), "Success"
+	}
 }

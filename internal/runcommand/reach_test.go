@@ -80,6 +80,16 @@ func TestRun_maxUnreachable(t *testing.T) {
 				t.Errorf("%s: %s: %+v", name, id, inv)
 			}
 		}
+		if name == "tags" {
+			// One command by targets; the two lost agents (registered, so
+			// targeted) are cancelled at once; the stopped one is not targeted.
+			if n, c := e.CallCount("ssm.SendCommand"), e.CallCount("ssm.CancelCommand"); n != 1 || c != 1 || len(res.CommandIDs) != 1 {
+				t.Errorf("tags: %d SendCommand, %d CancelCommand, commands %v; want 1, 1, one command", n, c, res.CommandIDs)
+			}
+			if res.Status != "Success" || res.TargetCount != 6 {
+				t.Errorf("tags: status %s, target count %d; want Success, 6", res.Status, res.TargetCount)
+			}
+		}
 		sort.Strings(sentTo)
 		if strings.Join(sentTo, ",") != strings.Join(ready, ",") {
 			t.Errorf("%s: BeforeSend saw %v, want %v", name, sentTo, ready)

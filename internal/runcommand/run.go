@@ -44,21 +44,20 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	}
 	res := &Result{Invocations: map[string]*Invocation{}}
 	var states []*cmdState
-	var ready []string // the ready instances, when the check resolved the selection
+	p := &plan{}
 	if c.Agents != nil {
 		// A command sent to an agent that cannot receive it waits out its whole
 		// delivery timeout (an hour by default): check first, send only to the
 		// ready ones, and say why not for the others.
-		var ok bool
 		var err error
-		spec, ready, ok, err = readiness(ctx, c, spec, res)
+		spec, p, err = readiness(ctx, c, spec, res)
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, interrupted(ctx, c, spec, res, nil)
 			}
 			return res, err
 		}
-		if !ok {
+		if p == nil {
 			// Nothing to send: every selected instance is unreachable (within
 			// the threshold) or gone, or an allowed empty selection. Status
 			// stays "" and CommandIDs empty.
@@ -69,7 +68,7 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if spec.BeforeSend != nil {
 			ids := in.InstanceIds
 			if len(ids) == 0 {
-				ids = ready
+				ids = p.ready
 			}
 			extra, err := spec.BeforeSend(ctx, ids)
 			if err == nil && ctx.Err() != nil {
@@ -116,6 +115,16 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		st.update(cmd)
 		states = append(states, st)
 		res.CommandIDs = append(res.CommandIDs, st.id)
+		if len(p.cancel) > 0 && len(in.Targets) > 0 {
+			if err := cancelUnreachable(ctx, c.SSM, st.id, p.cancel); err != nil {
+				// They would wait out the delivery timeout: stop the run.
+				if ctx.Err() != nil {
+					return res, interrupted(ctx, c, spec, res, states)
+				}
+				_, _ = cancelAll(ctx, c.SSM, states)
+				return res, err
+			}
+		}
 	}
 	sentAt := time.Now()
 	aggregate(res, states)
@@ -131,9 +140,11 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if ctx.Err() != nil {
 			err = interrupted(ctx, c, spec, res, states)
 		}
+		settleNotReached(res)
 		markIncomplete(res)
 		return res, err
 	}
+	settleNotReached(res)
 	if len(spec.Targets) > 0 && res.TargetCount == 0 && len(res.Invocations) == 0 && !spec.AllowEmpty {
 		// A selection the check could not resolve (a resource group) matched nothing.
 		return res, &EmptySelectionError{Targets: spec.Targets}

@@ -1,0 +1,207 @@
+package provider_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
+)
+
+// BenchmarkCommandRunFleet applies one ssm_command_run by tag with the real
+// Terraform CLI (TF_ACC_TERRAFORM_PATH, else bin/terraform) and the provider
+// built from this module as a separate plugin process (dev_overrides), on an
+// emulated fleet of 1,000 and 10,000 instances, healthy and with 10% of them
+// stopped (max_unreachable = "15%"), output_limit = 64. It reports:
+//   - calls: every API call the emulator served during the apply;
+//   - wall-s: the apply's wall time;
+//   - provider-peak-MiB: the provider process's peak resident set (VmHWM in
+//     /proc/<pid>/status, read while it runs; Linux only).
+//
+// Run with make bench (go test -run '^$' -bench ...): it is not a test and
+// never runs in make test.
+func BenchmarkCommandRunFleet(b *testing.B) {
+	tfPath := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tfPath == "" {
+		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tfPath = filepath.Join(strings.TrimSpace(string(root)), "bin", "terraform")
+	}
+	if _, err := os.Stat(tfPath); err != nil {
+		b.Skipf("no Terraform CLI at %s (set TF_ACC_TERRAFORM_PATH)", tfPath)
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		b.Skip("needs /proc to read the provider's peak memory")
+	}
+	bin, rc := buildProvider(b)
+	for _, n := range []int{1000, 10000} {
+		for _, stopped := range []int{0, n / 10} {
+			name := fmt.Sprintf("instances=%d/stopped=%d", n, stopped)
+			b.Run(name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					benchFleetApply(b, tfPath, bin, rc, n, stopped)
+				}
+			})
+		}
+	}
+}
+
+// buildProvider builds the provider once into a temporary directory and
+// writes a CLI configuration whose dev_overrides use it.
+func buildProvider(b *testing.B) (bin, rc string) {
+	dir := b.TempDir()
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin = filepath.Join(dir, "bin", "terraform-provider-ssm")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = strings.TrimSpace(string(root))
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	rc = filepath.Join(dir, "dev.tfrc")
+	cfg := "provider_installation {\n  dev_overrides {\n    \"terraform-ssm/ssm\" = \"" + filepath.Dir(bin) + "\"\n  }\n  direct {}\n}\n"
+	if err := os.WriteFile(rc, []byte(cfg), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return bin, rc
+}
+
+func benchFleetApply(b *testing.B, tfPath, bin, rc string, n, stopped int) {
+	b.StopTimer()
+	e := emutest.Start(b, awsemu.Options{})
+	ids, err := e.AddInstances(awsemu.InstanceSpec{Count: n, Ready: true, Tags: map[string]string{"Fleet": "bench"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, id := range ids {
+		for {
+			if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("agent of %s did not come online", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, id := range ids[:stopped] {
+		if err := e.SetInstanceState(id, awsemu.StateStopped); err != nil {
+			b.Fatal(err)
+		}
+	}
+	work := b.TempDir()
+	main := `terraform {
+  required_providers {
+    ssm = { source = "terraform-ssm/ssm" }
+  }
+}
+` + acctest.ProviderConfig(e) + `
+resource "ssm_command_run" "fleet" {
+  commands        = ["echo ok"]
+  max_concurrency = "100%"
+  max_unreachable = "15%"
+  output_limit    = 64
+  targets {
+    key    = "tag:Fleet"
+    values = ["bench"]
+  }
+}
+`
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(main), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(tfPath, "apply", "-auto-approve", "-no-color", "-input=false")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	e.ResetCalls()
+	b.StartTimer()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if kb := providerHWM(bin); kb > peak {
+				peak = kb
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	err = cmd.Wait()
+	wall := time.Since(start)
+	close(stop)
+	wg.Wait()
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("terraform apply: %v\n%s", err, out.String())
+	}
+	calls := e.Calls()
+	total := int64(0)
+	keys := make([]string, 0, len(calls))
+	for k, v := range calls {
+		total += v
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, calls[k]))
+	}
+	b.Logf("%d instances, %d stopped: %d calls (%s), %s, provider peak %.1f MiB", n, stopped, total,
+		strings.Join(parts, " "), wall.Round(time.Millisecond), float64(peak)/1024)
+	b.ReportMetric(float64(total), "calls")
+	b.ReportMetric(wall.Seconds(), "wall-s")
+	b.ReportMetric(float64(peak)/1024, "provider-peak-MiB")
+}
+
+// providerHWM is the largest VmHWM (KiB) of the running processes executing bin.
+func providerHWM(bin string) uint64 {
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	var best uint64
+	for _, p := range procs {
+		if exe, err := os.Readlink(p); err != nil || exe != bin {
+			continue
+		}
+		f, err := os.Open(filepath.Join(filepath.Dir(p), "status"))
+		if err != nil {
+			continue
+		}
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+				if kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil && kb > best {
+					best = kb
+				}
+			}
+		}
+		f.Close()
+	}
+	return best
+}
