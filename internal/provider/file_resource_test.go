@@ -705,7 +705,7 @@ resource "ssm_file" "test" {
 // sentCommand is one command in the emulator's Run Command history.
 type sentCommand struct {
 	id     string
-	ids    []string // InstanceIds it was sent to
+	ids    []string // instances it was sent to (by id, or by targets and not cancelled)
 	script string   // its commands, joined
 }
 
@@ -728,6 +728,19 @@ func commandHistory(t *testing.T, e *awsemu.Emulator) []sentCommand {
 	})
 	for _, c := range cmds {
 		ids := append([]string(nil), c.InstanceIds...)
+		if len(ids) == 0 {
+			// Sent by targets: the instances it ran on (invocations of
+			// unreachable agents are cancelled at once and never run).
+			invs, err := ssmc.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, inv := range invs.CommandInvocations {
+				if inv.Status != ssmtypes.CommandInvocationStatusCancelled {
+					ids = append(ids, aws.ToString(inv.InstanceId))
+				}
+			}
+		}
 		sort.Strings(ids)
 		out = append(out, sentCommand{id: aws.ToString(c.CommandId), ids: ids, script: strings.Join(c.Parameters["commands"], "\n")})
 	}
