@@ -104,13 +104,13 @@ resource "ssm_file" "test" {
 
 // What is gone is forgotten, what is stopped is not, silently: removing a
 // terminated instance from instance_ids is an in-place update that sends
-// nothing; a destroy with a stopped instance fails within seconds naming it
-// (agent_wait_timeout is 10m, never waited); forget_unreachable, applied in
-// place without sending anything, lets the destroy forget it and remove the
-// file from the others.
+// nothing; a destroy with a stopped and a terminated instance fails within
+// seconds naming the stopped one only (agent_wait_timeout is 10m, never
+// waited); forget_unreachable, applied in place without sending anything, lets
+// the destroy forget it and remove the file from the others.
 func TestAccFile_goneAndStopped(t *testing.T) {
-	f := newFileEnv(t, 3)
-	a, b, c := f.ids[0], f.ids[1], f.ids[2]
+	f := newFileEnv(t, 4)
+	a, b, c, d := f.ids[0], f.ids[1], f.ids[2], f.ids[3]
 	dest := filepath.Join(t.TempDir(), "app.conf")
 	cfg := func(ids []string, forget bool) string {
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
@@ -142,10 +142,10 @@ resource "ssm_file" "test" {
 			return lastCommandsAre(t, f.e, 2, "remove "+a)(nil)
 		},
 		Steps: []resource.TestStep{
-			{Config: cfg(f.ids, false), Check: lastCommandsAre(t, f.e, 1, "copy "+sortedIDs(a, b, c))},
+			{Config: cfg(f.ids, false), Check: lastCommandsAre(t, f.e, 1, "copy "+sortedIDs(a, b, c, d))},
 			{
-				PreConfig: func() { setState(t, f.e, c, "terminated") },
-				Config:    cfg([]string{a, b}, false),
+				PreConfig: func() { setState(t, f.e, d, "terminated") },
+				Config:    cfg([]string{a, b, c}, false),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
 				}},
@@ -154,10 +154,11 @@ resource "ssm_file" "test" {
 			{
 				PreConfig: func() {
 					setState(t, f.e, b, "stopped")
+					setState(t, f.e, c, "terminated")
 					started = time.Now()
 				},
-				Config: cfg([]string{a, b}, false), Destroy: true,
-				ExpectError: regexp.MustCompile(`(?s)removing .*app.conf from 2 instances.*` + b + `.*instance is stopped.*forget_unreachable = true`),
+				Config: cfg([]string{a, b, c}, false), Destroy: true,
+				ExpectError: regexp.MustCompile(`(?s)removing .*app.conf from 3 instances.*1 of 2 instances cannot receive commands.*` + b + `: instance is stopped.*forget_unreachable = true`),
 			},
 			{
 				PreConfig: func() {
@@ -168,7 +169,7 @@ resource "ssm_file" "test" {
 						t.Errorf("the refused destroy removed the file: %v", err)
 					}
 				},
-				Config: cfg([]string{a, b}, true),
+				Config: cfg([]string{a, b, c}, true),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
 				}},
@@ -176,7 +177,7 @@ resource "ssm_file" "test" {
 			},
 			{
 				PreConfig: func() { started = time.Now() },
-				Config:    cfg([]string{a, b}, true), Destroy: true,
+				Config:    cfg([]string{a, b, c}, true), Destroy: true,
 				Check: within(30 * time.Second),
 			},
 		},
