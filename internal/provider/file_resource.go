@@ -695,8 +695,18 @@ func (r *fileResource) Update(ctx context.Context, req resource.UpdateRequest, r
 			resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 			return
 		}
-		// From here on the state no longer holds the removed instances.
-		kept := stringsOf(ctx, plan.InstanceIDs)
+		// From here on the state no longer holds the removed instances (and
+		// not yet the added ones).
+		gone := map[string]bool{}
+		for _, id := range removed {
+			gone[id] = true
+		}
+		kept := []string{}
+		for _, id := range stringsOf(ctx, state.InstanceIDs) {
+			if !gone[id] {
+				kept = append(kept, id)
+			}
+		}
 		ids, d := types.ListValueFrom(ctx, types.StringType, kept)
 		resp.Diagnostics.Append(d...)
 		state.InstanceIDs = ids

@@ -773,7 +773,9 @@ func lastCommandsAre(t *testing.T, e *awsemu.Emulator, total int, want ...string
 
 // Reordering instance_ids is no change at all (empty plan, nothing sent);
 // adding an instance updates in place and copies to it only; removing a
-// reachable one updates in place and removes the file there only.
+// reachable one updates in place and removes the file there only (the
+// emulated instances share this host's file system, so which instance a
+// command went to is read from SSM's command history).
 func TestAccFile_instanceIDsOrder(t *testing.T) {
 	f := newFileEnv(t, 3)
 	dest := filepath.Join(t.TempDir(), "order.conf")
@@ -812,6 +814,16 @@ resource "ssm_file" "test" {
 			}},
 			Check: lastCommandsAre(t, f.e, 3, "remove "+b),
 		},
+		// One in, one out, in the same apply: a removal there, a copy here.
+		resource.TestStep{
+			Config: cfg([]string{a, b}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+			}},
+			Check: resource.ComposeAggregateTestCheckFunc(lastCommandsAre(t, f.e, 5, "remove "+c, "copy "+b),
+				checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
+		},
+		resource.TestStep{Config: cfg([]string{b, a}), PlanOnly: true},
 	)
 }
 
