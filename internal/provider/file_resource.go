@@ -184,7 +184,8 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"are not, the refresh warns and keeps the state."},
 			"agent_wait_timeout": schema.StringAttribute{CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long to wait for the targets' SSM agents to be `Online` before sending, as for `ssm_command_run`. " +
-					"Defaults to `0s`: check once and fail at once, naming each instance that cannot receive the command.",
+					"Defaults to `0s`: check once. Stopped, stopping and terminated instances are never waited for (a copy, a removal and a " +
+					"destroy decide about them at once: see `max_unreachable` and `forget_unreachable`).",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)}},
 			"sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "sha256 of the content (lower-case hex), checked on every instance the " +
 				"file was copied to (instances in `pending_instances` do not have it). " +
