@@ -515,3 +515,34 @@ resource "ssm_command_run" "test" {
 		},
 	)
 }
+
+// allow_failure also lets a run go on with the reachable part: the stopped
+// instance is recorded NotReached and pending, with a warning, and the apply
+// succeeds although max_unreachable is the strict default.
+func TestAccCommandRun_allowFailureRunsOnReachablePart(t *testing.T) {
+	rec := &acctest.DiagnosticsRecorder{}
+	e := emutest.Start(t, awsemu.Options{})
+	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
+	for _, id := range ids {
+		waitOnline(t, e, id)
+	}
+	if err := e.SetInstanceState(ids[0], awsemu.StateStopped); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: rec.Factories(),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_command_run" "test" {
+  instance_ids  = %s
+  commands      = %s
+  allow_failure = true
+}
+`, quoteIDs(ids), ranCommand),
+			ConfigStateChecks:  notReachedChecks(ids[:1], ids[1:], `instance is stopped`),
+			ExpectNonEmptyPlan: true,
+		}},
+	})
+	expectWarning(t, rec, "running command on 2 instances", "1 instance(s) could not receive the command", ids[0])
+}

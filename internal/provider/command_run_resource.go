@@ -98,7 +98,8 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"for agents of instances created in the same apply (this replaces an `ssm_agent_online` gate, and costs nothing on later " +
 			"plans); stopped and terminated instances are never waited for.\n\n" +
 			"The run is a fact: reading the resource makes no API call (Run Command history expires after 30 days), so plans, " +
-			"refreshes and destroys do not depend on the agents being online. What runs and where decide whether it runs again:\n\n" +
+			"refreshes and destroys do not depend on the agents being online (a destroy does only when a `destroy` block has commands to " +
+			"run, and then never waits for stopped or terminated instances). What runs and where decide whether it runs again:\n\n" +
 			"- **Replaces (runs again on every target):** a change to `commands`, `script`, `interpreter`, `parameters`, " +
 			"`document_name`, `document_version`, `working_directory`, `targets` or `triggers_replace`.\n" +
 			"- **Updates in place, runs on the added instances only:** instances added to `instance_ids`. Removed instances are " +

@@ -517,6 +517,12 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
 		{"empty command string", `instance_ids = ["i-0123456789abcdef0"]
   commands = [""]`, `(?s)commands.*at least 1`},
 		{"nothing to run", `instance_ids = ["i-0123456789abcdef0"]`, `(?s)commands,script,parameters`},
+		{"bad max_unreachable", `instance_ids = ["i-0123456789abcdef0"]
+  commands = ["true"]
+  max_unreachable = "ten"`, `(?s)invalid max_unreachable.*"ten" is neither a count.*nor a percentage`},
+		{"max_unreachable over 100%", `instance_ids = ["i-0123456789abcdef0"]
+  commands = ["true"]
+  max_unreachable = "150%"`, `(?s)invalid max_unreachable.*more than 100%`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
