@@ -144,7 +144,7 @@ func leaveHandOff(ctx context.Context, m *commandRunModel) {
 	if len(m.Destroy) > 0 {
 		return
 	}
-	invs, diags := m.invocationMap(ctx)
+	invs, diags := m.invocationMap()
 	if diags.HasError() {
 		return
 	}
@@ -208,7 +208,7 @@ func (h handOff) ids() []string {
 // a Create's recorded result.
 func (m *commandRunModel) mergeHandOff(ctx context.Context, h handOff, res *runcommand.Result) diag.Diagnostics {
 	var diags, d diag.Diagnostics
-	invs, d := m.invocationMap(ctx)
+	invs, d := m.invocationMap()
 	diags.Append(d...)
 	for id, inv := range h.succeeded {
 		if _, ok := invs[id]; !ok {

@@ -577,7 +577,7 @@ func (r *commandRunResource) Update(ctx context.Context, req resource.UpdateRequ
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
-	invs, diags := plan.invocationMap(ctx)
+	invs, diags := plan.invocationMap()
 	resp.Diagnostics.Append(diags...)
 	for _, id := range removed {
 		delete(invs, id)
