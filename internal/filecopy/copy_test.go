@@ -149,7 +149,7 @@ func TestCopy_stagedAndInline(t *testing.T) {
 	}
 	sends := v.e.CallCount("ssm.SendCommand")
 	_ = os.Remove(dest) // shared by the emulated instances: missing on all of them
-	sums, _, err := filecopy.Verify(ctx(t, time.Minute), v.c, filecopy.Target{InstanceIDs: v.ids}, dest2, "", 0)
+	sums, _, err := filecopy.Verify(ctx(t, time.Minute), v.c, filecopy.Target{InstanceIDs: v.ids}, dest2, "", 0, filecopy.Reach{})
 	if err != nil || len(sums) != 3 {
 		t.Fatalf("verify: %v %v", sums, err)
 	}
@@ -158,7 +158,7 @@ func TestCopy_stagedAndInline(t *testing.T) {
 			t.Errorf("verify %s: %q, want %s", id, sums[id], res.SHA256)
 		}
 	}
-	sums, _, err = filecopy.Verify(ctx(t, time.Minute), v.c, filecopy.Target{InstanceIDs: v.ids}, dest, "", 0)
+	sums, _, err = filecopy.Verify(ctx(t, time.Minute), v.c, filecopy.Target{InstanceIDs: v.ids}, dest, "", 0, filecopy.Reach{})
 	if err != nil || sums[v.ids[2]] != filecopy.Missing {
 		t.Errorf("verify of a removed file: %v %v", sums, err)
 	}

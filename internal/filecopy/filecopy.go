@@ -1,11 +1,15 @@
 // Package filecopy copies a file to instances over Run Command, without SCP:
 // small payloads travel inline in the command (base64, decoded on the
-// instance), larger ones are staged in an S3 bucket and downloaded by the
-// instances through a presigned GET URL that expires within minutes; the
-// staged object is deleted after the run whatever its outcome. On the instance
-// the file is written beside the destination, checked against its sha256 and
-// renamed over the destination, so a failed copy leaves the previous file.
-// It has no Terraform types; it runs its commands through internal/runcommand.
+// instance), larger ones and every secret (Spec.Secret) are staged in an S3
+// bucket and downloaded by the instances through a presigned GET URL. The URL
+// is made per command, after the agents were found ready and immediately
+// before SendCommand, and lives as long as that command can run; the staged
+// object is deleted after the run whatever its outcome, so the URL left in the
+// command history leads nowhere. On the instance the file is written beside
+// the destination, checked against its sha256 and renamed over the
+// destination, so a failed copy leaves the previous file. Instances that cannot
+// receive the command are handled by internal/runcommand (Reach). It has no
+// Terraform types; it runs its commands through internal/runcommand.
 package filecopy
 
 import (
@@ -36,8 +40,15 @@ const (
 	// DefaultInlineThreshold is the largest payload (bytes, before base64) sent
 	// inside the command. See notes/aws-behaviour.md#file-copy-ssm_file.
 	DefaultInlineThreshold = 16 * 1024
-	// DefaultURLExpiry is how long the presigned GET URL is valid.
-	DefaultURLExpiry = 10 * time.Minute
+	// DefaultRunBound is how long a command of a copy can last at most when
+	// nothing shorter bounds it: SendCommand's default delivery timeout (one
+	// hour) plus AWS-RunShellScript's default executionTimeout (3600 s). A
+	// presigned URL lives this long, or until the caller's deadline (plus
+	// CleanupTimeout) when that comes first. See
+	// notes/aws-behaviour.md#file-copy-ssm_file.
+	DefaultRunBound = 2 * time.Hour
+	// MinURLExpiry is the shortest lifetime given to a presigned URL.
+	MinURLExpiry = time.Minute
 	// DefaultKeyPrefix is where staged objects go when no prefix is given.
 	DefaultKeyPrefix = "ssm-file-staging/"
 	// CleanupTimeout bounds deleting the staged object after the run, also when
@@ -111,6 +122,17 @@ type Target struct {
 	Targets     []runcommand.Target
 }
 
+// Reach says what to do with instances that cannot receive a command, as
+// runcommand.Spec's fields of the same names: MaxUnreachable ("" = "0") is how
+// many may be skipped (count or percentage; they are listed in
+// Result.Run.NotReached), and AllowEmpty lets a selection that matches nothing
+// succeed. Instances that are gone (terminated, not existing) are always
+// dropped.
+type Reach struct {
+	MaxUnreachable string
+	AllowEmpty     bool
+}
+
 // Spec is one copy.
 type Spec struct {
 	Target
@@ -125,12 +147,20 @@ type Spec struct {
 	// matches fails with *ChangedError before anything is sent.
 	SHA256 string
 
+	// Secret: the payload must never appear in the command's parameters (and
+	// so in the command history): it is staged whatever its size, and a missing
+	// StagingBucket is a *NeedsStagingError.
+	Secret bool
+
 	StagingBucket    string
 	StagingKeyPrefix string // "" = DefaultKeyPrefix
 	InlineThreshold  int64  // 0 = DefaultInlineThreshold
-	URLExpiry        time.Duration
+	// URLExpiry, when set, is the presigned URL's lifetime instead of the one
+	// computed per command (the command's own bound, see DefaultRunBound).
+	URLExpiry time.Duration
 
 	// Run settings passed to runcommand.Spec.
+	Reach
 	AgentWaitTimeout time.Duration
 	Comment          string
 	MinInterval      time.Duration
@@ -142,16 +172,22 @@ type Result struct {
 	Size       int64
 	Staged     bool
 	StagingKey string
-	Run        *runcommand.Result
+	// URLLifetimes is the lifetime of each presigned URL, one per command sent.
+	URLLifetimes []time.Duration
+	Run          *runcommand.Result
 }
 
-// NeedsStagingError: the payload is above the inline threshold and no staging
-// bucket is set.
+// NeedsStagingError: the payload is above the inline threshold, or a secret,
+// and no staging bucket is set.
 type NeedsStagingError struct {
 	Size, Threshold int64
+	Secret          bool
 }
 
 func (e *NeedsStagingError) Error() string {
+	if e.Secret {
+		return "a secret never travels inline in a command (SSM keeps a command's parameters in its history): set a staging bucket"
+	}
 	return fmt.Sprintf("the payload is %d bytes, above the %d bytes that travel inline in a command: set a staging bucket", e.Size, e.Threshold)
 }
 
@@ -185,11 +221,14 @@ func NeedsStaging(size, threshold int64) bool {
 	return size > threshold
 }
 
-// Copy copies the payload to every target. The staged object, if any, is
-// deleted before Copy returns, whether the run succeeded, failed or was
-// interrupted; a failure to delete it is joined to the returned error.
-// runcommand's *FailedError and *CancelledError come back unchanged (with the
-// Result), so callers map them with errors.As.
+// Copy copies the payload to every target that can receive it (see Reach).
+// The staged object, if any, is deleted before Copy returns, whether the run
+// succeeded, failed or was interrupted; a failure to delete it is joined to the
+// returned error. A staged payload's URL is presigned per command, after the
+// readiness check and any agent wait, immediately before SendCommand.
+// runcommand's *FailedError, *CancelledError, *UnreachableError and
+// *EmptySelectionError come back unchanged (with the Result), so callers map
+// them with errors.As.
 func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
 	if err := ValidateDestination(spec.Destination, spec.Platform); err != nil {
 		return nil, err
@@ -203,7 +242,17 @@ func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
 	}
 	res = &Result{SHA256: sum, Size: size}
 	params := ScriptParams{Destination: spec.Destination, SHA256: sum, Mode: spec.Mode, Owner: spec.Owner, Group: spec.Group}
-	if !NeedsStaging(size, spec.InlineThreshold) {
+	commands := ShellCommands
+	rspec := runSpec(spec)
+	if spec.Platform == PlatformWindows {
+		rspec.DocumentName = "AWS-RunPowerShellScript"
+		commands = PowerShellCommands
+	}
+	threshold := spec.InlineThreshold
+	if threshold <= 0 {
+		threshold = DefaultInlineThreshold
+	}
+	if !spec.Secret && !NeedsStaging(size, threshold) {
 		data := spec.Payload.Data
 		if spec.Payload.Path != "" {
 			if data, err = os.ReadFile(spec.Payload.Path); err != nil {
@@ -211,44 +260,65 @@ func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
 			}
 		}
 		params.Inline = base64.StdEncoding.EncodeToString(data)
-	} else {
-		threshold := spec.InlineThreshold
-		if threshold <= 0 {
-			threshold = DefaultInlineThreshold
-		}
-		if spec.StagingBucket == "" {
-			return nil, &NeedsStagingError{Size: size, Threshold: threshold}
-		}
-		if c.S3 == nil || c.Presign == nil {
-			return nil, errors.New("filecopy: no S3 client for staging")
-		}
-		key := StagingKey(spec.StagingKeyPrefix, spec.Destination, spec.Target)
-		res.Staged, res.StagingKey = true, key
-		defer func() {
-			// Delete with a fresh context: an interrupted apply must not leave
-			// the object behind.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
-			defer cancel()
-			if derr := deleteObject(dctx, c.S3, spec.StagingBucket, key); derr != nil {
-				err = errors.Join(err, derr)
-			}
-		}()
-		url, err := stage(ctx, c, spec, key, size, sum)
-		if err != nil {
-			return res, err
-		}
-		params.URL = url
+		rspec.Parameters = map[string][]string{"commands": commands(params)}
+		run, err := runcommand.Run(ctx, c.Run, rspec)
+		res.Run = run
+		return res, err
 	}
-	rspec := runSpec(spec)
-	if spec.Platform == PlatformWindows {
-		rspec.DocumentName = "AWS-RunPowerShellScript"
-		rspec.Parameters = map[string][]string{"commands": PowerShellCommands(params)}
-	} else {
-		rspec.Parameters = map[string][]string{"commands": ShellCommands(params)}
+	if spec.StagingBucket == "" {
+		return nil, &NeedsStagingError{Size: size, Threshold: threshold, Secret: spec.Secret}
+	}
+	if c.S3 == nil || c.Presign == nil {
+		return nil, errors.New("filecopy: no S3 client for staging")
+	}
+	key := StagingKey(spec.StagingKeyPrefix, spec.Destination, spec.Target)
+	res.Staged, res.StagingKey = true, key
+	defer func() {
+		// Delete with a fresh context: an interrupted apply must not leave
+		// the object behind.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		defer cancel()
+		if derr := deleteObject(dctx, c.S3, spec.StagingBucket, key); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+	if err := upload(ctx, c, spec, key, size, sum); err != nil {
+		return res, err
+	}
+	// What SendCommand is validated with; BeforeSend replaces it, per command,
+	// with the script holding a freshly presigned URL.
+	placeholder := params
+	placeholder.URL = "https://presigned-per-command.invalid/"
+	rspec.Parameters = map[string][]string{"commands": commands(placeholder)}
+	rspec.BeforeSend = func(ctx context.Context, _ []string) (map[string][]string, error) {
+		lifetime := URLLifetime(ctx, spec.URLExpiry)
+		url, err := presign(ctx, c, spec.StagingBucket, key, lifetime)
+		if err != nil {
+			return nil, err
+		}
+		res.URLLifetimes = append(res.URLLifetimes, lifetime)
+		p := params
+		p.URL = url
+		return map[string][]string{"commands": commands(p)}, nil
 	}
 	run, err := runcommand.Run(ctx, c.Run, rspec)
 	res.Run = run
 	return res, err
+}
+
+// URLLifetime is how long a URL presigned now must stay valid: fixed when set,
+// else the command's bound (DefaultRunBound), shortened to the caller's
+// deadline plus CleanupTimeout when that comes first (the run is cancelled and
+// the object deleted by then), never below MinURLExpiry.
+func URLLifetime(ctx context.Context, fixed time.Duration) time.Duration {
+	if fixed > 0 {
+		return fixed
+	}
+	d := DefaultRunBound
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)+CleanupTimeout)
+	}
+	return max(d, MinURLExpiry).Round(time.Second)
 }
 
 func runSpec(spec Spec) runcommand.Spec {
@@ -258,19 +328,21 @@ func runSpec(spec Spec) runcommand.Spec {
 		Comment:          spec.Comment,
 		AgentWaitTimeout: spec.AgentWaitTimeout,
 		MinInterval:      spec.MinInterval,
+		MaxUnreachable:   spec.MaxUnreachable,
+		AllowEmpty:       spec.AllowEmpty,
 	}
 }
 
-// stage uploads the payload (streamed from the file when it is one) and
-// presigns its GET (notes/aws-behaviour.md#file-copy-ssm_file).
+// upload stages the payload (streamed from the file when it is one)
+// (notes/aws-behaviour.md#file-copy-ssm_file).
 //
 // The sha256 computed once is sent as the object's checksum: S3 rejects an
 // upload whose bytes do not match it (BadDigest), and the SDK computes no
 // checksum of its own.
-func stage(ctx context.Context, c Clients, spec Spec, key string, size int64, sum string) (string, error) {
+func upload(ctx context.Context, c Clients, spec Spec, key string, size int64, sum string) error {
 	raw, err := hex.DecodeString(sum)
 	if err != nil {
-		return "", err
+		return err
 	}
 	in := &s3.PutObjectInput{
 		Bucket:         aws.String(spec.StagingBucket),
@@ -282,7 +354,7 @@ func stage(ctx context.Context, c Clients, spec Spec, key string, size int64, su
 	if spec.Payload.Path != "" {
 		f, err := os.Open(spec.Payload.Path)
 		if err != nil {
-			return "", err
+			return err
 		}
 		defer f.Close()
 		in.Body = f // seekable: the SDK signs and retries without buffering
@@ -290,16 +362,17 @@ func stage(ctx context.Context, c Clients, spec Spec, key string, size int64, su
 		in.Body = bytes.NewReader(spec.Payload.Data)
 	}
 	if _, err := c.S3.PutObject(ctx, in); err != nil {
-		return "", &StagingError{Op: "uploading to", Bucket: spec.StagingBucket, Key: key, Err: err}
+		return &StagingError{Op: "uploading to", Bucket: spec.StagingBucket, Key: key, Err: err}
 	}
-	expiry := spec.URLExpiry
-	if expiry <= 0 {
-		expiry = DefaultURLExpiry
-	}
-	req, err := c.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(spec.StagingBucket), Key: aws.String(key)},
-		s3.WithPresignExpires(expiry))
+	return nil
+}
+
+// presign makes the GET URL of the staged object, valid for lifetime.
+func presign(ctx context.Context, c Clients, bucket, key string, lifetime time.Duration) (string, error) {
+	req, err := c.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
+		s3.WithPresignExpires(lifetime))
 	if err != nil {
-		return "", &StagingError{Op: "presigning", Bucket: spec.StagingBucket, Key: key, Err: err}
+		return "", &StagingError{Op: "presigning", Bucket: bucket, Key: key, Err: err}
 	}
 	return req.URL, nil
 }
@@ -387,9 +460,11 @@ func windowsDrivePath(p string) bool {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 }
 
-// Remove deletes the destination on every target.
-func Remove(ctx context.Context, c Clients, t Target, destination, platform string, agentWait time.Duration) (*runcommand.Result, error) {
-	rspec := runSpec(Spec{Target: t, AgentWaitTimeout: agentWait})
+// Remove deletes the destination on every target that can receive the command
+// (see Reach: gone instances are dropped, unreachable ones within
+// MaxUnreachable are skipped and listed in the Result's NotReached).
+func Remove(ctx context.Context, c Clients, t Target, destination, platform string, agentWait time.Duration, reach Reach) (*runcommand.Result, error) {
+	rspec := runSpec(Spec{Target: t, AgentWaitTimeout: agentWait, Reach: reach})
 	if platform == PlatformWindows {
 		rspec.DocumentName = "AWS-RunPowerShellScript"
 		rspec.Parameters = map[string][]string{"commands": RemovePowerShellCommands(destination)}
@@ -404,9 +479,10 @@ const Missing = "missing"
 
 // Verify reads the destination's sha256 on every target with one command (one
 // per 50 instance ids) and returns it per instance id: the hex sum, Missing, or
-// "" when the instance did not answer.
-func Verify(ctx context.Context, c Clients, t Target, destination, platform string, agentWait time.Duration) (map[string]string, *runcommand.Result, error) {
-	rspec := runSpec(Spec{Target: t, AgentWaitTimeout: agentWait})
+// "" when the instance did not answer. Gone instances are dropped (they are
+// in the Result's NotReached, marked Gone).
+func Verify(ctx context.Context, c Clients, t Target, destination, platform string, agentWait time.Duration, reach Reach) (map[string]string, *runcommand.Result, error) {
+	rspec := runSpec(Spec{Target: t, AgentWaitTimeout: agentWait, Reach: reach})
 	if platform == PlatformWindows {
 		rspec.DocumentName = "AWS-RunPowerShellScript"
 		rspec.Parameters = map[string][]string{"commands": VerifyPowerShellCommands(destination)}

@@ -18,6 +18,10 @@ const (
 	ExitNoHasher     = 18 // none of sha256sum, shasum, openssl
 )
 
+// DirectoryMode is the mode of the parent directories a copy creates (those
+// that exist are left as they are).
+const DirectoryMode = "0755"
+
 // payloadEOF ends the here-document holding the base64 payload; base64 text
 // can never contain it.
 const payloadEOF = "_SSM_FILE_EOF_"
@@ -55,11 +59,15 @@ func ShellCommands(p ScriptParams) []string {
 		return fmt.Sprintf(`{ echo "ssm_file on ${AWS_SSM_INSTANCE_ID:-$(hostname)}: %s" >&2; exit %d; }`, msg, code)
 	}
 	cmds := []string{
-		`umask 077`,
 		`_ssm_dest=` + q(p.Destination),
 		`_ssm_want=` + q(p.SHA256),
 		`_ssm_dir=$(dirname "$_ssm_dest")`,
-		`mkdir -p "$_ssm_dir" || ` + fail(ExitMkdir, `cannot create directory $_ssm_dir`),
+		// Missing parents are created 0755 (DirectoryMode) whatever the agent's
+		// umask, so that the users and groups the file is meant for can reach it;
+		// only the file itself is written privately (umask 077, mktemp's 0600)
+		// until mode/owner/group are applied and it is renamed into place.
+		`[ -d "$_ssm_dir" ] || ( umask 022 && mkdir -p "$_ssm_dir" ) || ` + fail(ExitMkdir, `cannot create directory $_ssm_dir`),
+		`umask 077`,
 		`_ssm_tmp=$(mktemp "$_ssm_dir/.ssm-file.XXXXXXXXXX") || ` + fail(ExitTemp, `cannot create a temporary file in $_ssm_dir`),
 		`trap 'rm -f "$_ssm_tmp"' EXIT`,
 		shHasher,

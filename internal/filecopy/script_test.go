@@ -207,3 +207,35 @@ func TestValidateDestination(t *testing.T) {
 		}
 	}
 }
+
+// Missing parent directories are created 0755 even under a strict umask (as an
+// agent may run with), so the file's group can reach it; an existing directory
+// keeps its mode; the file gets exactly its mode.
+func TestShellCommands_parentDirectories(t *testing.T) {
+	base := t.TempDir()
+	if err := os.Chmod(base, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(base, "new", "dir", "app.conf")
+	data := []byte("listen = 8080\n")
+	cmds := append([]string{"umask 077"}, ShellCommands(ScriptParams{Destination: dest, SHA256: sum(data), Mode: "0640",
+		Inline: base64.StdEncoding.EncodeToString(data)})...)
+	if out, code := runSh(t, cmds, ""); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, d := range []string{filepath.Join(base, "new"), filepath.Join(base, "new", "dir")} {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: mode %v (err %v), want 0755", d, fi.Mode().Perm(), err)
+		}
+	}
+	if fi, _ := os.Stat(base); fi.Mode().Perm() != 0o700 {
+		t.Errorf("existing directory changed to %v", fi.Mode().Perm())
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o640 {
+		t.Errorf("file mode %v, want 0640", fi.Mode().Perm())
+	}
+	if DirectoryMode != "0755" {
+		t.Errorf("DirectoryMode %s", DirectoryMode)
+	}
+}

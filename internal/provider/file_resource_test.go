@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -46,11 +49,17 @@ func newFileEnv(t *testing.T, n int) *fileEnv {
 	for _, id := range ids {
 		waitPing(t, e, id, awsemu.PingOnline)
 	}
+	return &fileEnv{e: e, s3: newStagingBucket(t, e), ids: ids}
+}
+
+// newStagingBucket creates the bucket "staging" and returns an S3 client.
+func newStagingBucket(t *testing.T, e *awsemu.Emulator) *s3.Client {
+	t.Helper()
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
-	return &fileEnv{e: e, s3: s3c, ids: ids}
+	return s3c
 }
 
 // dir is an instance's own directory in the emulator (where its commands run).
@@ -489,7 +498,15 @@ func TestAccFile_contentWriteOnly(t *testing.T) {
 func testAccFileContentWriteOnly(t *testing.T) {
 	f := newFileEnv(t, 1)
 	dest := filepath.Join(f.dir(f.ids[0]), "secret.env")
-	cfg := func(version int) string {
+	// The provider's own log lines (and Terraform's) at TRACE go to this file.
+	logPath := filepath.Join(t.TempDir(), "tf.log")
+	t.Setenv("TF_ACC_LOG_PATH", logPath)
+	t.Setenv("TF_LOG", "TRACE")
+	cfg := func(version int, staging bool) string {
+		bucket := ""
+		if staging {
+			bucket = `staging_bucket     = "staging"`
+		}
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
 # An ephemeral variable: its value (from TF_VAR_secret) is kept in neither the
 # plan nor the state, so only the provider could leak it there.
@@ -504,8 +521,9 @@ resource "ssm_file" "test" {
   content_wo_version = %d
   destination        = %q
   mode               = "0600"
+  %s
 }
-`, f.ids[0], version, dest)
+`, f.ids[0], version, dest, bucket)
 	}
 	noSecret := func(secret string) (resource.ConfigPlanChecks, []statecheck.StateCheck) {
 		return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planFunc(func(req plancheck.CheckPlanRequest) error {
@@ -516,20 +534,100 @@ resource "ssm_file" "test" {
 				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("content_wo"), knownvalue.Null()),
 			}
 	}
-	p1, s1 := noSecret("s3cr3t-one")
-	p2, s2 := noSecret("s3cr3t-two")
+	// Secrets of 20 bytes: far below the inline threshold, staged anyway.
+	one, two := "s3cr3t-one-20-bytes!", "s3cr3t-two-20-bytes!"
+	p1, s1 := noSecret(one)
+	p2, s2 := noSecret(two)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-one") }, Config: cfg(1), ConfigPlanChecks: p1, ConfigStateChecks: s1,
-				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0o600) })},
+			// Without a staging bucket the plan fails, saying why.
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", one) }, Config: cfg(1, false), PlanOnly: true,
+				ExpectError: regexp.MustCompile(`(?s)staging_bucket required with content_wo.*never travels inside a command.*ssm:ListCommands.*Set staging_bucket`)},
+			{Config: cfg(1, true), ConfigPlanChecks: p1, ConfigStateChecks: s1,
+				Check: resource.ComposeAggregateTestCheckFunc(checkFunc(func() error { return fileIs(dest, []byte(one), 0o600) }),
+					checkFunc(func() error { return secretNowhere(t, f, one) }))},
 			// A changed secret without a new version copies nothing.
-			{PreConfig: func() { t.Setenv("TF_VAR_secret", "s3cr3t-two") }, Config: cfg(1), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-one"), 0) })},
-			{Config: cfg(2), ConfigPlanChecks: p2, ConfigStateChecks: s2,
-				Check: checkFunc(func() error { return fileIs(dest, []byte("s3cr3t-two"), 0o600) })},
+			{PreConfig: func() { t.Setenv("TF_VAR_secret", two) }, Config: cfg(1, true), ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check: checkFunc(func() error { return fileIs(dest, []byte(one), 0) })},
+			{Config: cfg(2, true), ConfigPlanChecks: p2, ConfigStateChecks: s2,
+				Check: resource.ComposeAggregateTestCheckFunc(checkFunc(func() error { return fileIs(dest, []byte(two), 0o600) }),
+					checkFunc(func() error { return secretNowhere(t, f, one, two) }),
+					checkFunc(func() error { return notInLog(logPath, dest, one, two) }))},
 		},
 	})
+}
+
+// secretNowhere checks that no secret (nor its base64) is in SSM's command
+// history (ListCommands, GetCommandInvocation with its output) or in any S3
+// object, and that the staging bucket is empty.
+func secretNowhere(t *testing.T, f *fileEnv, secrets ...string) error {
+	t.Helper()
+	ctx := context.Background()
+	ssmc := ssm.NewFromConfig(emuConfig(f.e))
+	var seen []any
+	cmds, err := ssmc.ListCommands(ctx, &ssm.ListCommandsInput{})
+	if err != nil {
+		return err
+	}
+	if len(cmds.Commands) == 0 {
+		return fmt.Errorf("no command in the history: the check would prove nothing")
+	}
+	seen = append(seen, cmds)
+	for _, c := range cmds.Commands {
+		for _, id := range c.InstanceIds {
+			inv, err := ssmc.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(id)})
+			if err != nil {
+				return err
+			}
+			seen = append(seen, inv)
+		}
+		invs, err := ssmc.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+		if err != nil {
+			return err
+		}
+		seen = append(seen, invs)
+	}
+	objs, err := f.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+	if err != nil {
+		return err
+	}
+	if len(objs.Contents) > 0 {
+		return fmt.Errorf("%d object(s) left in the staging bucket", len(objs.Contents))
+	}
+	for _, s := range secrets {
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+			if err := mustNotContain("command history", seen, form); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// notInLog checks that the log holds none of the secrets (nor their base64),
+// and that it does hold the provider's own lines: control, a value the
+// provider logs (the destination of the "copying file" line), and its AWS API
+// call lines, so the grep is known to cover the provider's log.
+func notInLog(path, control string, secrets ...string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	log := string(b)
+	for _, want := range []string{"copying file", control, "aws.operation=SendCommand", "aws.operation=PutObject"} {
+		if !strings.Contains(log, want) {
+			return fmt.Errorf("the log %s lacks %q: it does not capture the provider's lines, so the check would prove nothing", path, want)
+		}
+	}
+	for _, s := range secrets {
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+			if i := strings.Index(log, form); i >= 0 {
+				return fmt.Errorf("the log holds the secret: ...%s...", log[max(0, i-200):min(len(log), i+50)])
+			}
+		}
+	}
+	return nil
 }
 
 // Tag targets: one command reaches every tagged instance (they share the
@@ -604,10 +702,82 @@ resource "ssm_file" "test" {
 	)
 }
 
-// Reordering instance_ids copies nothing; adding an instance replaces the
-// resource (removed from the old set, copied to the new one).
+// sentCommand is one command in the emulator's Run Command history.
+type sentCommand struct {
+	id     string
+	ids    []string // instances it was sent to (by id, or by targets and not cancelled)
+	script string   // its commands, joined
+}
+
+// commandHistory lists every command sent so far, oldest first.
+func commandHistory(t *testing.T, e *awsemu.Emulator) []sentCommand {
+	t.Helper()
+	ssmc := ssm.NewFromConfig(emuConfig(e))
+	var out []sentCommand
+	p := ssm.NewListCommandsPaginator(ssmc, &ssm.ListCommandsInput{})
+	var cmds []ssmtypes.Command
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, page.Commands...)
+	}
+	sort.SliceStable(cmds, func(i, j int) bool {
+		return aws.ToTime(cmds[i].RequestedDateTime).Before(aws.ToTime(cmds[j].RequestedDateTime))
+	})
+	for _, c := range cmds {
+		ids := append([]string(nil), c.InstanceIds...)
+		if len(ids) == 0 {
+			// Sent by targets: the instances it ran on (invocations of
+			// unreachable agents are cancelled at once and never run).
+			invs, err := ssmc.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, inv := range invs.CommandInvocations {
+				if inv.Status != ssmtypes.CommandInvocationStatusCancelled {
+					ids = append(ids, aws.ToString(inv.InstanceId))
+				}
+			}
+		}
+		sort.Strings(ids)
+		out = append(out, sentCommand{id: aws.ToString(c.CommandId), ids: ids, script: strings.Join(c.Parameters["commands"], "\n")})
+	}
+	return out
+}
+
+// lastCommandsAre checks that the newest len(want) commands went to exactly
+// these instances, each a copy ("copy") or a removal ("remove"), and that
+// there are total commands in all.
+func lastCommandsAre(t *testing.T, e *awsemu.Emulator, total int, want ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		h := commandHistory(t, e)
+		if len(h) != total {
+			return fmt.Errorf("%d commands sent in all, want %d", len(h), total)
+		}
+		for i, w := range want {
+			c := h[len(h)-len(want)+i]
+			kind, ids, _ := strings.Cut(w, " ")
+			got := "copy"
+			if strings.HasPrefix(c.script, "rm -f ") {
+				got = "remove"
+			}
+			if got != kind || strings.Join(c.ids, ",") != ids {
+				return fmt.Errorf("command %s: a %s to %v, want a %s to %s", c.id, got, c.ids, kind, ids)
+			}
+		}
+		return nil
+	}
+}
+
+// Reordering instance_ids is no change at all (empty plan, nothing sent);
+// adding an instance updates in place and copies to it only; removing a
+// reachable one updates in place and removes the file there only (the
+// emulated instances share this host's file system, so which instance a
+// command went to is read from SSM's command history).
 func TestAccFile_instanceIDsOrder(t *testing.T) {
-	f := newFileEnv(t, 2)
+	f := newFileEnv(t, 3)
 	dest := filepath.Join(t.TempDir(), "order.conf")
 	cfg := func(ids []string) string {
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
@@ -618,21 +788,47 @@ resource "ssm_file" "test" {
 }
 `, quoteIDs(ids), dest)
 	}
+	a, b, c := f.ids[0], f.ids[1], f.ids[2]
 	fileTest(t,
-		resource.TestStep{Config: cfg(f.ids[:1])},
+		resource.TestStep{Config: cfg([]string{a, b}), Check: lastCommandsAre(t, f.e, 1, "copy "+sortedIDs(a, b))},
 		resource.TestStep{
-			Config: cfg(f.ids),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionReplace),
-			}},
-			Check: resource.ComposeAggregateTestCheckFunc(sendCount(f.e, 3), checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
-		},
-		resource.TestStep{
-			Config: cfg([]string{f.ids[1], f.ids[0]}),
+			Config: cfg([]string{a, b, c}),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
 			}},
-			Check: sendCount(f.e, 3),
+			Check: resource.ComposeAggregateTestCheckFunc(lastCommandsAre(t, f.e, 2, "copy "+c),
+				checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
 		},
+		// The same instances in another order: an empty plan (what
+		// plan -detailed-exitcode reports as 0), nothing sent.
+		resource.TestStep{Config: cfg([]string{c, a, b}), PlanOnly: true},
+		resource.TestStep{
+			Config:           cfg([]string{c, a, b}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			Check:            lastCommandsAre(t, f.e, 2),
+		},
+		resource.TestStep{
+			Config: cfg([]string{c, a}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+			}},
+			Check: lastCommandsAre(t, f.e, 3, "remove "+b),
+		},
+		// One in, one out, in the same apply: a removal there, a copy here.
+		resource.TestStep{
+			Config: cfg([]string{a, b}),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("ssm_file.test", plancheck.ResourceActionUpdate),
+			}},
+			Check: resource.ComposeAggregateTestCheckFunc(lastCommandsAre(t, f.e, 5, "remove "+c, "copy "+b),
+				checkFunc(func() error { return fileIs(dest, []byte("same\n"), 0o644) })),
+		},
+		resource.TestStep{Config: cfg([]string{b, a}), PlanOnly: true},
 	)
+}
+
+func sortedIDs(ids ...string) string {
+	s := append([]string(nil), ids...)
+	sort.Strings(s)
+	return strings.Join(s, ",")
 }

@@ -7,6 +7,7 @@ resource "ssm_file" "app_conf" {
   content = templatefile("${path.module}/app.conf.tftpl", {
     port = 8080
   })
+  # /etc/myapp is created 0755 if missing, so the myapp group can reach the file.
   mode  = "0640"
   owner = "root"
   group = "myapp"
@@ -36,10 +37,17 @@ resource "ssm_file" "agent_binary" {
   staging_bucket     = "my-deploy-staging"
   staging_key_prefix = "ssm-file/"
   agent_wait_timeout = "10m"
+
+  # Up to 10% of the tagged instances may be stopped or offline: they are
+  # skipped with a warning, recorded in pending_instances, and the next apply
+  # copies to them once they are back. Terminated ones are always left out.
+  max_unreachable = "10%"
 }
 
 # A secret that the provider never stores in the plan or the state (Terraform
-# 1.11 or later); content_wo_version tells Terraform when to copy it again.
+# 1.11 or later), and never sends inside the command: it is always staged in
+# the bucket (required) and the object is deleted after the copy.
+# content_wo_version tells Terraform when to copy it again.
 # Add `ephemeral = true` to the variable (or use an ephemeral resource) so that
 # Terraform does not keep the value in a saved plan file either.
 variable "db_password" {
@@ -52,6 +60,7 @@ resource "ssm_file" "db_password" {
   destination        = "/etc/myapp/db-password"
   content_wo         = var.db_password
   content_wo_version = 3
+  staging_bucket     = "my-deploy-staging"
   mode               = "0400"
   owner              = "myapp"
 }
