@@ -392,7 +392,12 @@ func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, instDir,
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = time.Second // a stray grandchild holding the pipes must not hang us
+	// A stray grandchild holding the pipes must not hang us. The real agent
+	// writes a script's output to files and reports the shell's exit code, so
+	// output still in flight when the delay ends does not fail the invocation
+	// (see the ErrWaitDelay case below); 5 s leaves room for a loaded machine
+	// to drain the pipes.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		return failed("failed to run commands: " + err.Error())
 	}
@@ -439,7 +444,9 @@ func (e *Emulator) runStep(s *ssmState, inv *ssmInvocation, st runStep, instDir,
 	// (notes/aws-behaviour.md#agent-exit-codes).
 	var ee *exec.ExitError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		// ErrWaitDelay alone means the shell exited 0 and something it left
+		// behind still held its output (killed above with its group).
 		return "Success", detSuccess, 0
 	case errors.As(err, &ee):
 		code := ee.ExitCode() // -1 when the shell was killed by a signal

@@ -689,3 +689,22 @@ func TestSSMResetKillsProcesses(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A script that exits 0 but leaves a background job holding its output open
+// succeeds, with the output written before it exited, as on the real agent
+// (which reads the shell's exit code and its output files); the job is killed
+// with the script's process group.
+func TestRunnerBackgroundJobHoldingOutput(t *testing.T) {
+	t.Parallel()
+	e, cl := newSSMTest(t, Options{})
+	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
+	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo before", "sleep 60 &", "exit 0")})
+	got := waitCommand(t, cl, aws.ToString(c.CommandId), 30*time.Second)
+	if got.Status != ssmtypes.CommandStatusSuccess {
+		t.Fatalf("command status %s, want Success", got.Status)
+	}
+	inv := invocation(t, cl, aws.ToString(c.CommandId), ids[0])
+	if inv.ResponseCode != 0 || !strings.Contains(aws.ToString(inv.StandardOutputContent), "before") {
+		t.Fatalf("invocation: code %d, stdout %q", inv.ResponseCode, aws.ToString(inv.StandardOutputContent))
+	}
+}
