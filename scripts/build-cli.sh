@@ -126,7 +126,7 @@ tofu)
 esac
 
 # The binary must call itself exactly the version asked for (no -dev, no other).
-got=$("$tmp/$cli" version | head -n1)
+got=$(CHECKPOINT_DISABLE=1 "$tmp/$cli" version | head -n1)
 case $got in
 "Terraform v$version" | "OpenTofu v$version") ;;
 *)
