@@ -126,11 +126,16 @@ tofu)
 esac
 
 # The binary must call itself exactly the version asked for (no -dev, no other).
-got=$(CHECKPOINT_DISABLE=1 "$tmp/$cli" version | head -n1)
+# The whole output is read first (`| head -n1` would close the pipe early, and
+# under pipefail the CLI's SIGPIPE would fail the script), then its line naming
+# the CLI is picked: warnings, such as about the CLI configuration, may precede it.
+out_version=$(CHECKPOINT_DISABLE=1 "$tmp/$cli" version 2>&1)
+got=$(awk '/^(Terraform|OpenTofu) v/ && !n++' <<<"$out_version")
 case $got in
 "Terraform v$version" | "OpenTofu v$version") ;;
 *)
-	echo "$0: built $cli says '$got', want v$version" >&2
+	echo "$0: built $cli says '$got', want v$version; its output:" >&2
+	echo "$out_version" >&2
 	exit 1
 	;;
 esac
