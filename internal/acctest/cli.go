@@ -31,6 +31,13 @@ func (c CLI) AtLeast(major, minor int) bool {
 	return c.Major > major || (c.Major == major && c.Minor >= minor)
 }
 
+// WriteOnly reports whether the tool has write-only attributes (and ephemeral
+// variables, which the tests feed them from): Terraform and OpenTofu both have
+// them from 1.11 on.
+func (c CLI) WriteOnly() bool {
+	return c.AtLeast(1, 11)
+}
+
 // RegistryHost is the registry the tool gives a provider source without a
 // host, such as "terraform-ssm/ssm": registry.opentofu.org for OpenTofu,
 // registry.terraform.io for Terraform.

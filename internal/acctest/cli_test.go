@@ -30,6 +30,23 @@ func TestParseVersionLine(t *testing.T) {
 	if !c.AtLeast(1, 11) || !c.AtLeast(1, 6) || c.AtLeast(1, 12) || c.AtLeast(2, 0) {
 		t.Errorf("AtLeast is wrong for %+v", c)
 	}
+	for _, tc := range []struct {
+		cli  CLI
+		want bool
+	}{
+		{CLI{Version: "1.8.0", Major: 1, Minor: 8}, false},
+		{CLI{Version: "1.11.0", Major: 1, Minor: 11}, true},
+		{CLI{Version: "1.15.0", Major: 1, Minor: 15}, true},
+		{CLI{OpenTofu: true, Version: "1.6.0", Major: 1, Minor: 6}, false},
+		{CLI{OpenTofu: true, Version: "1.10.0", Major: 1, Minor: 10}, false},
+		{CLI{OpenTofu: true, Version: "1.11.0", Major: 1, Minor: 11}, true},
+		{CLI{OpenTofu: true, Version: "1.12.0", Major: 1, Minor: 12}, true},
+		{CLI{Version: "2.0.0", Major: 2, Minor: 0}, true},
+	} {
+		if got := tc.cli.WriteOnly(); got != tc.want {
+			t.Errorf("%s: WriteOnly() = %v, want %v", tc.cli, got, tc.want)
+		}
+	}
 	if s := (CLI{OpenTofu: true, Version: "1.6.3"}).String(); s != "OpenTofu 1.6.3" {
 		t.Errorf("String() = %q", s)
 	}

@@ -478,15 +478,17 @@ func (f stateReqFunc) CheckState(_ context.Context, req statecheck.CheckStateReq
 // state; bumping content_wo_version copies the new secret.
 func TestAccFile_contentWriteOnly(t *testing.T) {
 	if os.Getenv("TF_ACC") != "" {
-		// Under OpenTofu (make testacc-tofu) the suite stays with OpenTofu: it has
-		// write-only attributes from 1.11 on.
-		if cli := acctest.DetectCLI(t); cli.OpenTofu && !cli.AtLeast(1, 11) {
-			t.Skipf("write-only attributes need OpenTofu >= 1.11 (or Terraform >= 1.11): the CLI under test is %s", cli)
-		} else if cli.OpenTofu {
+		switch cli := acctest.DetectCLI(t); {
+		case cli.WriteOnly():
+			// The CLI under test (Terraform or OpenTofu >= 1.11) runs it.
 			testAccFileContentWriteOnly(t)
 			return
+		case cli.OpenTofu:
+			// Under OpenTofu (make testacc-tofu) the suite stays with OpenTofu.
+			t.Skipf("write-only attributes need OpenTofu >= 1.11 (or Terraform >= 1.11): the CLI under test is %s", cli)
 		}
 	}
+	// An older Terraform under test: a Terraform >= 1.11 on PATH runs it.
 	tf, why := terraform111()
 	if tf == "" {
 		t.Skipf("write-only attributes need Terraform >= 1.11: %s", why)
