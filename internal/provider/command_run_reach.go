@@ -193,8 +193,8 @@ func takeHandOff(ctx context.Context, m *commandRunModel) (handOff, bool) {
 	return h, true
 }
 
-// applyHandOff records in the model the instances taken over from a deleted
-// tainted object, and returns their ids for Spec.SkipInstanceIDs.
+// ids returns the instances taken over from a deleted tainted object, for
+// Spec.SkipInstanceIDs (mergeHandOff records their results in the model).
 func (h handOff) ids() []string {
 	ids := make([]string, 0, len(h.succeeded))
 	for id := range h.succeeded {

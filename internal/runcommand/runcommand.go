@@ -70,8 +70,10 @@ type Spec struct {
 
 	// AgentWaitTimeout: how long to wait for targets' agents to be Online before
 	// sending (when Clients.Agents is set), and how long InvalidInstanceId from
-	// SendCommand (agents still registering) is retried. 0 = check once and fail
-	// at once, naming each instance that cannot receive the command.
+	// SendCommand (agents still registering) is retried. 0 = check once: the
+	// targets that cannot receive the command then count against
+	// MaxUnreachable at once. Stopped, stopping and gone instances are never
+	// waited for.
 	AgentWaitTimeout time.Duration
 	// OutputLimit is the most bytes of stdout and of stderr kept per instance
 	// (0 = DefaultOutputLimit; NoOutput keeps none). Output beyond the API caps
