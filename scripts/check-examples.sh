@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-terraform=${TERRAFORM:-$root/bin/terraform}
+terraform=${TERRAFORM:-$(ls "$root"/bin/terraform-* 2>/dev/null | sort -V | tail -n 1)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -24,14 +24,18 @@ RC
 export TF_CLI_CONFIG_FILE="$work/dev.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 
 # Write-only attributes (content_wo) need Terraform >= 1.11: examples using them
-# are validated with a `terraform` on PATH that is new enough, or skipped with a
-# message when there is none.
+# are validated with $terraform when it is that new (make's newest Terraform
+# is), else with a `terraform` on PATH that is, else skipped with a message.
+at_least_111() {
+  local v
+  v=$("$1" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
+  [ -n "$v" ] && [ "$(printf '%s\n1.11.0\n' "$v" | sort -V | head -n1)" = "1.11.0" ]
+}
 tf_wo=""
-if command -v terraform >/dev/null 2>&1; then
-  v=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
-  if [ -n "$v" ] && [ "$(printf '%s\n1.11.0\n' "$v" | sort -V | head -n1)" = "1.11.0" ]; then
-    tf_wo=$(command -v terraform)
-  fi
+if at_least_111 "$terraform"; then
+  tf_wo=$terraform
+elif command -v terraform >/dev/null 2>&1 && at_least_111 terraform; then
+  tf_wo=$(command -v terraform)
 fi
 
 n=0

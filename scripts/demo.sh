@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-terraform=${TERRAFORM:-$root/bin/terraform}
+terraform=${TERRAFORM:-$(ls "$root"/bin/terraform-* 2>/dev/null | sort -V | tail -n 1)}
 work=$(mktemp -d)
 emu_pid=""
 cleanup() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -33,7 +34,8 @@ func init() {
 	}
 }
 
-// repoTerraform finds bin/terraform at the module root (installed by `make terraform`).
+// repoTerraform finds the newest bin/terraform-<version> at the module root
+// (installed by `make terraform`).
 func repoTerraform() string {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -41,11 +43,7 @@ func repoTerraform() string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "bin", "terraform")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			return ""
+			return newestCLI(filepath.Join(dir, "bin"), "terraform")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -55,12 +53,30 @@ func repoTerraform() string {
 	}
 }
 
+// newestCLI returns the file dir/<name>-<major>.<minor>.<patch> with the
+// highest version, or "" when there is none.
+func newestCLI(dir, name string) string {
+	matches, _ := filepath.Glob(filepath.Join(dir, name+"-*"))
+	best, bestV := "", [3]int{-1, -1, -1}
+	for _, m := range matches {
+		var v [3]int
+		rest := strings.TrimPrefix(filepath.Base(m), name+"-")
+		if n, err := fmt.Sscanf(rest, "%d.%d.%d", &v[0], &v[1], &v[2]); n != 3 || err != nil || fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2]) != rest {
+			continue
+		}
+		if v[0] > bestV[0] || (v[0] == bestV[0] && (v[1] > bestV[1] || (v[1] == bestV[1] && v[2] > bestV[2]))) {
+			best, bestV = m, v
+		}
+	}
+	return best
+}
+
 // PreCheck fails the test early when the Terraform CLI is missing, with the fix.
 func PreCheck(t testing.TB) {
 	t.Helper()
 	p := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if p == "" {
-		t.Fatal("TF_ACC_TERRAFORM_PATH is not set and bin/terraform is missing: run `make terraform` (or `make testacc`)")
+		t.Fatal("TF_ACC_TERRAFORM_PATH is not set and there is no bin/terraform-<version>: run `make terraform` (or `make testacc`)")
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("Terraform CLI at TF_ACC_TERRAFORM_PATH: %v (run `make terraform`)", err)

@@ -1,6 +1,10 @@
 package acctest
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestParseVersionLine(t *testing.T) {
 	for _, tc := range []struct {
@@ -49,5 +53,20 @@ func TestParseVersionLine(t *testing.T) {
 	}
 	if s := (CLI{OpenTofu: true, Version: "1.6.3"}).String(); s != "OpenTofu 1.6.3" {
 		t.Errorf("String() = %q", s)
+	}
+}
+
+func TestNewestCLI(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"terraform-1.8.5", "terraform-1.15.9", "terraform-1.9.10", "terraform-1.15.9.bak", "tofu-1.12.6", "terraform"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := newestCLI(dir, "terraform"), filepath.Join(dir, "terraform-1.15.9"); got != want {
+		t.Errorf("newestCLI = %q, want %q", got, want)
+	}
+	if got := newestCLI(t.TempDir(), "terraform"); got != "" {
+		t.Errorf("newestCLI of an empty directory = %q, want none", got)
 	}
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // BenchmarkCommandRunFleet applies one ssm_command_run by tag with the real
-// Terraform CLI (TF_ACC_TERRAFORM_PATH, else bin/terraform) and the provider
+// Terraform CLI (TF_ACC_TERRAFORM_PATH, else the newest bin/terraform-<version>) and the provider
 // built from this module as a separate plugin process (dev_overrides), on an
 // emulated fleet of 1,000 and 10,000 instances, healthy and with 10% of them
 // stopped (max_unreachable = "15%"), output_limit = 64. It reports:
