@@ -147,9 +147,12 @@ type Spec struct {
 	// matches fails with *ChangedError before anything is sent.
 	SHA256 string
 
-	// Secret: the payload must never appear in the command's parameters (and
-	// so in the command history): it is staged whatever its size, and a missing
-	// StagingBucket is a *NeedsStagingError.
+	// Secret: neither the payload nor anything computed from it alone may
+	// appear in the command's parameters or output (and so in the command
+	// history): it is staged whatever its size (a missing StagingBucket is a
+	// *NeedsStagingError), behind SaltLen random bytes that the checksum the
+	// command carries covers, so that the checksum cannot be used to guess the
+	// secret; Result.SHA256 is empty.
 	Secret bool
 
 	StagingBucket    string
@@ -168,7 +171,8 @@ type Spec struct {
 
 // Result is what a copy did.
 type Result struct {
-	SHA256     string
+	SHA256 string // of the payload; empty for a Secret
+
 	Size       int64
 	Staged     bool
 	StagingKey string
@@ -242,6 +246,14 @@ func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
 	}
 	res = &Result{SHA256: sum, Size: size}
 	params := ScriptParams{Destination: spec.Destination, SHA256: sum, Mode: spec.Mode, Owner: spec.Owner, Group: spec.Group}
+	var staged []byte // what is uploaded, when not the payload itself
+	if spec.Secret {
+		if staged, err = salted(spec.Payload); err != nil {
+			return nil, err
+		}
+		s := sha256.Sum256(staged)
+		res.SHA256, params.SHA256, params.Salted = "", hex.EncodeToString(s[:]), true
+	}
 	commands := ShellCommands
 	rspec := runSpec(spec)
 	if spec.Platform == PlatformWindows {
@@ -282,7 +294,7 @@ func Copy(ctx context.Context, c Clients, spec Spec) (res *Result, err error) {
 			err = errors.Join(err, derr)
 		}
 	}()
-	if err := upload(ctx, c, spec, key, size, sum); err != nil {
+	if err := upload(ctx, c, spec, key, staged, size, sum); err != nil {
 		return res, err
 	}
 	// What SendCommand is validated with; BeforeSend replaces it, per command,
@@ -333,13 +345,37 @@ func runSpec(spec Spec) runcommand.Spec {
 	}
 }
 
-// upload stages the payload (streamed from the file when it is one)
+// SaltLen is the number of random bytes a Secret's staged object starts with.
+const SaltLen = 32
+
+// salted returns SaltLen fresh random bytes followed by the payload.
+func salted(p Payload) ([]byte, error) {
+	data := p.Data
+	if p.Path != "" {
+		var err error
+		if data, err = os.ReadFile(p.Path); err != nil {
+			return nil, err
+		}
+	}
+	b := make([]byte, SaltLen, SaltLen+len(data))
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return append(b, data...), nil
+}
+
+// upload stages the payload (streamed from the file when it is one), or the
+// bytes of staged when they are given (a Secret behind its salt)
 // (notes/aws-behaviour.md#file-copy-ssm_file).
 //
 // The sha256 computed once is sent as the object's checksum: S3 rejects an
 // upload whose bytes do not match it (BadDigest), and the SDK computes no
 // checksum of its own.
-func upload(ctx context.Context, c Clients, spec Spec, key string, size int64, sum string) error {
+func upload(ctx context.Context, c Clients, spec Spec, key string, staged []byte, size int64, sum string) error {
+	if staged != nil {
+		s := sha256.Sum256(staged)
+		sum, size = hex.EncodeToString(s[:]), int64(len(staged))
+	}
 	raw, err := hex.DecodeString(sum)
 	if err != nil {
 		return err
@@ -351,14 +387,17 @@ func upload(ctx context.Context, c Clients, spec Spec, key string, size int64, s
 		ContentType:    aws.String("application/octet-stream"),
 		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(raw)),
 	}
-	if spec.Payload.Path != "" {
+	switch {
+	case staged != nil:
+		in.Body = bytes.NewReader(staged)
+	case spec.Payload.Path != "":
 		f, err := os.Open(spec.Payload.Path)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		in.Body = f // seekable: the SDK signs and retries without buffering
-	} else {
+	default:
 		in.Body = bytes.NewReader(spec.Payload.Data)
 	}
 	if _, err := c.S3.PutObject(ctx, in); err != nil {

@@ -2,7 +2,9 @@ package filecopy_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
@@ -114,9 +116,10 @@ func urlSignedAt(t *testing.T, script string) time.Time {
 	return at
 }
 
-// A secret is staged whatever its size: neither it nor its base64 is in the
-// command SSM keeps, the staged object is gone afterwards, and without a
-// bucket it is refused before anything is sent.
+// A secret is staged whatever its size: neither it, its base64 nor its sha256
+// is in the command SSM keeps or its output, the Result holds no digest, the
+// staged object is gone afterwards, and without a bucket it is refused before
+// anything is sent.
 func TestCopy_secretAlwaysStaged(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, 1)
@@ -133,16 +136,31 @@ func TestCopy_secretAlwaysStaged(t *testing.T) {
 		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Data: secret}, Destination: dest, Secret: true,
 		StagingBucket: "staging", Mode: "0600",
 	})
-	if err != nil || !res.Staged {
+	if err != nil || !res.Staged || res.SHA256 != "" {
 		t.Fatalf("%v %+v", err, res)
 	}
 	if b, _ := os.ReadFile(dest); string(b) != string(secret) {
 		t.Errorf("content %q", b)
 	}
+	if fi, _ := os.Stat(dest); fi == nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi)
+	}
 	script := commandOf(t, v, res.Run.CommandIDs[0])
-	for _, s := range []string{string(secret), base64.StdEncoding.EncodeToString(secret)} {
+	if !strings.Contains(script, "_ssm_want=") {
+		t.Fatalf("no checksum in the command: the copy would not be checked:\n%s", script)
+	}
+	inv, err := ssm.NewFromConfig(emutest.Config(v.e)).GetCommandInvocation(context.Background(),
+		&ssm.GetCommandInvocationInput{CommandId: aws.String(res.Run.CommandIDs[0]), InstanceId: aws.String(v.ids[0])})
+	if err != nil || !strings.Contains(aws.ToString(inv.StandardOutputContent), "ssm_file: wrote") {
+		t.Fatalf("output: %v %v", inv, err)
+	}
+	digest := sha256.Sum256(secret)
+	for _, s := range []string{string(secret), base64.StdEncoding.EncodeToString(secret), hex.EncodeToString(digest[:]), base64.StdEncoding.EncodeToString(digest[:])} {
 		if strings.Contains(script, s) {
 			t.Errorf("the command holds the secret (%q)", s)
+		}
+		if strings.Contains(aws.ToString(inv.StandardOutputContent), s) {
+			t.Errorf("the command's output holds the secret (%q)", s)
 		}
 	}
 	if keys := v.objects(t); len(keys) != 0 {

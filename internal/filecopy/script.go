@@ -40,6 +40,10 @@ type ScriptParams struct {
 	// presigned GET URL otherwise.
 	Inline string
 	URL    string
+	// Salted: the download starts with SaltLen random bytes, which SHA256
+	// covers and which are stripped after the check; the output names no
+	// checksum (a Secret: see Spec.Secret).
+	Salted bool
 }
 
 // shHasher is a shell function printing the sha256 of a file, with whichever
@@ -100,6 +104,15 @@ func ShellCommands(p ScriptParams) []string {
 		`_ssm_got=$(_ssm_sha256 "$_ssm_tmp") || `+fail(ExitNoHasher, `cannot compute sha256 (need sha256sum, shasum or openssl)`),
 		`[ "$_ssm_got" = "$_ssm_want" ] || `+fail(ExitChecksum, `checksum mismatch for $_ssm_dest: expected $_ssm_want, got $_ssm_got; the destination was left unchanged`),
 	)
+	if p.Salted {
+		cmds = append(cmds,
+			`_ssm_plain=$(mktemp "$_ssm_dir/.ssm-file.XXXXXXXXXX") || `+fail(ExitTemp, `cannot create a temporary file in $_ssm_dir`),
+			`trap 'rm -f "$_ssm_tmp" "$_ssm_plain"' EXIT`,
+			fmt.Sprintf(`tail -c +%d "$_ssm_tmp" > "$_ssm_plain" && mv -f "$_ssm_plain" "$_ssm_tmp" || `, SaltLen+1)+
+				fail(ExitDecode, `cannot strip the salt of the staged $_ssm_dest`),
+			`_ssm_got='checksum not shown: a secret'`,
+		)
+	}
 	if p.Mode != "" {
 		cmds = append(cmds, `chmod `+q(p.Mode)+` "$_ssm_tmp" || `+fail(ExitAttrs, `chmod `+p.Mode+` failed for $_ssm_dest`))
 	}
@@ -183,6 +196,15 @@ func PowerShellCommands(p ScriptParams) []string {
 	cmds = append(cmds,
 		`$ssmGot = (Get-FileHash -Algorithm SHA256 -LiteralPath $ssmTmp).Hash.ToLowerInvariant()`,
 		`if ($ssmGot -ne $ssmWant) { `+fail(ExitChecksum, `checksum mismatch for ${ssmDest}: expected $ssmWant, got $ssmGot; the destination was left unchanged`)+` }`,
+	)
+	if p.Salted {
+		cmds = append(cmds,
+			fmt.Sprintf(`try { $ssmAll = [IO.File]::ReadAllBytes($ssmTmp); $ssmPlain = New-Object byte[] ($ssmAll.Length - %[1]d); [Array]::Copy($ssmAll, %[1]d, $ssmPlain, 0, $ssmPlain.Length); [IO.File]::WriteAllBytes($ssmTmp, $ssmPlain); $ssmAll = $null; $ssmPlain = $null } catch { `, SaltLen)+
+				fail(ExitDecode, `cannot strip the salt of the staged $ssmDest`)+` }`,
+			`$ssmGot = 'checksum not shown: a secret'`,
+		)
+	}
+	cmds = append(cmds,
 		`try { if (Test-Path -LiteralPath $ssmDest) { [IO.File]::Replace($ssmTmp, $ssmDest, [NullString]::Value) } else { [IO.File]::Move($ssmTmp, $ssmDest) } } catch { `+fail(ExitRename, `cannot replace ${ssmDest}: $($_.Exception.Message)`)+` }`,
 		`Write-Output "ssm_file: wrote $ssmDest ($ssmGot)"`,
 		`} finally {`,

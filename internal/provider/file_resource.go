@@ -181,17 +181,18 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"verify_on_read": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "When true, every refresh checks the file's sha256 on all targets (one command for all of them) and " +
 					"plans a new copy when it differs or is missing somewhere. Needs the agents to be online at plan time; when they " +
-					"are not, the refresh warns and keeps the state."},
+					"are not, the refresh warns and keeps the state. Not with `content_wo`: no digest of a secret is kept to compare with."},
 			"agent_wait_timeout": schema.StringAttribute{CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
 				MarkdownDescription: "How long to wait for the targets' SSM agents to be `Online` before sending, as for `ssm_command_run`. " +
 					"Defaults to `0s`: check once. Stopped, stopping and terminated instances are never waited for (a copy, a removal and a " +
 					"destroy decide about them at once: see `max_unreachable` and `forget_unreachable`).",
 				Validators: []validator.String{durationBetween(0, 24*time.Hour)}},
 			"sha256": schema.StringAttribute{Computed: true, MarkdownDescription: "sha256 of the content (lower-case hex), checked on every instance the " +
-				"file was copied to (instances in `pending_instances` do not have it). " +
+				"file was copied to (instances in `pending_instances` do not have it). Null with `content_wo`: no digest of a secret is kept " +
+				"(the copy is still checked, against a digest of the secret behind random bytes that only the staged object holds). " +
 				"After a refresh with `verify_on_read` that found the file changed or missing somewhere, it reads `drifted from <sha256>: ` and the instances, " +
 				"and the next plan copies again."},
-			"size":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the content in bytes."},
+			"size":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Size of the content in bytes (null with `content_wo`)."},
 			"command_ids": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Commands of the last copy."},
 			"pending_instances": schema.MapAttribute{ElementType: types.StringType, Computed: true,
 				MarkdownDescription: "Instances that do not have the current file, by instance id, with the reason: unreachable at the last " +
@@ -280,6 +281,12 @@ func (r *fileResource) ValidateConfig(ctx context.Context, req resource.Validate
 				"With staging_bucket the secret is uploaded to S3, each instance downloads it through a short-lived presigned URL, "+
 				"and the object is deleted after the copy. Set staging_bucket to a bucket the provider's credentials can write to, "+
 				"or use content for values that are not secret.")
+	}
+	if !m.ContentWO.IsNull() && m.VerifyOnRead.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("verify_on_read"), "verify_on_read cannot check content_wo",
+			"verify_on_read compares each instance's sha256 of the file with the one in state, and prints it in the command's "+
+				"output, which SSM keeps for 30 days: for a secret both would be a digest anyone could test guesses against. "+
+				"The provider keeps no digest of content_wo. Remove verify_on_read (a changed content_wo_version copies the secret again).")
 	}
 	size, attr, known := int64(0), "", true
 	switch {
@@ -459,11 +466,11 @@ func (r *fileResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			return
 		}
 		plan.SHA256, plan.Size = types.StringValue(sum), types.Int64Value(size)
-		// A secret cannot be compared with what is stored: only its version
-		// (or drift found on the instances) triggers a new copy.
-		if hasState && !config.ContentWO.IsNull() && plan.ContentWOVersion.Equal(state.ContentWOVersion) &&
-			!strings.HasPrefix(state.SHA256.ValueString(), driftPrefix) {
-			plan.SHA256, plan.Size = state.SHA256, state.Size
+		// Nothing computed from a secret is kept (a digest lets anyone who
+		// reads the plan or the state test guesses, and the size narrows
+		// them): only its version triggers a new copy.
+		if !config.ContentWO.IsNull() {
+			plan.SHA256, plan.Size = types.StringNull(), types.Int64Null()
 		}
 	}
 	if hasState && !plan.ID.IsUnknown() {
@@ -533,6 +540,9 @@ func (r *fileResource) copyTo(ctx context.Context, plan, config *fileModel, t fi
 		return nil, false
 	}
 	plan.SHA256, plan.Size = types.StringValue(res.SHA256), types.Int64Value(res.Size)
+	if spec.Secret {
+		plan.SHA256, plan.Size = types.StringNull(), types.Int64Null()
+	}
 	ids, d := types.ListValueFrom(ctx, types.StringType, append([]string{}, res.Run.CommandIDs...))
 	diags.Append(d...)
 	plan.CommandIDs = ids

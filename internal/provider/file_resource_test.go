@@ -529,11 +529,25 @@ resource "ssm_file" "test" {
 	}
 	noSecret := func(secret string) (resource.ConfigPlanChecks, []statecheck.StateCheck) {
 		return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{planFunc(func(req plancheck.CheckPlanRequest) error {
-				return mustNotContain("plan JSON", req.Plan, secret)
+				for _, form := range secretForms(secret) {
+					if err := mustNotContain("plan JSON", req.Plan, form); err != nil {
+						return err
+					}
+				}
+				return nil
 			})}},
 			[]statecheck.StateCheck{
-				stateReqFunc(func(req statecheck.CheckStateRequest) error { return mustNotContain("state", req.State, secret) }),
+				stateReqFunc(func(req statecheck.CheckStateRequest) error {
+					for _, form := range secretForms(secret) {
+						if err := mustNotContain("state", req.State, form); err != nil {
+							return err
+						}
+					}
+					return nil
+				}),
 				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("content_wo"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("sha256"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("size"), knownvalue.Null()),
 			}
 	}
 	// Secrets of 20 bytes: far below the inline threshold, staged anyway.
@@ -546,6 +560,10 @@ resource "ssm_file" "test" {
 			// Without a staging bucket the plan fails, saying why.
 			{PreConfig: func() { t.Setenv("TF_VAR_secret", one) }, Config: cfg(1, false), PlanOnly: true,
 				ExpectError: regexp.MustCompile(`(?s)staging_bucket required with content_wo.*never travels inside a command.*ssm:ListCommands.*Set staging_bucket`)},
+			// verify_on_read would need a digest of the secret.
+			{Config: strings.Replace(cfg(1, true), `mode               = "0600"`, `mode = "0600"
+  verify_on_read = true`, 1), PlanOnly: true,
+				ExpectError: regexp.MustCompile(`(?s)verify_on_read cannot check content_wo.*digest`)},
 			{Config: cfg(1, true), ConfigPlanChecks: p1, ConfigStateChecks: s1,
 				Check: resource.ComposeAggregateTestCheckFunc(checkFunc(func() error { return fileIs(dest, []byte(one), 0o600) }),
 					checkFunc(func() error { return secretNowhere(t, f, one) }))},
@@ -560,7 +578,7 @@ resource "ssm_file" "test" {
 	})
 }
 
-// secretNowhere checks that no secret (nor its base64) is in SSM's command
+// secretNowhere checks that no secret (in any of its secretForms) is in SSM's command
 // history (ListCommands, GetCommandInvocation with its output) or in any S3
 // object, and that the staging bucket is empty.
 func secretNowhere(t *testing.T, f *fileEnv, secrets ...string) error {
@@ -598,7 +616,7 @@ func secretNowhere(t *testing.T, f *fileEnv, secrets ...string) error {
 		return fmt.Errorf("%d object(s) left in the staging bucket", len(objs.Contents))
 	}
 	for _, s := range secrets {
-		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+		for _, form := range secretForms(s) {
 			if err := mustNotContain("command history", seen, form); err != nil {
 				return err
 			}
@@ -607,7 +625,15 @@ func secretNowhere(t *testing.T, f *fileEnv, secrets ...string) error {
 	return nil
 }
 
-// notInLog checks that the log holds none of the secrets (nor their base64),
+// secretForms are the forms in which a secret must never appear: itself, its
+// base64, and its sha256 (hex and base64), which would let anyone holding them
+// test guesses.
+func secretForms(secret string) []string {
+	d := sha256.Sum256([]byte(secret))
+	return []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), hex.EncodeToString(d[:]), base64.StdEncoding.EncodeToString(d[:])}
+}
+
+// notInLog checks that the log holds none of the secrets (in any secretForms),
 // and that it does hold the provider's own lines: control, a value the
 // provider logs (the destination of the "copying file" line), and its AWS API
 // call lines, so the grep is known to cover the provider's log.
@@ -623,7 +649,7 @@ func notInLog(path, control string, secrets ...string) error {
 		}
 	}
 	for _, s := range secrets {
-		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
+		for _, form := range secretForms(s) {
 			if i := strings.Index(log, form); i >= 0 {
 				return fmt.Errorf("the log holds the secret: ...%s...", log[max(0, i-200):min(len(log), i+50)])
 			}
