@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,6 +33,9 @@ type failureScenario struct {
 // every diagnostic the provider returned, and checks that none leaks <nil> or
 // an empty cause, and that hints appear only where they apply.
 func TestAccFailureDiagnostics(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
 	rec := &acctest.DiagnosticsRecorder{}
 	t.Run("scenarios", func(t *testing.T) {
 		for _, sc := range failureScenarios() {
