@@ -196,6 +196,13 @@ func Fetch(ctx context.Context, c Clients, spec FetchSpec) (res *Fetched, err er
 			if err != nil {
 				return nil, &StagingError{Op: "presigning the upload to", Bucket: spec.StagingBucket, Key: key, Err: err}
 			}
+			for h := range req.SignedHeader {
+				// The instance sends no header but Host with its PUT.
+				if !strings.EqualFold(h, "host") {
+					return nil, &StagingError{Op: "presigning the upload to", Bucket: spec.StagingBucket, Key: key,
+						Err: fmt.Errorf("the presigned PUT signs header %s, which the instance's upload does not send", h)}
+				}
+			}
 			res.URLLifetime = lifetime
 			p := params
 			p.URL = req.URL

@@ -87,21 +87,17 @@ func noCalls(e *awsemu.Emulator) error {
 	return nil
 }
 
-// A 5 KB text file (through the command's output) and a 5 MB binary file
-// (through a presigned PUT to the staging bucket) arrive byte-exact, from an
-// instance whose role has no S3 permission at all; the staged object is gone.
-// Day 2: refresh and plan make no AWS call and the plan is empty. A changed
-// trigger fetches again (the file changed meanwhile).
-func TestAccRemoteFile_textBinaryDay2Triggers(t *testing.T) {
+// A 5 KB text file comes back through the command's output, byte-exact, from
+// an instance whose role has no S3 permission at all. Day 2: refresh and plan
+// make no AWS call and the plan is empty. A changed trigger fetches again (the
+// file changed meanwhile).
+func TestAccRemoteFile_textDay2Triggers(t *testing.T) {
 	f := newFileEnv(t, 1)
 	id := f.ids[0]
 	instanceHasNoS3Permission(t, f.e, id)
 	dir := f.dir(id)
 	text := bytes.Repeat([]byte("server: https://10.0.0.1:6443 # kubeconfig-like line\n"), 5*1024/52+1)[:5*1024]
-	bin := make([]byte, 5<<20)
-	_, _ = rand.Read(bin)
 	writeBytes(t, filepath.Join(dir, "app.conf"), text)
-	writeBytes(t, filepath.Join(dir, "data.bin"), bin)
 	cfg := func(trigger string) string {
 		return acctest.ProviderConfig(f.e) + fmt.Sprintf(`
 resource "ssm_remote_file" "conf" {
@@ -109,23 +105,7 @@ resource "ssm_remote_file" "conf" {
   path             = "%[2]s/app.conf"
   triggers_replace = %[3]q
 }
-resource "ssm_remote_file" "bin" {
-  instance_id    = %[1]q
-  path           = "%[2]s/data.bin"
-  encoding       = "base64"
-  staging_bucket = "staging"
-}
 `, id, dir, trigger)
-	}
-	binMatches := func(v string) error {
-		got, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			return err
-		}
-		if sha(got) != sha(bin) {
-			return fmt.Errorf("content_base64 decodes to %d bytes, sha256 %s; want %d bytes, %s", len(got), sha(got), len(bin), sha(bin))
-		}
-		return nil
 	}
 	text2 := append(append([]byte{}, text...), "# changed\n"...)
 	fileTest(t,
@@ -135,27 +115,20 @@ resource "ssm_remote_file" "bin" {
 				statecheck.ExpectKnownValue("ssm_remote_file.conf", tfjsonpath.New("content_base64"), knownvalue.Null()),
 				statecheck.ExpectKnownValue("ssm_remote_file.conf", tfjsonpath.New("sha256"), knownvalue.StringExact(sha(text))),
 				statecheck.ExpectKnownValue("ssm_remote_file.conf", tfjsonpath.New("size"), knownvalue.Int64Exact(5*1024)),
-				statecheck.ExpectKnownValue("ssm_remote_file.bin", tfjsonpath.New("content"), knownvalue.Null()),
-				statecheck.ExpectKnownValue("ssm_remote_file.bin", tfjsonpath.New("sha256"), knownvalue.StringExact(sha(bin))),
-				statecheck.ExpectKnownValue("ssm_remote_file.bin", tfjsonpath.New("size"), knownvalue.Int64Exact(5<<20)),
+				statecheck.ExpectKnownValue("ssm_remote_file.conf", tfjsonpath.New("id"), knownvalue.StringExact(id+":"+dir+"/app.conf")),
 			},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				resource.TestCheckResourceAttrWith("ssm_remote_file.bin", "content_base64", binMatches),
-				checkFunc(f.noStagedObjects),
-				checkFunc(func() error {
-					// The instance PUT the binary file once (presigned); the provider read it once.
-					if p, g := f.e.CallCount("s3.PutObject"), f.e.CallCount("s3.GetObject"); p != 1 || g != 1 {
-						return fmt.Errorf("PutObject %d, GetObject %d; want 1 and 1 (the text file never touches S3)", p, g)
-					}
-					return nil
-				}))},
+			Check: checkFunc(func() error {
+				if n := f.e.CallCount("s3.PutObject") + f.e.CallCount("s3.GetObject"); n != 0 {
+					return fmt.Errorf("%d S3 object calls; a 5 KB file comes back in the command's output", n)
+				}
+				return nil
+			})},
 		resource.TestStep{PreConfig: func() { f.e.ResetCalls() }, Config: cfg("1"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			Check:            checkFunc(func() error { return noCalls(f.e) })},
 		resource.TestStep{PreConfig: func() { writeBytes(t, filepath.Join(dir, "app.conf"), text2); f.e.ResetCalls() }, Config: cfg("2"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectResourceAction("ssm_remote_file.conf", plancheck.ResourceActionReplace),
-				plancheck.ExpectResourceAction("ssm_remote_file.bin", plancheck.ResourceActionNoop),
 			}},
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("ssm_remote_file.conf", tfjsonpath.New("content"), knownvalue.StringExact(string(text2))),
@@ -163,11 +136,58 @@ resource "ssm_remote_file" "bin" {
 			},
 			Check: checkFunc(func() error {
 				if n := f.e.CallCount("ssm.SendCommand"); n != 1 {
-					return fmt.Errorf("SendCommand called %d times, want 1 (only the triggered file is fetched again)", n)
+					return fmt.Errorf("SendCommand called %d times, want 1 (one fetch)", n)
 				}
 				return nil
 			})},
 	)
+}
+
+// A 5 MB binary file comes back through a presigned PUT to the staging
+// bucket, byte-exact, from an instance whose role has no S3 permission at
+// all; the staged object is gone afterwards.
+func TestAccRemoteFile_binaryStaged(t *testing.T) {
+	f := newFileEnv(t, 1)
+	id := f.ids[0]
+	instanceHasNoS3Permission(t, f.e, id)
+	bin := make([]byte, 5<<20)
+	_, _ = rand.Read(bin)
+	src := filepath.Join(f.dir(id), "data.bin")
+	writeBytes(t, src, bin)
+	fileTest(t, resource.TestStep{
+		Config: acctest.ProviderConfig(f.e) + fmt.Sprintf(`
+resource "ssm_remote_file" "bin" {
+  instance_id    = %q
+  path           = %q
+  encoding       = "base64"
+  staging_bucket = "staging"
+}
+`, id, src),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("ssm_remote_file.bin", tfjsonpath.New("content"), knownvalue.Null()),
+			statecheck.ExpectKnownValue("ssm_remote_file.bin", tfjsonpath.New("sha256"), knownvalue.StringExact(sha(bin))),
+			statecheck.ExpectKnownValue("ssm_remote_file.bin", tfjsonpath.New("size"), knownvalue.Int64Exact(5<<20)),
+		},
+		Check: resource.ComposeAggregateTestCheckFunc(
+			resource.TestCheckResourceAttrWith("ssm_remote_file.bin", "content_base64", func(v string) error {
+				got, err := base64.StdEncoding.DecodeString(v)
+				if err != nil {
+					return err
+				}
+				if sha(got) != sha(bin) {
+					return fmt.Errorf("content_base64 decodes to %d bytes, sha256 %s; want %d bytes, %s", len(got), sha(got), len(bin), sha(bin))
+				}
+				return nil
+			}),
+			checkFunc(f.noStagedObjects),
+			checkFunc(func() error {
+				// The instance PUT the file once (presigned); the provider read it once.
+				if p, g := f.e.CallCount("s3.PutObject"), f.e.CallCount("s3.GetObject"); p != 1 || g != 1 {
+					return fmt.Errorf("PutObject %d, GetObject %d; want 1 and 1", p, g)
+				}
+				return nil
+			})),
+	})
 }
 
 // A missing file, a directory and a binary file read as text fail with the
