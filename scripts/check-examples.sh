@@ -23,7 +23,8 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$work/dev.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 
-# Write-only attributes (content_wo) need Terraform >= 1.11: examples using them
+# Write-only attributes (content_wo) need Terraform >= 1.11, ephemeral resources
+# (ephemeral "ssm_remote_file") 1.10: examples using either
 # are validated with $terraform when it is that new (make's newest Terraform
 # is), else with a `terraform` on PATH that is, else skipped with a message.
 at_least_111() {
@@ -41,7 +42,7 @@ fi
 n=0
 while IFS= read -r dir; do
   tf=$terraform
-  if grep -q '_wo\b' "$dir"/*.tf; then
+  if grep -qE '_wo\b|^ephemeral "' "$dir"/*.tf; then
     if [ -z "$tf_wo" ]; then
       echo "examples: $dir uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
       continue
@@ -102,7 +103,7 @@ for guide in templates/guides/*.md*; do
     fi
     [ -f "$d/fmt-only" ] && continue
     tf=$terraform
-    if grep -q '_wo\b' "$d/main.tf"; then
+    if grep -qE '_wo\b|^ephemeral "' "$d/main.tf"; then
       if [ -z "$tf_wo" ]; then
         echo "examples: the block at $where uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
         continue

@@ -8,8 +8,14 @@
 // command history leads nowhere. On the instance the file is written beside
 // the destination, checked against its sha256 and renamed over the
 // destination, so a failed copy leaves the previous file. Instances that cannot
-// receive the command are handled by internal/runcommand (Reach). It has no
-// Terraform types; it runs its commands through internal/runcommand.
+// receive the command are handled by internal/runcommand (Reach).
+//
+// Fetch (fetch.go) is the way back: one file from one instance, in the
+// command's output when small, else PUT by the instance to a presigned URL of
+// the staging bucket (so the instance needs no S3 permission), read and
+// deleted; size and sha256 are checked end to end.
+//
+// It has no Terraform types; it runs its commands through internal/runcommand.
 package filecopy
 
 import (
@@ -61,13 +67,16 @@ const (
 
 // S3API is the part of the S3 client used for staging.
 type S3API interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 }
 
-// PresignAPI presigns the GET of a staged object (s3.NewPresignClient).
+// PresignAPI presigns the GET of a staged object for a copy, and the PUT of
+// one for a fetch (s3.NewPresignClient).
 type PresignAPI interface {
+	PresignPutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
 }
 

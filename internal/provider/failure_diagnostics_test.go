@@ -337,6 +337,32 @@ resource "ssm_instance_profile_association" "test" {
 				}}
 			},
 		},
+		{
+			// ssm_remote_file: a missing file and a stopped instance, each named.
+			name: "remote_file_missing_and_stopped", within: 2 * time.Minute,
+			steps: func(t *testing.T) []resource.TestStep {
+				e := emutest.Start(t, awsemu.Options{})
+				ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true})
+				for _, id := range ids {
+					waitPing(t, e, id, awsemu.PingOnline)
+				}
+				if err := e.SetInstanceState(ids[1], "stopped"); err != nil {
+					t.Fatal(err)
+				}
+				one := func(id string) string {
+					return acctest.ProviderConfig(e) + fmt.Sprintf(`
+resource "ssm_remote_file" "test" {
+  instance_id = %q
+  path        = "/nonexistent/ssm-remote-file-test.conf"
+}
+`, id)
+				}
+				return []resource.TestStep{
+					{Config: one(ids[0]), ExpectError: regexp.MustCompile(`(?s)/nonexistent/ssm-remote-file-test.conf\s+on\s+` + ids[0] + `\s+does\s+not\s+exist`)},
+					{Config: one(ids[1]), ExpectError: regexp.MustCompile(`(?s)` + ids[1] + `.*stopped.*Nothing\s+was\s+sent`)},
+				}
+			},
+		},
 	}
 }
 
