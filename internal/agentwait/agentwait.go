@@ -90,7 +90,7 @@ const (
 	idsPerCall = 50
 )
 
-// Agent is what DescribeInstanceInformation reports of an online agent.
+// Agent is what DescribeInstanceInformation reports of a managed node's agent.
 type Agent struct {
 	InstanceID      string
 	PingStatus      string
@@ -103,6 +103,13 @@ type Agent struct {
 	IPAddress       string
 	ResourceType    string
 	LastPingAt      time.Time
+	// AssociationStatus is the node's State Manager association status
+	// (Success, Pending, Failed; empty without associations).
+	AssociationStatus string
+	// SourceID and SourceType name the node's origin, such as the instance id
+	// and AWS::EC2::Instance.
+	SourceID, SourceType string
+	RegisteredAt         time.Time
 }
 
 // Result lists the online agents, sorted by instance id.
@@ -499,6 +506,11 @@ func agentOf(ii ssmtypes.InstanceInformation) Agent {
 		IPAddress:       aws.ToString(ii.IPAddress),
 		ResourceType:    string(ii.ResourceType),
 		LastPingAt:      aws.ToTime(ii.LastPingDateTime),
+
+		AssociationStatus: aws.ToString(ii.AssociationStatus),
+		SourceID:          aws.ToString(ii.SourceId),
+		SourceType:        string(ii.SourceType),
+		RegisteredAt:      aws.ToTime(ii.RegistrationDate),
 	}
 }
 
