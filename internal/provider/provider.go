@@ -353,5 +353,5 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newAgentOnlineDataSource, newOperatorPolicyDataSource}
+	return []func() datasource.DataSource{newAgentOnlineDataSource, newManagedInstancesDataSource, newOperatorPolicyDataSource}
 }
