@@ -1,7 +1,8 @@
 // Package agentwait waits until SSM agents report Online, following every page and
 // backing off between polls, fails fast on instances that can never come online,
 // and explains each instance that did not make it (the migration guide's
-// checklist). It has no Terraform types.
+// checklist). List lists managed nodes once, without waiting. It has no
+// Terraform types.
 package agentwait
 
 import (

@@ -42,11 +42,11 @@ type Listing struct {
 // be empty while NextToken is set).
 //
 // Which filters SSM applies: without Tags, all of them (ids in chunks of 50,
-// one listing per chunk), so a call returns up to 50 matching nodes. With
-// Tags, only the tag filters, because SSM does not combine tag filters with
-// other filter types; the ids, ping statuses and platform types are then
-// filtered here, and the listing costs one call per 50 nodes carrying the
-// tags. Calls: one per page (notes/aws-behaviour.md#listing-managed-nodes).
+// one listing per chunk). With Tags, only the tag filters, because SSM does
+// not combine tag filters with other filter types; the ids, ping statuses and
+// platform types are then filtered here. Calls: one per 50 ids with ids and no
+// tags; else one per 50 managed nodes of the account and region, since SSM
+// cuts pages before it filters (notes/aws-behaviour.md#listing-managed-nodes).
 func List(ctx context.Context, api SSMAPI, spec ListSpec) (*Listing, error) {
 	out := &Listing{}
 	found := map[string]Agent{}

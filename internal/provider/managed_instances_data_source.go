@@ -78,20 +78,21 @@ func (d *managedInstancesDataSource) Schema(_ context.Context, _ datasource.Sche
 			"(the fleet as it is: ping status, agent version, platform, last ping), optionally filtered. It reads once and never " +
 			"waits: a node whose agent is `ConnectionLost` is listed with that status.\n\n" +
 			"**When it runs.** Terraform reads a data source on every plan, refresh and destroy: each read lists the nodes " +
-			"again (one `DescribeInstanceInformation` call per 50 nodes listed, see below), so the result changes whenever the " +
-			"fleet does, and resources that use it with `for_each` follow it.\n\n" +
+			"again, so the result changes whenever the fleet does, and resources that use it with `for_each` follow it.\n\n" +
 			"**What is listed.** Managed nodes only: instances whose agent has registered with SSM. Stopped and terminated " +
 			"instances are not listed (SSM does not return them), nor are instances whose agent never registered (no agent, " +
 			"no instance profile or a role the agent cannot use); `ssm_agent_online` explains those.\n\n" +
-			"**Filters and cost.** SSM cannot combine tag filters with other filter types. Without `tags`, every filter is " +
-			"applied by SSM (ids 50 per call). With `tags`, SSM filters by the tags and this data source applies " +
-			"`instance_ids`, `ping_statuses` and `platform_types` to the nodes carrying them; the listing then costs one call " +
-			"per 50 nodes carrying the tags.",
+			"**Filters and cost.** One `DescribeInstanceInformation` call per page of 50 nodes. With `instance_ids` (and no " +
+			"`tags`), one call per 50 ids. Otherwise SSM pages through the account's managed nodes and filters each page (a page " +
+			"can be empty while more follow), so a read costs one call per 50 managed nodes of the account and region, " +
+			"whatever the filters. SSM cannot combine tag filters with other filter types: with `tags`, SSM filters by the " +
+			"tags and this data source applies `instance_ids`, `ping_statuses` and `platform_types` to the nodes carrying " +
+			"them.",
 		Attributes: map[string]schema.Attribute{
 			"instance_ids": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
-				MarkdownDescription: "Keep only these nodes, such as `i-0123456789abcdef0`. Ids that are not managed nodes are left out.",
+				MarkdownDescription: "Keep only these nodes, such as `i-0123456789abcdef0`. Ids that are not managed nodes (stopped, or whose agent never registered) are left out.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1),
 					listvalidator.NoNullValues(),
