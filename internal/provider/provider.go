@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -32,7 +33,10 @@ import (
 // Address is the provider's registry address.
 const Address = "registry.terraform.io/terraform-ssm/ssm"
 
-var _ provider.Provider = (*ssmProvider)(nil)
+var (
+	_ provider.Provider                  = (*ssmProvider)(nil)
+	_ provider.ProviderWithListResources = (*ssmProvider)(nil)
+)
 
 // New returns a constructor of the provider at a version.
 func New(version string) func() provider.Provider {
@@ -286,6 +290,7 @@ func (p *ssmProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	tflog.Debug(ctx, "configured SSM provider", map[string]any{"region": clients.Region, "partition": clients.Partition})
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	resp.ListResourceData = data
 }
 
 // settings converts the model to plain Go settings.
@@ -350,6 +355,12 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newSessionPreferencesResource,
 		newFileResource,
 	}
+}
+
+// ListResources are the list resources of `terraform query` (Terraform 1.14
+// and later), each named as the managed resource it lists.
+func (p *ssmProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{newInstanceProfileAssociationList}
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {
