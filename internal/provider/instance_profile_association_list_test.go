@@ -2,7 +2,11 @@ package provider_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -128,4 +132,69 @@ list "ssm_instance_profile_association" "some" {
 			},
 		},
 	})
+}
+
+// The workflow the list resource is for, through the CLI as a user runs it:
+// `terraform query -generate-config-out` writes an import block by identity
+// and a resource for each association found, `terraform apply` imports them
+// without touching any association, and the plan after that is empty.
+func TestAccInstanceProfileAssociationList_generateConfig(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
+	acctest.PreCheck(t)
+	skipWithoutQuery(t)
+	t.Parallel()
+	e := emutest.Start(t, awsemu.Options{})
+	web := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Role": "web"}})
+	other := addInstances(t, e, awsemu.InstanceSpec{Count: 1, Ready: true, Tags: map[string]string{"Role": "db"}})
+	work, env := devOverrideCLI(t)
+	writeFile(t, filepath.Join(work, "main.tf"), `terraform {
+  required_providers {
+    ssm = { source = "terraform-ssm/ssm" }
+  }
+}
+`+acctest.ProviderConfig(e))
+	writeFile(t, filepath.Join(work, "fleet.tfquery.hcl"), `list "ssm_instance_profile_association" "web" {
+  provider = ssm
+  config {
+    tags = { Role = "web" }
+  }
+}
+`)
+	tf := func(args ...string) (string, error) {
+		cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), append(args, "-no-color")...)
+		cmd.Dir, cmd.Env = work, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := tf("query", "-generate-config-out=generated.tf"); err != nil {
+		t.Fatalf("terraform query: %v\n%s", err, out)
+	}
+	gen, err := os.ReadFile(filepath.Join(work, "generated.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range web {
+		if !regexp.MustCompile(`(?s)import \{[^}]*identity = \{\s*instance_id = "` + id + `"`).Match(gen) ||
+			!strings.Contains(string(gen), `instance_id        = "`+id+`"`) {
+			t.Errorf("generated.tf lacks the import block or resource of %s:\n%s", id, gen)
+		}
+	}
+	if strings.Contains(string(gen), other[0]) {
+		t.Errorf("generated.tf names %s, which is not tagged Role = web:\n%s", other[0], gen)
+	}
+	e.ResetCalls()
+	out, err := tf("apply", "-auto-approve")
+	if err != nil || !strings.Contains(out, "2 imported, 0 added, 0 changed, 0 destroyed") {
+		t.Fatalf("terraform apply: %v\n%s", err, out)
+	}
+	for _, op := range []string{"ec2.AssociateIamInstanceProfile", "ec2.ReplaceIamInstanceProfileAssociation", "ec2.DisassociateIamInstanceProfile"} {
+		if n := e.CallCount(op); n != 0 {
+			t.Errorf("the import apply called %s %d times", op, n)
+		}
+	}
+	if out, err := tf("plan", "-detailed-exitcode"); err != nil {
+		t.Errorf("plan after the import is not empty: %v\n%s", err, out)
+	}
 }
