@@ -176,7 +176,7 @@ func TestAccInstanceProfileAssociationList_generateConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range web {
-		if !regexp.MustCompile(`(?s)import \{[^}]*identity = \{\s*instance_id = "` + id + `"`).Match(gen) ||
+		if !regexp.MustCompile(`(?s)import \{[^}]*identity = \{\s*instance_id = "`+id+`"`).Match(gen) ||
 			!strings.Contains(string(gen), `instance_id        = "`+id+`"`) {
 			t.Errorf("generated.tf lacks the import block or resource of %s:\n%s", id, gen)
 		}
