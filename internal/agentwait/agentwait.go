@@ -1,7 +1,8 @@
 // Package agentwait waits until SSM agents report Online, following every page and
 // backing off between polls, fails fast on instances that can never come online,
 // and explains each instance that did not make it (the migration guide's
-// checklist). It has no Terraform types.
+// checklist). List lists managed nodes once, without waiting. It has no
+// Terraform types.
 package agentwait
 
 import (
@@ -90,7 +91,7 @@ const (
 	idsPerCall = 50
 )
 
-// Agent is what DescribeInstanceInformation reports of an online agent.
+// Agent is what DescribeInstanceInformation reports of a managed node's agent.
 type Agent struct {
 	InstanceID      string
 	PingStatus      string
@@ -103,6 +104,13 @@ type Agent struct {
 	IPAddress       string
 	ResourceType    string
 	LastPingAt      time.Time
+	// AssociationStatus is the node's State Manager association status
+	// (Success, Pending, Failed; empty without associations).
+	AssociationStatus string
+	// SourceID and SourceType name the node's origin, such as the instance id
+	// and AWS::EC2::Instance.
+	SourceID, SourceType string
+	RegisteredAt         time.Time
 }
 
 // Result lists the online agents, sorted by instance id.
@@ -499,6 +507,11 @@ func agentOf(ii ssmtypes.InstanceInformation) Agent {
 		IPAddress:       aws.ToString(ii.IPAddress),
 		ResourceType:    string(ii.ResourceType),
 		LastPingAt:      aws.ToTime(ii.LastPingDateTime),
+
+		AssociationStatus: aws.ToString(ii.AssociationStatus),
+		SourceID:          aws.ToString(ii.SourceId),
+		SourceType:        string(ii.SourceType),
+		RegisteredAt:      aws.ToTime(ii.RegistrationDate),
 	}
 }
 

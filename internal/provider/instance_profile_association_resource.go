@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -28,7 +29,15 @@ var (
 	_ resource.ResourceWithConfigure   = (*instanceProfileAssociationResource)(nil)
 	_ resource.ResourceWithImportState = (*instanceProfileAssociationResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*instanceProfileAssociationResource)(nil)
+	_ resource.ResourceWithIdentity    = (*instanceProfileAssociationResource)(nil)
 )
+
+// instanceProfileAssociationIdentity is the association's resource identity
+// (Terraform 1.12 and later: import blocks by identity, and `terraform query`
+// results): the instance id, which is also its import id.
+type instanceProfileAssociationIdentity struct {
+	InstanceID types.String `tfsdk:"instance_id"`
+}
 
 // ec2InstanceIDPattern matches EC2 instance ids (not managed-instance mi- ids:
 // only EC2 instances take instance profiles).
@@ -124,6 +133,13 @@ func (r *instanceProfileAssociationResource) Schema(ctx context.Context, _ resou
 	}
 }
 
+func (r *instanceProfileAssociationResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{Attributes: map[string]identityschema.Attribute{
+		"instance_id": identityschema.StringAttribute{RequiredForImport: true,
+			Description: "Id of the EC2 instance (`i-...`) whose instance profile association this is."},
+	}}
+}
+
 func (r *instanceProfileAssociationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = providerData(req.ProviderData, &resp.Diagnostics)
 }
@@ -191,6 +207,7 @@ func (r *instanceProfileAssociationResource) Create(ctx context.Context, req res
 	summary := fmt.Sprintf("creating %s (%s, profile %s)", nameProfileAssociation, plan.InstanceID.ValueString(), plan.InstanceProfile.ValueString())
 	if r.associate(ctx, &plan, plan.ReplaceExisting.ValueBool(), timeout, summary, &resp.Diagnostics) {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(resp.Identity.Set(ctx, instanceProfileAssociationIdentity{InstanceID: plan.InstanceID})...)
 	}
 }
 
@@ -231,6 +248,8 @@ func (r *instanceProfileAssociationResource) Read(ctx context.Context, req resou
 		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	// Also gives states written before the resource had an identity one.
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, instanceProfileAssociationIdentity{InstanceID: state.InstanceID})...)
 }
 
 func (r *instanceProfileAssociationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -254,6 +273,7 @@ func (r *instanceProfileAssociationResource) Update(ctx context.Context, req res
 		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, instanceProfileAssociationIdentity{InstanceID: plan.InstanceID})...)
 }
 
 func (r *instanceProfileAssociationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -291,23 +311,34 @@ func (r *instanceProfileAssociationResource) Delete(ctx context.Context, req res
 }
 
 func (r *instanceProfileAssociationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if !ec2InstanceIDPattern.MatchString(req.ID) {
-		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID),
-			fmt.Sprintf("%q is not an EC2 instance id: import the association by the id of its instance, such as i-0123456789abcdef0.", req.ID))
+	// By import id (terraform import, or an import block with id) or by
+	// identity (an import block with identity, as terraform query generates).
+	id := req.ID
+	if id == "" && req.Identity != nil {
+		var ident instanceProfileAssociationIdentity
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &ident)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		id = ident.InstanceID.ValueString()
+	}
+	if !ec2InstanceIDPattern.MatchString(id) {
+		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, id),
+			fmt.Sprintf("%q is not an EC2 instance id: import the association by the id of its instance, such as i-0123456789abcdef0.", id))
 		return
 	}
 	// The imported association is what this resource manages (as one adopted at
 	// create with the same profile): destroy disassociates it. Nothing was
 	// replaced, so previous_instance_profile_arn stays null.
-	_, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, req.ID)
+	_, err := iamx.FindAssociationByInstanceID(ctx, r.data.EC2, id)
 	if iamx.IsNotFound(err) {
-		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID),
-			fmt.Sprintf("Instance %s has no instance profile association (or does not exist): there is nothing to import.", req.ID))
+		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, id),
+			fmt.Sprintf("Instance %s has no instance profile association (or does not exist): there is nothing to import.", id))
 		return
 	}
 	if err != nil {
-		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, req.ID), err.Error())
+		resp.Diagnostics.AddError(doing("importing", nameProfileAssociation, id), err.Error())
 		return
 	}
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resource.ImportStatePassthroughWithIdentity(ctx, path.Root("id"), path.Root("instance_id"), req, resp)
 }

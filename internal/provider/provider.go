@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -36,6 +37,7 @@ const Address = "registry.terraform.io/terraform-ssm/ssm"
 var (
 	_ provider.Provider                       = (*ssmProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*ssmProvider)(nil)
+	_ provider.ProviderWithListResources      = (*ssmProvider)(nil)
 )
 
 // New returns a constructor of the provider at a version.
@@ -291,6 +293,7 @@ func (p *ssmProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ListResourceData = data
 }
 
 // settings converts the model to plain Go settings.
@@ -364,6 +367,12 @@ func (p *ssmProvider) EphemeralResources(_ context.Context) []func() ephemeral.E
 	return []func() ephemeral.EphemeralResource{newRemoteFileEphemeral}
 }
 
+// ListResources are the list resources of `terraform query` (Terraform 1.14
+// and later), each named as the managed resource it lists.
+func (p *ssmProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{newInstanceProfileAssociationList}
+}
+
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newAgentOnlineDataSource, newOperatorPolicyDataSource}
+	return []func() datasource.DataSource{newAgentOnlineDataSource, newManagedInstancesDataSource, newOperatorPolicyDataSource}
 }
