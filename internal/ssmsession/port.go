@@ -336,4 +336,3 @@ func splice(a net.Conn, b *smux.Stream) {
 	_ = a.Close()
 	_ = b.Close()
 }
-
