@@ -414,5 +414,4 @@ func (p *agentPeer) startPort(clientVersion string) {
 	}()
 }
 
-
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
