@@ -7,14 +7,10 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/hashicorp/terraform-plugin-framework-validators/ephemeralvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -36,10 +32,6 @@ var (
 	_ ephemeral.EphemeralResourceWithClose            = (*portForwardEphemeral)(nil)
 	_ ephemeral.EphemeralResourceWithConfigValidators = (*portForwardEphemeral)(nil)
 )
-
-// tagPickWait is how long a tag selection is polled for an Online agent when
-// agent_wait_timeout is 0, so that the diagnosis has something to say.
-const tagPickWait = 5 * time.Second
 
 func newPortForwardEphemeral() ephemeral.EphemeralResource { return &portForwardEphemeral{} }
 
@@ -183,31 +175,17 @@ func (e *portForwardEphemeral) Open(ctx context.Context, req ephemeral.OpenReque
 	if !m.LocalPort.IsNull() && !m.LocalPort.IsUnknown() {
 		spec.LocalAddress = net.JoinHostPort("127.0.0.1", strconv.FormatInt(m.LocalPort.ValueInt64(), 10))
 	}
-	what := "port forward to " + remoteText(spec)
-	agent, ok := e.pickAgent(ctx, spec.Target, tags, wait, &resp.Diagnostics)
-	if !ok {
-		return
-	}
-	spec.Target = agent.InstanceID
-	summary := doing("opening", what, spec.Target)
-	if c, ok := ssmsession.CompareVersions(agent.AgentVersion, ssmsession.PortForwardingMinAgentVersion); ok && c < 0 {
-		resp.Diagnostics.AddError(summary, fmt.Sprintf("The SSM Agent on %s is version %s; port forwarding needs %s or later. "+
-			"Update the agent (for example with the AWS-UpdateSSMAgent document through ssm_command_run).", spec.Target, agent.AgentVersion, ssmsession.PortForwardingMinAgentVersion))
-		return
-	}
-	if c, ok := ssmsession.CompareVersions(agent.AgentVersion, ssmsession.RemoteHostMinAgentVersion); spec.RemoteHost != "" && ok && c < 0 {
-		resp.Diagnostics.AddAttributeError(path.Root("remote_host"), summary, fmt.Sprintf("The SSM Agent on %s is version %s; forwarding to a "+
-			"remote host (AWS-StartPortForwardingSessionToRemoteHost) needs %s or later. Update the agent (for example with the "+
-			"AWS-UpdateSSMAgent document through ssm_command_run), or forward to a port on the instance itself.",
-			spec.Target, agent.AgentVersion, ssmsession.RemoteHostMinAgentVersion))
-		return
-	}
+	summary := doing("opening", "port forward to "+remoteText(spec), targetOrTags(spec.Target, tags))
 	tflog.Debug(ctx, "starting port forwarding session", map[string]any{"instance_id": spec.Target, "remote_port": spec.RemotePort, "remote_host": spec.RemoteHost})
-	fw, err := ssmsession.StartPortForwarding(ctx, e.data.SSM, spec)
+	fw, err := ssmsession.Open(ctx, ssmsession.Clients{
+		SSM: e.data.SSM, STS: e.data.STS,
+		Agents: agentwait.Clients{SSM: e.data.SSM, EC2: e.data.EC2, IAM: e.data.IAM},
+	}, ssmsession.OpenSpec{PortSpec: spec, InstanceTags: tags, AgentWait: wait})
 	if err != nil {
-		e.addStartError(ctx, &resp.Diagnostics, summary, spec, err)
+		addOpenError(&resp.Diagnostics, summary, spec, tags, wait, err)
 		return
 	}
+	spec.Target = fw.Target()
 	forwarders.Lock()
 	forwarders.m[fw.SessionID()] = fw
 	forwarders.Unlock()
@@ -246,7 +224,7 @@ func (e *portForwardEphemeral) Close(ctx context.Context, req ephemeral.CloseReq
 		err = fw.Close()
 	} else if e.data != nil {
 		// Opened by another provider process: end the session all the same.
-		_, err = e.data.SSM.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: aws.String(p.SessionID)})
+		err = ssmsession.Terminate(ctx, e.data.SSM, p.SessionID)
 	}
 	if err != nil {
 		resp.Diagnostics.AddWarning(doing("terminating", "port forwarding session", p.SessionID),
@@ -267,36 +245,11 @@ func CloseAllPortForwards() {
 	}
 }
 
-// pickAgent checks the instance's agent (waiting up to wait), or picks an Online
-// one among the tagged instances, and returns what DescribeInstanceInformation
-// says of it.
-func (e *portForwardEphemeral) pickAgent(ctx context.Context, id string, tags map[string]string, wait time.Duration, diags *diag.Diagnostics) (agentwait.Agent, bool) {
-	clients := agentwait.Clients{SSM: e.data.SSM, EC2: e.data.EC2, IAM: e.data.IAM}
+func targetOrTags(id string, tags map[string]string) string {
 	if id != "" {
-		if err := agentwait.Ready(ctx, clients, agentwait.ReadySpec{InstanceIDs: []string{id}, Wait: wait}); err != nil {
-			diags.AddError(doing("waiting for", "the SSM agent", id), sessionAgentText(err)+identityAdvice(err))
-			return agentwait.Agent{}, false
-		}
-		out, err := e.data.SSM.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
-			Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: []string{id}}},
-		})
-		if err != nil || len(out.InstanceInformationList) == 0 {
-			diags.AddError(doing("reading", "the SSM agent", id), fmt.Sprintf("DescribeInstanceInformation: %v", err))
-			return agentwait.Agent{}, false
-		}
-		ii := out.InstanceInformationList[0]
-		return agentwait.Agent{InstanceID: id, AgentVersion: aws.ToString(ii.AgentVersion), PingStatus: string(ii.PingStatus)}, true
+		return id
 	}
-	spec := agentwait.Spec{Tags: tags, MinCount: 1, Timeout: wait}
-	if wait <= 0 {
-		spec.Timeout = tagPickWait
-	}
-	res, err := agentwait.Wait(ctx, clients, spec)
-	if err != nil {
-		addAgentWaitError(diags, spec, err)
-		return agentwait.Agent{}, false
-	}
-	return res.Online[0], true
+	return "instance with " + strings.TrimPrefix(agentSelection(agentwait.Spec{Tags: tags}), "instances with ")
 }
 
 func sessionAgentText(err error) string {
@@ -305,7 +258,7 @@ func sessionAgentText(err error) string {
 		return "The instance cannot take a session now: " + nr.Error() + "\n\nStart the instance or repair its agent as named above, " +
 			"or set agent_wait_timeout (such as \"5m\") when the instance is created or given an identity in the same apply."
 	}
-	return err.Error()
+	return sentence(err.Error()) + "."
 }
 
 func remoteText(s ssmsession.PortSpec) string {
@@ -315,58 +268,52 @@ func remoteText(s ssmsession.PortSpec) string {
 	return "port " + strconv.Itoa(s.RemotePort)
 }
 
-// addStartError names the cause of a failed StartPortForwarding and what to do.
-func (e *portForwardEphemeral) addStartError(ctx context.Context, diags *diag.Diagnostics, summary string, spec ssmsession.PortSpec, err error) {
+// addOpenError names the cause of a failed Open and what to do.
+func addOpenError(diags *diag.Diagnostics, summary string, spec ssmsession.PortSpec, tags map[string]string, wait time.Duration, err error) {
 	var (
-		api     smithy.APIError
 		refused *ssmsession.RemotePortRefusedError
 		hs      *ssmsession.HandshakeError
+		old     *ssmsession.AgentTooOldError
+		denied  *ssmsession.DeniedError
+		nodoc   *ssmsession.DocumentMissingError
+		offline *ssmsession.AgentOfflineError
+		nr      *agentwait.NotReadyError
+		te      *agentwait.TimeoutError
+		ne      *agentwait.NeverOnlineError
 	)
-	doc := ssmsession.DocumentPortForwarding
-	if spec.RemoteHost != "" {
-		doc = ssmsession.DocumentPortForwardingRemoteHost
-	}
 	switch {
 	case errors.As(err, &refused):
 		diags.AddError(summary, "Remote port refused: "+refused.Error()+". The session started but nothing accepts connections there: "+
-			"start the service, check remote_port (and remote_host), and the instance's security groups and host firewall for that "+
-			"connection. The session was terminated.")
+			"start the service, check remote_port (and remote_host), and the security groups and host firewall between the "+
+			"instance and that port. The session was terminated.")
 	case errors.As(err, &hs):
 		diags.AddError(summary, sentence(hs.Error())+". The session was terminated.")
-	case errors.As(err, &api):
-		switch api.ErrorCode() {
-		case "AccessDeniedException":
-			diags.AddError(summary, fmt.Sprintf("Session denied: %s is not allowed ssm:StartSession on instance %s with document %s "+
-				"(%s).\n\nAllow ssm:StartSession on both the instance and the document ARN (arn:%s:ssm:%s::document/%s) for this "+
-				"principal, and check the conditions (such as ssm:resourceTag/...) and any permission boundary or SCP; "+
-				"ssm_operator_policy_document with sessions = true writes such a policy.",
-				e.principal(ctx), spec.Target, doc, api.ErrorMessage(), e.data.Partition, e.data.Region, doc))
-		case "InvalidDocument":
-			diags.AddError(summary, fmt.Sprintf("Document missing: Session Manager has no document %s in %s (%s). It is an AWS-owned "+
-				"document in every commercial Region; check the provider's region and that the endpoint is Systems Manager.", doc, e.data.Region, api.ErrorMessage()))
-		case "TargetNotConnected":
-			detail := "Agent offline: Session Manager cannot reach the SSM agent of " + spec.Target + " (" + api.ErrorMessage() + ")."
-			if rerr := agentwait.Ready(ctx, agentwait.Clients{SSM: e.data.SSM, EC2: e.data.EC2, IAM: e.data.IAM},
-				agentwait.ReadySpec{InstanceIDs: []string{spec.Target}}); rerr != nil {
-				detail += "\n\n" + sessionAgentText(rerr) + identityAdvice(rerr)
-			} else {
-				detail += " The agent reports Online: it may not have the permissions sessions need (ssmmessages:* on the instance role), " +
-					"or its connection to the ssmmessages endpoint is blocked."
-			}
-			diags.AddError(summary, detail)
-		default:
-			diags.AddError(summary, "StartSession: "+err.Error())
+	case errors.As(err, &old):
+		diags.AddError(summary, "Agent too old: "+old.Error()+". Update the agent (for example with the AWS-UpdateSSMAgent document "+
+			"through ssm_command_run), or pick an instance with a newer one.")
+	case errors.As(err, &denied):
+		diags.AddError(summary, fmt.Sprintf("Session denied: %s is not allowed ssm:StartSession on instance %s with document %s "+
+			"(%s).\n\nAllow ssm:StartSession on both the instance and the document for this principal, and check the policy's "+
+			"conditions (such as ssm:resourceTag/...), permission boundaries and SCPs; ssm_operator_policy_document with sessions = "+
+			"true writes such a policy. Closing the tunnel needs ssm:TerminateSession on the session too.",
+			denied.Principal, denied.InstanceID, denied.Document, denied.Message))
+	case errors.As(err, &nodoc):
+		diags.AddError(summary, "Document missing: Session Manager has no document "+nodoc.Document+" ("+nodoc.Message+"). It is an "+
+			"AWS-owned document in every commercial Region: check the provider's region and endpoints.")
+	case errors.As(err, &offline):
+		detail := "Agent offline: Session Manager cannot reach the SSM agent of " + offline.InstanceID + " (" + offline.Message + ")."
+		if offline.Diagnosis != nil {
+			detail += "\n\n" + sessionAgentText(offline.Diagnosis) + identityAdvice(offline.Diagnosis)
+		} else {
+			detail += " The agent reports Online: its role may lack what sessions need (ssmmessages:CreateControlChannel, " +
+				"CreateDataChannel, OpenControlChannel, OpenDataChannel), or its connection to the ssmmessages endpoint is blocked."
 		}
+		diags.AddError(summary, detail)
+	case errors.As(err, &nr):
+		diags.AddError(summary, "Agent offline: "+sessionAgentText(err)+identityAdvice(err))
+	case errors.As(err, &te), errors.As(err, &ne):
+		addAgentWaitError(diags, agentwait.Spec{Tags: tags, MinCount: 1, Timeout: max(wait, ssmsession.TagPickWait)}, err)
 	default:
 		diags.AddError(summary, sentence(err.Error())+".")
 	}
-}
-
-// principal names the caller for an access-denied diagnostic.
-func (e *portForwardEphemeral) principal(ctx context.Context) string {
-	out, err := e.data.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return "the provider's principal"
-	}
-	return aws.ToString(out.Arn)
 }

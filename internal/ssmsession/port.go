@@ -34,6 +34,7 @@ type PortSpec struct {
 // Forwarder is an open port-forwarding session with its local listener.
 type Forwarder struct {
 	s        *session
+	target   string
 	ln       net.Listener
 	mode     Mode
 	mux      *smux.Session
@@ -90,7 +91,7 @@ func StartPortForwarding(ctx context.Context, api SSMAPI, spec PortSpec) (*Forwa
 		_ = ln.Close()
 		return nil, err
 	}
-	f := &Forwarder{s: s, ln: ln, flagSeen: make(chan struct{}, 1)}
+	f := &Forwarder{s: s, target: spec.Target, ln: ln, flagSeen: make(chan struct{}, 1)}
 	fail := func(err error) (*Forwarder, error) {
 		_ = f.Close()
 		return nil, err
@@ -336,3 +337,6 @@ func splice(a net.Conn, b *smux.Stream) {
 	_ = a.Close()
 	_ = b.Close()
 }
+
+// Target is the instance the session runs on.
+func (f *Forwarder) Target() string { return f.target }
