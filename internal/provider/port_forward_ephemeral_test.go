@@ -328,4 +328,3 @@ func waitNotOnline(t *testing.T, e *awsemu.Emulator, id string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
