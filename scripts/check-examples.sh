@@ -23,9 +23,10 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$work/dev.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 
-# Write-only attributes (content_wo) need Terraform >= 1.11: examples using them
-# are validated with a `terraform` on PATH that is new enough, or skipped with a
-# message when there is none.
+# Write-only attributes (content_wo) need Terraform >= 1.11, ephemeral
+# resources (ssm_port_forward) >= 1.10: examples using them are validated with a
+# `terraform` on PATH that is 1.11 or newer, or skipped with a message when there
+# is none.
 tf_wo=""
 if command -v terraform >/dev/null 2>&1; then
   v=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
@@ -37,9 +38,9 @@ fi
 n=0
 while IFS= read -r dir; do
   tf=$terraform
-  if grep -q '_wo\b' "$dir"/*.tf; then
+  if grep -q -e '_wo\b' -e '^ephemeral "' "$dir"/*.tf; then
     if [ -z "$tf_wo" ]; then
-      echo "examples: $dir uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
+      echo "examples: $dir uses write-only attributes or ephemeral resources and no Terraform >= 1.11 is on PATH: not validated"
       continue
     fi
     tf=$tf_wo
@@ -98,9 +99,9 @@ for guide in templates/guides/*.md*; do
     fi
     [ -f "$d/fmt-only" ] && continue
     tf=$terraform
-    if grep -q '_wo\b' "$d/main.tf"; then
+    if grep -q -e '_wo\b' -e '^ephemeral "' "$d/main.tf"; then
       if [ -z "$tf_wo" ]; then
-        echo "examples: the block at $where uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
+        echo "examples: the block at $where uses write-only attributes or ephemeral resources and no Terraform >= 1.11 is on PATH: not validated"
         continue
       fi
       tf=$tf_wo
