@@ -39,7 +39,7 @@ type emuEnv struct {
 	port    int
 }
 
-func newEmuEnv(t *testing.T, agentVersion string) *emuEnv {
+func newEmuEnv(t testing.TB, agentVersion string) *emuEnv {
 	t.Helper()
 	e := emutest.Start(t, awsemu.Options{})
 	cfg := emutest.Config(e)
@@ -71,13 +71,19 @@ func newEmuEnv(t *testing.T, agentVersion string) *emuEnv {
 	}
 }
 
+var bodies sync.Map // n -> []byte, so that serving a body costs no generation
+
 func body(n int) []byte {
+	if b, ok := bodies.Load(n); ok {
+		return b.([]byte)
+	}
 	b := make([]byte, n)
 	rand.New(rand.NewSource(int64(n))).Read(b)
+	bodies.Store(n, b)
 	return b
 }
 
-func (v *emuEnv) open(t *testing.T, spec ssmsession.OpenSpec) *ssmsession.Forwarder {
+func (v *emuEnv) open(t testing.TB, spec ssmsession.OpenSpec) *ssmsession.Forwarder {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

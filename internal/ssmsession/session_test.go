@@ -26,7 +26,9 @@ func testBody(n int) []byte {
 }
 
 // targetServer serves /bytes?n=N (testBody(N)) and /echo.
-func targetServer(t *testing.T) string {
+func targetServer(t *testing.T) string { return targetServerB(t) }
+
+func targetServerB(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
