@@ -182,7 +182,7 @@ func (e *portForwardEphemeral) Open(ctx context.Context, req ephemeral.OpenReque
 		Agents: agentwait.Clients{SSM: e.data.SSM, EC2: e.data.EC2, IAM: e.data.IAM},
 	}, ssmsession.OpenSpec{PortSpec: spec, InstanceTags: tags, AgentWait: wait})
 	if err != nil {
-		addOpenError(&resp.Diagnostics, summary, spec, tags, wait, err)
+		addOpenError(&resp.Diagnostics, summary, tags, wait, err)
 		return
 	}
 	spec.Target = fw.Target()
@@ -269,7 +269,7 @@ func remoteText(s ssmsession.PortSpec) string {
 }
 
 // addOpenError names the cause of a failed Open and what to do.
-func addOpenError(diags *diag.Diagnostics, summary string, spec ssmsession.PortSpec, tags map[string]string, wait time.Duration, err error) {
+func addOpenError(diags *diag.Diagnostics, summary string, tags map[string]string, wait time.Duration, err error) {
 	var (
 		refused *ssmsession.RemotePortRefusedError
 		hs      *ssmsession.HandshakeError

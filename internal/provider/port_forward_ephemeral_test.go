@@ -64,7 +64,7 @@ func privateEndpoint(t *testing.T) int {
 		_, _ = io.WriteString(w, r.URL.Path)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().(*net.TCPAddr).Port
+	return portOfAddr(srv.Listener.Addr())
 }
 
 func freePort(t *testing.T) int {
@@ -74,7 +74,7 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return portOfAddr(ln.Addr())
 }
 
 func emuPort(e *awsemu.Emulator) string {
@@ -100,14 +100,14 @@ func sessionsByState(t *testing.T, e *awsemu.Emulator, state ssmtypes.SessionSta
 
 // checkAllTerminated: no session is Active, and History holds at least min,
 // every one Terminated.
-func checkAllTerminated(t *testing.T, e *awsemu.Emulator, min int) resource.TestCheckFunc {
+func checkAllTerminated(t *testing.T, e *awsemu.Emulator, atLeast int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if active := sessionsByState(t, e, ssmtypes.SessionStateActive); len(active) > 0 {
 			return fmt.Errorf("sessions still Active after the run: %v", active)
 		}
 		hist := sessionsByState(t, e, ssmtypes.SessionStateHistory)
-		if len(hist) < min {
-			return fmt.Errorf("%d sessions in History, want at least %d: %v", len(hist), min, hist)
+		if len(hist) < atLeast {
+			return fmt.Errorf("%d sessions in History, want at least %d: %v", len(hist), atLeast, hist)
 		}
 		for _, s := range hist {
 			if !strings.HasSuffix(s, ":Terminated") {
@@ -327,4 +327,11 @@ func waitNotOnline(t *testing.T, e *awsemu.Emulator, id string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// portOfAddr is the port of a listener's address.
+func portOfAddr(a net.Addr) int {
+	_, p, _ := net.SplitHostPort(a.String())
+	n, _ := strconv.Atoi(p)
+	return n
 }

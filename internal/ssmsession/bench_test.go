@@ -27,7 +27,7 @@ func echoServer(b testing.TB) int {
 			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
 		}
 	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return portOfAddr(ln.Addr())
 }
 
 // BenchmarkTunnel_throughput downloads 64 MB over HTTP through a tunnel on the

@@ -330,8 +330,8 @@ func (c *channel) reconnect() (*websocket.Conn, error) {
 }
 
 func (c *channel) handle(data []byte) error {
-	m, err := ParseMessage(data)
-	if err != nil {
+	m, ok := parseOrDrop(data)
+	if !ok {
 		// A corrupt message is not acknowledged; the peer sends it again.
 		return nil
 	}
@@ -465,4 +465,10 @@ func (c *channel) dropConnection() {
 	if ws != nil {
 		_ = ws.UnderlyingConn().Close()
 	}
+}
+
+// parseOrDrop parses a message, reporting only whether it was well formed.
+func parseOrDrop(data []byte) (*Message, bool) {
+	m, err := ParseMessage(data)
+	return m, err == nil
 }

@@ -64,7 +64,7 @@ func newEmuEnv(t testing.TB, agentVersion string) *emuEnv {
 	t.Cleanup(srv.Close)
 	sc := ssm.NewFromConfig(cfg)
 	return &emuEnv{
-		e: e, ssm: sc, id: ids[0], port: srv.Listener.Addr().(*net.TCPAddr).Port,
+		e: e, ssm: sc, id: ids[0], port: portOfAddr(srv.Listener.Addr()),
 		clients: ssmsession.Clients{SSM: sc, STS: sts.NewFromConfig(cfg), Agents: agentwait.Clients{
 			SSM: sc, EC2: ec2.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg),
 		}},
@@ -75,7 +75,9 @@ var bodies sync.Map // n -> []byte, so that serving a body costs no generation
 
 func body(n int) []byte {
 	if b, ok := bodies.Load(n); ok {
-		return b.([]byte)
+		if bb, ok := b.([]byte); ok {
+			return bb
+		}
 	}
 	b := make([]byte, n)
 	rand.New(rand.NewSource(int64(n))).Read(b)
@@ -213,7 +215,7 @@ func TestEmu_namedFailures(t *testing.T) {
 	v := newEmuEnv(t, "")
 	ctx := context.Background()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := ln.Addr().(*net.TCPAddr).Port
+	closed := portOfAddr(ln.Addr())
 	_ = ln.Close()
 	_, err := ssmsession.Open(ctx, v.clients, ssmsession.OpenSpec{PortSpec: ssmsession.PortSpec{Target: v.id, RemotePort: closed}})
 	var refused *ssmsession.RemotePortRefusedError
@@ -238,4 +240,11 @@ func TestEmu_namedFailures(t *testing.T) {
 	if !errors.As(err, &nr) {
 		t.Fatalf("offline agent: %v", err)
 	}
+}
+
+// portOfAddr is the port of a listener's address.
+func portOfAddr(a net.Addr) int {
+	_, p, _ := net.SplitHostPort(a.String())
+	n, _ := strconv.Atoi(p)
+	return n
 }

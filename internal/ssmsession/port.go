@@ -41,7 +41,6 @@ type Forwarder struct {
 	pipe     net.Conn // agent end of the pipe smux runs over
 	refused  atomic.Int64
 	flagSeen chan struct{}
-	conns    sync.WaitGroup
 	closing  atomic.Bool
 	once     sync.Once
 	closeErr error
@@ -122,7 +121,12 @@ func StartPortForwarding(ctx context.Context, api SSMAPI, spec PortSpec) (*Forwa
 }
 
 // Addr is the local listener's address.
-func (f *Forwarder) Addr() *net.TCPAddr { return f.ln.Addr().(*net.TCPAddr) }
+func (f *Forwarder) Addr() *net.TCPAddr {
+	if a, ok := f.ln.Addr().(*net.TCPAddr); ok {
+		return a
+	}
+	return &net.TCPAddr{}
+}
 
 // SessionID is the Session Manager session id.
 func (f *Forwarder) SessionID() string { return f.s.id }

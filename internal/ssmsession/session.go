@@ -101,7 +101,7 @@ func startSession(ctx context.Context, api SSMAPI, in *ssm.StartSessionInput) (*
 	s.ch = newChannel(aws.ToString(out.StreamUrl), aws.ToString(out.TokenValue), uuid.NewString(), s.id, s.resumeToken)
 	s.ch.onStream = s.onStream
 	if err := s.ch.open(ctx); err != nil {
-		s.terminate()
+		_ = s.terminate()
 		return nil, err
 	}
 	return s, nil
