@@ -248,3 +248,32 @@ func portOfAddr(a net.Addr) int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
+
+func TestEmu_tagsPickAnOnlineAgent(t *testing.T) {
+	t.Parallel()
+	v := newEmuEnv(t, "")
+	ids, err := v.e.AddInstances(awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Role": "relay"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ids[0]
+	if ids[1] < ids[0] {
+		down = ids[1] // stop the one that would be picked first
+	}
+	if err := v.e.SetAgentStopped(down, true); err != nil {
+		t.Fatal(err)
+	}
+	fw := v.open(t, ssmsession.OpenSpec{InstanceTags: map[string]string{"Role": "relay"}, AgentWait: time.Minute})
+	if fw.Target() == down || fw.Target() == v.id {
+		t.Fatalf("picked %s; want the tagged instance whose agent runs (stopped: %s)", fw.Target(), down)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/?n=1000", fw.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, body(1000)) {
+		t.Fatal("body differs")
+	}
+}
