@@ -23,6 +23,9 @@ func main() {
 		Address: provider.Address,
 		Debug:   debug,
 	})
+	// Terraform closes each ssm_port_forward at the end of an operation; when it
+	// stops the provider first (an interrupted run), end the sessions here.
+	provider.CloseAllPortForwards()
 	if err != nil {
 		log.Fatal(err)
 	}

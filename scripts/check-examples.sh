@@ -24,7 +24,7 @@ RC
 export TF_CLI_CONFIG_FILE="$work/dev.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 
 # Write-only attributes (content_wo) need Terraform >= 1.11, ephemeral resources
-# (ephemeral "ssm_remote_file") 1.10: examples using either
+# (ssm_remote_file, ssm_port_forward) 1.10: examples using either
 # are validated with $terraform when it is that new (make's newest Terraform
 # is), else with a `terraform` on PATH that is, else skipped with a message.
 at_least_111() {
@@ -44,7 +44,7 @@ while IFS= read -r dir; do
   tf=$terraform
   if grep -qE '_wo\b|^ephemeral "' "$dir"/*.tf; then
     if [ -z "$tf_wo" ]; then
-      echo "examples: $dir uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
+      echo "examples: $dir uses write-only attributes or ephemeral resources and no Terraform >= 1.11 is on PATH: not validated"
       continue
     fi
     tf=$tf_wo
@@ -105,7 +105,7 @@ for guide in templates/guides/*.md*; do
     tf=$terraform
     if grep -qE '_wo\b|^ephemeral "' "$d/main.tf"; then
       if [ -z "$tf_wo" ]; then
-        echo "examples: the block at $where uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
+        echo "examples: the block at $where uses write-only attributes or ephemeral resources and no Terraform >= 1.11 is on PATH: not validated"
         continue
       fi
       tf=$tf_wo

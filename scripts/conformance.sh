@@ -453,6 +453,80 @@ print(u)
 	expect_eq "tampered presigned URL is refused" 403 "$code"
 fi
 
+# --- Session Manager with the real session-manager-plugin --------------------------------------
+
+section "Session Manager"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+# wait_for FILE REGEX: up to 60 s for the plugin to print REGEX.
+wait_for() { for _ in $(seq 1 120); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.5; done; return 1; }
+if ! command -v session-manager-plugin >/dev/null 2>&1; then
+	echo "SKIP: Session Manager: session-manager-plugin is not on PATH (build it from github.com/aws/session-manager-plugin: see README.md, Testing)"
+elif ! command -v script >/dev/null 2>&1; then
+	echo "SKIP: Session Manager: script(1) (util-linux) is needed to give the shell session a terminal"
+else
+	mkdir -p "$tmp/www" && head -c 1048576 /dev/urandom >"$tmp/www/blob" && echo hello >"$tmp/www/index.html"
+	web_port=$(free_port)
+	(cd "$tmp/www" && exec python3 -m http.server "$web_port" --bind 127.0.0.1 >/dev/null 2>&1) &
+	web_pid=$!
+	for doc in AWS-StartPortForwardingSession AWS-StartPortForwardingSessionToRemoteHost; do
+		local_port=$(free_port)
+		params="portNumber=$web_port,localPortNumber=$local_port"
+		[ "$doc" = AWS-StartPortForwardingSessionToRemoteHost ] && params="host=localhost,$params"
+		"$AWS_CLI" --endpoint-url "$AWS_ENDPOINT_URL" ssm start-session --target "$ID" --document-name "$doc" \
+			--parameters "$params" >"$tmp/pf.out" 2>&1 &
+		pf_pid=$!
+		if wait_for "$tmp/pf.out" "Port $local_port opened"; then
+			got=""
+			for _ in $(seq 1 20); do got=$(curl -fsS -m 5 "http://127.0.0.1:$local_port/index.html" 2>/dev/null) && break; sleep 0.5; done
+			expect_eq "$doc: a request through the tunnel" hello "$got"
+			if curl -fsS -m 60 -o "$tmp/blob.got" "http://127.0.0.1:$local_port/blob" && cmp -s "$tmp/www/blob" "$tmp/blob.got"; then
+				pass "$doc: 1 MiB byte-exact"
+			else
+				fail "$doc: 1 MiB body differs"
+			fi
+			sid=$(sed -n 's/^Starting session with SessionId: //p' "$tmp/pf.out" | tr -d '\r')
+			run_aws out err ssm terminate-session --session-id "$sid" || fail "ssm terminate-session: $err"
+			wait "$pf_pid" 2>/dev/null || true
+			run_aws out err ssm describe-sessions --state History --filters "key=SessionId,value=$sid" || true
+			expect_eq "$doc: session Terminated in History" Terminated "$(jget "$out" 'd["Sessions"][0]["Status"]')"
+		else
+			fail "$doc: the plugin did not open port $local_port: $(cat "$tmp/pf.out")"
+			kill "$pf_pid" 2>/dev/null || true
+		fi
+	done
+	kill "$web_pid" 2>/dev/null || true
+
+	# A logged shell session: the preferences document names a bucket and a log group.
+	run_aws out err s3api create-bucket --bucket conformance-session-logs || fail "s3api create-bucket: $err"
+	run_aws out err logs create-log-group --log-group-name /conformance/sessions || fail "logs create-log-group: $err"
+	cat >"$tmp/prefs.json" <<'EOF'
+{"schemaVersion":"1.0","description":"Document to hold regional settings for Session Manager","sessionType":"Standard_Stream",
+ "inputs":{"s3BucketName":"conformance-session-logs","s3KeyPrefix":"shell","s3EncryptionEnabled":true,
+  "cloudWatchLogGroupName":"/conformance/sessions","cloudWatchEncryptionEnabled":false,"cloudWatchStreamingEnabled":false,
+  "idleSessionTimeout":"20","shellProfile":{"linux":"echo profile-ran","windows":""}}}
+EOF
+	run_aws out err ssm create-document --name SSM-SessionManagerRunShell --document-type Session \
+		--content "file://$tmp/prefs.json" || fail "ssm create-document SSM-SessionManagerRunShell: $err"
+	(
+		for _ in $(seq 1 120); do grep -q 'profile-ran' "$tmp/sh.out" 2>/dev/null && break; sleep 0.5; done
+		printf 'echo shell-$((6*7))\n'
+		for _ in $(seq 1 40); do grep -q 'shell-42' "$tmp/sh.out" 2>/dev/null && break; sleep 0.5; done
+		printf 'exit\n'
+		sleep 5
+	) | timeout 120 script -qfec "$AWS_CLI --endpoint-url $AWS_ENDPOINT_URL ssm start-session --target $ID" /dev/null >"$tmp/sh.out" 2>&1 || true
+	expect_match "shell session ran the shell profile and a command" 'shell-42' "$(tr -d '\r' <"$tmp/sh.out")"
+	sid=$(sed -n 's/^Starting session with SessionId: //p' "$tmp/sh.out" | tr -d '\r' | head -1)
+	run_aws out err ssm describe-sessions --state History --filters "key=SessionId,value=$sid" || true
+	expect_eq "shell session Terminated after exit" Terminated "$(jget "$out" 'd["Sessions"][0]["Status"]')"
+	if run_aws out err s3 cp "s3://conformance-session-logs/shell/$sid.log" "$tmp/session.log"; then
+		expect_match "shell session log in S3" 'shell-42' "$(cat "$tmp/session.log")"
+	else
+		fail "shell session log not in S3: $err"
+	fi
+	run_aws out err logs get-log-events --log-group-name /conformance/sessions --log-stream-name "$sid" || true
+	expect_match "shell session log in CloudWatch Logs" 'shell-42' "$(jget "$out" '"".join(e["message"] for e in d["events"])')"
+fi
+
 # --- summary ----------------------------------------------------------------------------------------
 
 echo "took ${SECONDS}s"

@@ -79,3 +79,12 @@ func parseVersionLine(path, out string) (CLI, error) {
 	}
 	return c, nil
 }
+
+// Ephemeral reports whether the tool has ephemeral resources: Terraform from
+// 1.10 on, OpenTofu from 1.11 on.
+func (c CLI) Ephemeral() bool {
+	if c.OpenTofu {
+		return c.AtLeast(1, 11)
+	}
+	return c.AtLeast(1, 10)
+}

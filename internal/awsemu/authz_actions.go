@@ -102,6 +102,11 @@ var authzActions = map[string][]string{
 	"ssm.GetServiceSetting":            {"ssm:GetServiceSetting"},
 	"ssm.UpdateServiceSetting":         {"ssm:UpdateServiceSetting"},
 	"ssm.ResetServiceSetting":          {"ssm:ResetServiceSetting"},
+	"ssm.StartSession":                 {"ssm:StartSession"},
+	"ssm.ResumeSession":                {"ssm:ResumeSession"},
+	"ssm.TerminateSession":             {"ssm:TerminateSession"},
+	"ssm.DescribeSessions":             {"ssm:DescribeSessions"},
+	"ssm.GetConnectionStatus":          {"ssm:GetConnectionStatus"},
 
 	// CloudWatch Logs: each operation by the action of the same name.
 	"logs.CreateLogGroup":     {"logs:CreateLogGroup"},
@@ -196,6 +201,8 @@ func (e *Emulator) actionResourcesLocked(svc *serviceDef, op, action string, rq 
 		}
 	case action == "ssm:SendCommand":
 		return e.sendCommandResourcesLocked(rq.body)
+	case action == "ssm:StartSession", action == "ssm:ResumeSession", action == "ssm:TerminateSession":
+		return e.sessionResourcesLocked(action, rq.body) // ssm_session_authz.go
 	case svc.name == "ssm":
 		if r, ok := e.ssmResourceLocked(op, rq.body); ok {
 			return []authzResource{r}

@@ -55,6 +55,8 @@ type Instance struct {
 	AgentInstalled bool
 	// AgentStopped simulates a stopped or broken agent (no pings).
 	AgentStopped bool
+	// AgentVersion is the version the agent reports ("" = agentVersion).
+	AgentVersion string
 
 	// Agent registration, maintained by the fleet loop.
 	qualifiedSince time.Time // when the agent could last start registering
@@ -89,6 +91,10 @@ type InstanceSpec struct {
 	Ready bool `json:"ready"`
 	// NoAgent launches instances without the SSM agent.
 	NoAgent bool `json:"no_agent"`
+	// AgentVersion is the simulated agent's version (default: a current one);
+	// Session Manager features depend on it (an agent of 3.0.196.0 or older
+	// forwards ports one connection at a time).
+	AgentVersion string `json:"agent_version"`
 	// State is the initial state: running (default) or stopped.
 	State string `json:"state"`
 }
@@ -131,6 +137,7 @@ func (e *Emulator) addInstancesLocked(spec InstanceSpec) ([]string, error) {
 	for i := 0; i < spec.Count; i++ {
 		inst := e.newInstanceLocked(spec.Platform, state, spec.Tags, now)
 		inst.AgentInstalled = !spec.NoAgent
+		inst.AgentVersion = spec.AgentVersion
 		if assoc != nil {
 			inst.Association = assoc()
 		}
@@ -318,4 +325,11 @@ func randHex(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
+}
+
+func (inst *Instance) agentVersionOrDefault() string {
+	if inst.AgentVersion != "" {
+		return inst.AgentVersion
+	}
+	return agentVersion
 }

@@ -22,6 +22,7 @@ type logGroup struct {
 	name      string
 	created   int64
 	retention *int32
+	kmsKeyID  string // the KMS key the group is encrypted with, if any
 	streams   map[string]*logStream
 }
 
@@ -137,6 +138,7 @@ func checkStreamName(name string) *APIError {
 func logsCreateLogGroup(e *Emulator, body []byte) (any, *APIError) {
 	var in struct {
 		LogGroupName string `json:"logGroupName"`
+		KmsKeyID     string `json:"kmsKeyId"`
 	}
 	if aerr := decodeJSON(body, &in); aerr != nil {
 		return nil, aerr
@@ -147,7 +149,7 @@ func logsCreateLogGroup(e *Emulator, body []byte) (any, *APIError) {
 	if e.logs.groups[in.LogGroupName] != nil {
 		return nil, apiErr(400, "ResourceAlreadyExistsException", "The specified log group already exists")
 	}
-	e.logs.groups[in.LogGroupName] = &logGroup{name: in.LogGroupName, created: time.Now().UnixMilli(), streams: map[string]*logStream{}}
+	e.logs.groups[in.LogGroupName] = &logGroup{name: in.LogGroupName, created: time.Now().UnixMilli(), streams: map[string]*logStream{}, kmsKeyID: in.KmsKeyID}
 	return nil, nil
 }
 
@@ -251,6 +253,7 @@ func logsDescribeLogGroups(e *Emulator, body []byte) (any, *APIError) {
 		LogGroupArn       string `json:"logGroupArn"`
 		StoredBytes       int64  `json:"storedBytes"`
 		LogGroupClass     string `json:"logGroupClass"`
+		KmsKeyID          string `json:"kmsKeyId,omitempty"`
 	}
 	out := struct {
 		LogGroups []group `json:"logGroups"`
@@ -270,7 +273,7 @@ func logsDescribeLogGroups(e *Emulator, body []byte) (any, *APIError) {
 		}
 		arn := e.logGroupARN(g.name)
 		out.LogGroups = append(out.LogGroups, group{LogGroupName: g.name, CreationTime: g.created, RetentionInDays: g.retention,
-			Arn: arn + ":*", LogGroupArn: arn, StoredBytes: stored, LogGroupClass: "STANDARD"})
+			Arn: arn + ":*", LogGroupArn: arn, StoredBytes: stored, LogGroupClass: "STANDARD", KmsKeyID: g.kmsKeyID})
 	}
 	return out, nil
 }

@@ -91,6 +91,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveAdmin(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, DataChannelPath) {
+		e.serveDataChannel(w, r) // Session Manager stream URLs (ssm_session_channel.go)
+		return
+	}
 	reqID := e.requestID()
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	w.Header().Set("x-amz-request-id", reqID)
@@ -154,6 +158,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveS3(w, r, body, op)
 	case protoJSON:
 		h := svc.json[op]
+		if sh, ok := sessionJSONHandler(op, r); ok && svc.name == "ssm" {
+			h = sh // session operations need the caller and the endpoint
+		}
 		if h == nil {
 			e.writeError(w, r, svc, apiErr(400, "UnknownOperationException", ""))
 			return

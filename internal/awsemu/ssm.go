@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // ssmState is the SSM side of the emulator: documents, commands and their
@@ -18,6 +19,9 @@ type ssmState struct {
 	commands map[string]*ssmCommand
 	order    []*ssmCommand          // in send order
 	settings map[string]*ssmSetting // customised service settings by id
+
+	sessions     map[string]*ssmSession // Session Manager sessions (ssm_session.go)
+	sessionOrder []*ssmSession
 
 	closed bool
 	stopCh chan struct{} // closed by cancelAllLocked
@@ -32,6 +36,7 @@ func newSSMState() *ssmState {
 		docs:     map[string]*ssmDocument{},
 		commands: map[string]*ssmCommand{},
 		settings: map[string]*ssmSetting{},
+		sessions: map[string]*ssmSession{},
 		stopCh:   make(chan struct{}),
 	}
 }
@@ -44,6 +49,12 @@ func (s *ssmState) cancelAllLocked() {
 	}
 	s.closed = true
 	close(s.stopCh)
+	for _, ss := range s.sessionOrder {
+		if ss.active() {
+			ss.Status, ss.End = sessTerminated, time.Now().UTC()
+			ss.ch.close("")
+		}
+	}
 	for _, c := range s.order {
 		for _, inv := range c.invs {
 			inv.killLocked("closed")

@@ -33,7 +33,7 @@ func ssmManagedLocked(inst *Instance) bool {
 func instanceInfo(inst *Instance) instanceInfoOut {
 	return instanceInfoOut{
 		InstanceID: inst.ID, PingStatus: inst.PingStatus, LastPingDateTime: epochTime(inst.LastPing),
-		AgentVersion: agentVersion, IsLatestVersion: true, PlatformType: inst.Platform,
+		AgentVersion: inst.agentVersionOrDefault(), IsLatestVersion: true, PlatformType: inst.Platform,
 		PlatformName: inst.PlatformName, PlatformVersion: inst.PlatformVersion, ResourceType: "EC2Instance",
 		IPAddress: inst.PrivateIP, ComputerName: inst.ComputerName, RegistrationDate: epochTime(inst.RegisteredAt),
 		SourceID: inst.ID, SourceType: "AWS::EC2::Instance",

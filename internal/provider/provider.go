@@ -364,7 +364,7 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 // EphemeralResources are read during each operation and stored nowhere
 // (Terraform 1.10 or later, OpenTofu 1.11 or later).
 func (p *ssmProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
-	return []func() ephemeral.EphemeralResource{newRemoteFileEphemeral}
+	return []func() ephemeral.EphemeralResource{newRemoteFileEphemeral, newPortForwardEphemeral}
 }
 
 // ListResources are the list resources of `terraform query` (Terraform 1.14

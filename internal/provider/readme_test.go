@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
@@ -15,7 +16,7 @@ import (
 )
 
 // The README's feature table lists exactly what the provider serves: every
-// resource and data source is in the table, and nothing served is still called
+// resource, data source and ephemeral resource is in the table, and nothing served is still called
 // planned.
 func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 	ctx := context.Background()
@@ -32,6 +33,13 @@ func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 		var r datasource.MetadataResponse
 		f().Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
 		served = append(served, r.TypeName)
+	}
+	if pe, ok := p.(fwprovider.ProviderWithEphemeralResources); ok {
+		for _, f := range pe.EphemeralResources(ctx) {
+			var r ephemeral.MetadataResponse
+			f().Metadata(ctx, ephemeral.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
+			served = append(served, r.TypeName)
+		}
 	}
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {

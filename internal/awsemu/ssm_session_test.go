@@ -1,0 +1,358 @@
+package awsemu
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/gorilla/websocket"
+	"github.com/xtaci/smux"
+)
+
+// A minimal client of the data channel for the emulator's own tests: it opens
+// the stream URL with the token, acknowledges output in sequence, and keeps its
+// own input until acknowledged so that it can send it again after a resume.
+// The real session-manager-plugin is exercised by scripts/conformance.sh.
+type testDC struct {
+	t        *testing.T
+	mu       sync.Mutex
+	conn     *websocket.Conn
+	seq      int64
+	unacked  map[int64][]byte
+	expected int64
+	out      chan *dcMessage
+	closed   chan string
+}
+
+func dialTestDC(t *testing.T, url, token string) *testDC {
+	c := &testDC{t: t, unacked: map[int64][]byte{}, out: make(chan *dcMessage, 100000), closed: make(chan string, 1)}
+	c.connect(url, token)
+	return c
+}
+
+func (c *testDC) connect(url, token string) {
+	c.t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		c.t.Fatalf("dial %s: %v", url, err)
+	}
+	open := dcOpenDataChannel{MessageSchemaVersion: "1.0", RequestID: "r", TokenValue: token, ClientID: "c", ClientVersion: "1.2.707.0"}
+	if err := conn.WriteMessage(websocket.TextMessage, sessionJSON(open)); err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.conn = conn
+	var again [][]byte
+	for s := int64(0); s < c.seq; s++ {
+		if raw, ok := c.unacked[s]; ok {
+			again = append(again, raw)
+		}
+	}
+	for _, raw := range again {
+		_ = conn.WriteMessage(websocket.BinaryMessage, raw)
+	}
+	c.mu.Unlock()
+	go c.read(conn)
+}
+
+func (c *testDC) read(conn *websocket.Conn) {
+	for {
+		_, raw, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		m, err := decodeDCMessage(raw)
+		if err != nil {
+			c.t.Errorf("bad message from the emulator: %v", err)
+			return
+		}
+		switch m.MessageType {
+		case dcAcknowledge:
+			var a dcAckContent
+			_ = json.Unmarshal(m.Payload, &a)
+			c.mu.Lock()
+			delete(c.unacked, a.SequenceNumber)
+			c.mu.Unlock()
+		case dcChannelClosed:
+			var p dcChannelClosedPayload
+			_ = json.Unmarshal(m.Payload, &p)
+			select {
+			case c.closed <- p.Output:
+			default:
+			}
+		case dcOutputStreamData:
+			ack := dcMessage{MessageType: dcAcknowledge, SchemaVersion: 1, CreatedDate: nowMillis(), Flags: 3, MessageID: newMessageID(),
+				Payload: sessionJSON(dcAckContent{MessageType: m.MessageType, MessageID: uuidString(m.MessageID), SequenceNumber: m.SequenceNumber, IsSequentialMessage: true})}
+			c.mu.Lock()
+			_ = conn.WriteMessage(websocket.BinaryMessage, ack.encode())
+			inOrder := m.SequenceNumber == c.expected
+			if inOrder {
+				c.expected++
+			}
+			c.mu.Unlock()
+			if inOrder {
+				c.out <- m
+			}
+		}
+	}
+}
+
+func (c *testDC) send(pt uint32, payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := dcMessage{MessageType: dcInputStreamData, SchemaVersion: 1, CreatedDate: nowMillis(), SequenceNumber: c.seq, MessageID: newMessageID(),
+		PayloadType: pt, Payload: append([]byte(nil), payload...)}
+	raw := m.encode()
+	c.unacked[c.seq] = raw
+	c.seq++
+	_ = c.conn.WriteMessage(websocket.BinaryMessage, raw)
+}
+
+func (c *testDC) next(timeout time.Duration) *dcMessage {
+	c.t.Helper()
+	select {
+	case m := <-c.out:
+		return m
+	case <-time.After(timeout):
+		c.t.Fatal("no output from the emulator")
+		return nil
+	}
+}
+
+// handshake answers the agent's handshake request and returns its session type and agent version.
+func (c *testDC) handshake() (sessionType, agentVersion string) {
+	c.t.Helper()
+	m := c.next(10 * time.Second)
+	if m.PayloadType != ptHandshakeRequest {
+		c.t.Fatalf("first output: payload type %d, want a handshake request", m.PayloadType)
+	}
+	var req struct {
+		AgentVersion           string
+		RequestedClientActions []struct {
+			ActionType       string
+			ActionParameters dcSessionTypeRequest
+		}
+	}
+	if err := json.Unmarshal(m.Payload, &req); err != nil || len(req.RequestedClientActions) != 1 {
+		c.t.Fatalf("handshake request %s: %v", m.Payload, err)
+	}
+	c.send(ptHandshakeResponse, []byte(`{"ClientVersion":"1.2.707.0","ProcessedClientActions":[{"ActionType":"SessionType","ActionStatus":1}],"Errors":null}`))
+	if m := c.next(10 * time.Second); m.PayloadType != ptHandshakeComplete {
+		c.t.Fatalf("want handshake complete, got payload type %d", m.PayloadType)
+	}
+	return req.RequestedClientActions[0].ActionParameters.SessionType, req.AgentVersion
+}
+
+// muxConn adapts the data channel to a net.Conn for an smux client: writes
+// become Output messages, Output messages become reads.
+func (c *testDC) muxConn() net.Conn {
+	a, b := net.Pipe()
+	go func() {
+		buf := make([]byte, dcPacketSize)
+		for {
+			n, err := b.Read(buf)
+			if err != nil {
+				return
+			}
+			c.send(ptOutput, buf[:n])
+		}
+	}()
+	go func() {
+		for m := range c.out {
+			if m.PayloadType == ptOutput {
+				if _, err := b.Write(m.Payload); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return a
+}
+
+func echoServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(conn, conn); _ = conn.Close() }()
+		}
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func startTestSession(t *testing.T, cl *ssm.Client, target, doc string, params map[string][]string) *ssm.StartSessionOutput {
+	t.Helper()
+	out, err := cl.StartSession(context.Background(), &ssm.StartSessionInput{Target: aws.String(target), DocumentName: aws.String(doc), Parameters: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Port forwarding with a current agent multiplexes: 20 concurrent connections
+// through one session, byte-exact; then the WebSocket drops, the client
+// resumes with a new token and a 2 MiB round trip loses nothing; TerminateSession
+// closes the channel and moves the session to History.
+func TestSessionPortMuxAndResume(t *testing.T) {
+	t.Parallel()
+	e, cfg := newTestEmulator(t, Options{})
+	ids, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := ssm.NewFromConfig(cfg)
+	port := echoServer(t)
+	s := startTestSession(t, cl, ids[0], "AWS-StartPortForwardingSession", map[string][]string{"portNumber": {port}})
+	dc := dialTestDC(t, *s.StreamUrl, *s.TokenValue)
+	if st, av := dc.handshake(); st != "Port" || av != agentVersion {
+		t.Fatalf("handshake: session type %q agent %q", st, av)
+	}
+	mux, err := smux.Client(dc.muxConn(), smux.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip := func(size int) error {
+		st, err := mux.OpenStream()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		want := make([]byte, size)
+		_, _ = rand.Read(want)
+		go func() { _, _ = st.Write(want) }()
+		got := make([]byte, size)
+		if _, err := io.ReadFull(st, got); err != nil {
+			return err
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("echo differs")
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- roundTrip(64 << 10) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Drop the WebSocket, resume, and carry on.
+	dc.mu.Lock()
+	_ = dc.conn.Close()
+	dc.mu.Unlock()
+	r, err := cl.ResumeSession(context.Background(), &ssm.ResumeSessionInput{SessionId: s.SessionId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *r.TokenValue == *s.TokenValue {
+		t.Fatal("ResumeSession returned the old token")
+	}
+	done := make(chan error, 1)
+	go func() { done <- roundTrip(2 << 20) }()
+	time.Sleep(50 * time.Millisecond) // some of the round trip goes while disconnected
+	dc.connect(*r.StreamUrl, *r.TokenValue)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("round trip after resume did not finish")
+	}
+
+	if _, err := cl.TerminateSession(context.Background(), &ssm.TerminateSessionInput{SessionId: s.SessionId}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dc.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no channel_closed after TerminateSession")
+	}
+	hist, err := cl.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Sessions) != 1 || *hist.Sessions[0].SessionId != *s.SessionId || hist.Sessions[0].Status != ssmtypes.SessionStatusTerminated {
+		t.Fatalf("history: %+v", hist.Sessions)
+	}
+	act, _ := cl.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateActive})
+	if len(act.Sessions) != 0 {
+		t.Fatalf("active sessions after terminate: %d", len(act.Sessions))
+	}
+}
+
+// An agent of 3.0.196.0 or older forwards one connection: the raw bytes of the
+// Output messages go to the port and back, no smux.
+func TestSessionPortBasicOldAgent(t *testing.T) {
+	t.Parallel()
+	e, cfg := newTestEmulator(t, Options{})
+	ids, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true, AgentVersion: "3.0.196.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := ssm.NewFromConfig(cfg)
+	port := echoServer(t)
+	s := startTestSession(t, cl, ids[0], "AWS-StartPortForwardingSessionToRemoteHost", map[string][]string{"host": {"127.0.0.1"}, "portNumber": {port}})
+	dc := dialTestDC(t, *s.StreamUrl, *s.TokenValue)
+	if _, av := dc.handshake(); av != "3.0.196.0" {
+		t.Fatalf("agent version %q", av)
+	}
+	dc.send(ptOutput, []byte("plain bytes"))
+	var got []byte
+	for len(got) < len("plain bytes") {
+		m := dc.next(10 * time.Second)
+		got = append(got, m.Payload...)
+	}
+	if string(got) != "plain bytes" {
+		t.Fatalf("echo %q", got)
+	}
+}
+
+// Errors StartSession returns before any channel exists.
+func TestSessionStartErrors(t *testing.T) {
+	t.Parallel()
+	e, cfg := newTestEmulator(t, Options{})
+	cl := ssm.NewFromConfig(cfg)
+	ctx := context.Background()
+	_, err := cl.StartSession(ctx, &ssm.StartSessionInput{Target: aws.String("i-0123456789abcdef0")})
+	var nc *ssmtypes.TargetNotConnected
+	if !errors.As(err, &nc) {
+		t.Fatalf("unknown target: %v", err)
+	}
+	ok, _ := e.AddInstances(InstanceSpec{Count: 1, Ready: true})
+	_, err = cl.StartSession(ctx, &ssm.StartSessionInput{Target: aws.String(ok[0]), DocumentName: aws.String("No-Such-Doc")})
+	var inv *ssmtypes.InvalidDocument
+	if !errors.As(err, &inv) {
+		t.Fatalf("missing document: %v", err)
+	}
+	st, err := cl.GetConnectionStatus(ctx, &ssm.GetConnectionStatusInput{Target: aws.String(ok[0])})
+	if err != nil || st.Status != ssmtypes.ConnectionStatusConnected {
+		t.Fatalf("GetConnectionStatus: %v %v", st, err)
+	}
+}
