@@ -471,6 +471,7 @@ const (
 	phaseCreate  runPhase = iota // the run, at create
 	phaseUpdate                  // the run on instances added to instance_ids
 	phaseDestroy                 // the destroy block's commands
+	phaseAction                  // the ssm_command action's run, which stores nothing
 )
 
 // doing is the summary of a phase's diagnostics: "running command on 3
@@ -503,6 +504,9 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 		next := "Nothing was sent. Start the instances or repair their agents, raise max_unreachable (such as \"25%\") or set allow_failure = true " +
 			"to run on the reachable ones and record the others (the next apply runs on them), or " + agentWaitTimeoutAdvice + "."
 		switch phase {
+		case phaseAction:
+			next = "Nothing was sent. Start the instances or repair their agents, raise max_unreachable (such as \"25%\") or set " +
+				"allow_failure = true to run on the reachable ones, or " + agentWaitTimeoutAdvice + "."
 		case phaseDestroy:
 			next = "The resource stays in state. Start the instances or repair their agents and destroy again, or raise " +
 				"max_unreachable or set destroy.allow_failure = true (applied first, so that it is stored) to run the destroy " +
@@ -517,6 +521,14 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 	case errors.As(err, &fe):
 		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s.", fe.Result.CommandIDs[0])
 		switch phase {
+		case phaseAction:
+			if allowFailure {
+				diags.AddWarning(summary, detail+" allow_failure is set, so the apply goes on.")
+				return
+			}
+			diags.AddError(summary, detail+" The action stores nothing: fix the cause and invoke it again "+
+				"(terraform apply -invoke=action.ssm_command.NAME), or set allow_failure = true.")
+			return
 		case phaseDestroy:
 			if allowFailure {
 				diags.AddWarning(summary, detail+" destroy.allow_failure is set, so the resource is removed anyway.")
@@ -558,7 +570,7 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 		}
 		diags.AddError(summary, nr.Error()+"\n\n"+next+identityAdvice(err))
 	case errors.As(err, &ce):
-		diags.AddError(summary, cancelledDetail(ce, timeout))
+		diags.AddError(summary, cancelledDetail(ce, timeout, phase != phaseAction))
 	case errors.As(err, &ur):
 		diags.AddError(summary, err.Error()+"\n\nWhen the agents are still registering, raise agent_wait_timeout (such as \"10m\") to wait for them.")
 	case errors.Is(err, runcommand.ErrOutputBucketMissing):
@@ -584,7 +596,7 @@ func outputLimit(v types.Int64) int {
 
 // cancelledDetail says why a run was interrupted, what became of the command and
 // what kept it from finishing.
-func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) string {
+func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration, stored bool) string {
 	var b strings.Builder
 	if errors.Is(ce.Cause, context.DeadlineExceeded) {
 		fmt.Fprintf(&b, "The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
@@ -610,6 +622,10 @@ func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) strin
 	status := ce.Result.Status
 	if status == "" {
 		status = "unknown"
+	}
+	if !stored {
+		fmt.Fprintf(&b, " Command ids: %s (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
+		return b.String()
 	}
 	fmt.Fprintf(&b, " Command ids: %s; what is known is saved in state (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
 	return b.String()

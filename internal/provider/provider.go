@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -32,7 +33,10 @@ import (
 // Address is the provider's registry address.
 const Address = "registry.terraform.io/terraform-ssm/ssm"
 
-var _ provider.Provider = (*ssmProvider)(nil)
+var (
+	_ provider.Provider            = (*ssmProvider)(nil)
+	_ provider.ProviderWithActions = (*ssmProvider)(nil)
+)
 
 // New returns a constructor of the provider at a version.
 func New(version string) func() provider.Provider {
@@ -286,6 +290,7 @@ func (p *ssmProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	tflog.Debug(ctx, "configured SSM provider", map[string]any{"region": clients.Region, "partition": clients.Partition})
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	resp.ActionData = data
 }
 
 // settings converts the model to plain Go settings.
@@ -350,6 +355,11 @@ func (p *ssmProvider) Resources(_ context.Context) []func() resource.Resource {
 		newSessionPreferencesResource,
 		newFileResource,
 	}
+}
+
+// Actions are supported by Terraform 1.14 and later.
+func (p *ssmProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{newCommandAction}
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {
