@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/action/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/actionvalidator"
@@ -154,11 +155,8 @@ func (a *commandAction) Invoke(ctx context.Context, req action.InvokeRequest, re
 		resp.Diagnostics.AddError(phaseAction.doing(spec), "The provider is not configured: it must be, to run the command.")
 		return
 	}
-	send := func(msg string) {
-		if resp.SendProgress != nil {
-			resp.SendProgress(action.InvokeProgressEvent{Message: msg})
-		}
-	}
+	send, flush := progressQueue(ctx, resp.SendProgress)
+	defer flush()
 	send(phaseAction.doing(spec))
 	spec.Progress = progressSender(ctx, send)
 	rctx, cancel := context.WithTimeout(ctx, timeout)
@@ -178,6 +176,48 @@ func (a *commandAction) Invoke(ctx context.Context, req action.InvokeRequest, re
 	if res != nil && len(res.CommandIDs) > 0 {
 		send(fmt.Sprintf("command %s: %d of %d instances succeeded", strings.Join(res.CommandIDs, ", "), successes(res), len(res.Invocations)))
 	}
+}
+
+// progressQueue sends progress messages in order from a goroutine of its own,
+// so that the run never blocks on them: the framework's SendProgress blocks
+// until the event is streamed, and once Terraform has stopped the provider
+// (Ctrl-C) nothing streams any more, while the engine must still go on to
+// cancel the command. flush waits until the queued messages are sent (or the
+// context ends), so that they reach Terraform before the completion event.
+func progressQueue(ctx context.Context, sendProgress func(action.InvokeProgressEvent)) (send func(string), flush func()) {
+	queue := make(chan string, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for msg := range queue {
+			if sendProgress == nil || ctx.Err() != nil {
+				continue
+			}
+			sent := make(chan struct{})
+			go func() {
+				defer close(sent)
+				sendProgress(action.InvokeProgressEvent{Message: msg})
+			}()
+			select {
+			case <-sent:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	var once sync.Once
+	send = func(msg string) {
+		select {
+		case queue <- msg:
+		default: // Terraform is not reading: drop rather than stall the run
+		}
+	}
+	flush = func() {
+		once.Do(func() {
+			close(queue)
+			<-done
+		})
+	}
+	return send, flush
 }
 
 // progressSender logs the run's progress (as ssm_command_run does) and sends
