@@ -34,10 +34,26 @@ if command -v terraform >/dev/null 2>&1; then
   fi
 fi
 
+# Actions need Terraform >= 1.14: examples with an action block are validated
+# with TERRAFORM_ACTIONS (the Makefile passes bin/terraform-1.15.9 when it is
+# built) or a `terraform` on PATH that is new enough, or skipped with a message.
+tf_actions=${TERRAFORM_ACTIONS:-}
+if [ -z "$tf_actions" ] && [ -n "$tf_wo" ]; then
+  if [ "$(printf '%s\n1.14.0\n' "$v" | sort -V | head -n1)" = "1.14.0" ]; then
+    tf_actions=$tf_wo
+  fi
+fi
+
 n=0
 while IFS= read -r dir; do
   tf=$terraform
-  if grep -q '_wo\b' "$dir"/*.tf; then
+  if grep -q '^action "' "$dir"/*.tf; then
+    if [ -z "$tf_actions" ]; then
+      echo "examples: $dir uses actions and no Terraform >= 1.14 is given (TERRAFORM_ACTIONS) or on PATH: not validated"
+      continue
+    fi
+    tf=$tf_actions
+  elif grep -q '_wo\b' "$dir"/*.tf; then
     if [ -z "$tf_wo" ]; then
       echo "examples: $dir uses write-only attributes and no Terraform >= 1.11 is on PATH: not validated"
       continue
