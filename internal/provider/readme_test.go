@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -15,7 +16,7 @@ import (
 )
 
 // The README's feature table lists exactly what the provider serves: every
-// resource and data source is in the table, and nothing served is still called
+// resource, data source and action is in the table, and nothing served is still called
 // planned.
 func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 	ctx := context.Background()
@@ -31,6 +32,11 @@ func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 	for _, f := range p.DataSources(ctx) {
 		var r datasource.MetadataResponse
 		f().Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
+		served = append(served, r.TypeName)
+	}
+	for _, f := range p.(fwprovider.ProviderWithActions).Actions(ctx) {
+		var r action.MetadataResponse
+		f().Metadata(ctx, action.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
 		served = append(served, r.TypeName)
 	}
 	b, err := os.ReadFile("../../README.md")
