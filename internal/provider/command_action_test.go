@@ -78,6 +78,7 @@ func TestAccCommandAction(t *testing.T) {
 		"failure":              testActionFailure,
 		"interrupt":            testActionInterrupt,
 		"offlineAgentWithinMU": testActionOfflineAgent,
+		"planTimeValidation":   testActionValidation,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -517,4 +518,30 @@ action "ssm_command" "deploy" {
 		t.Errorf("invocation on the offline %s: Success", down)
 	}
 	a.noState()
+}
+
+// Bad arguments fail terraform validate, before anything runs: the action
+// shares the resource's validators.
+func testActionValidation(t *testing.T, a *actionEnv) {
+	a.config(`
+action "ssm_command" "bad" {
+  config {
+    instance_ids    = ["i-0123456789abcdef0"]
+    commands        = ["true"]
+    max_unreachable = "lots"
+    targets {
+      key    = "tag:Role"
+      values = ["web"]
+    }
+  }
+}
+`)
+	out, err := a.terraform("validate", "-no-color")
+	if err == nil {
+		t.Fatalf("terraform validate accepted the bad action:\n%s", out)
+	}
+	mustMatch(t, out, `invalid max_unreachable`, `instance_ids`, `targets`)
+	if n := a.e.CallCount("ssm.SendCommand"); n != 0 {
+		t.Errorf("SendCommand called %d times by validate", n)
+	}
 }

@@ -34,7 +34,11 @@ func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 		f().Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
 		served = append(served, r.TypeName)
 	}
-	for _, f := range p.(fwprovider.ProviderWithActions).Actions(ctx) {
+	pa, ok := p.(fwprovider.ProviderWithActions)
+	if !ok {
+		t.Fatal("the provider serves no actions")
+	}
+	for _, f := range pa.Actions(ctx) {
 		var r action.MetadataResponse
 		f().Metadata(ctx, action.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
 		served = append(served, r.TypeName)
