@@ -252,29 +252,24 @@ action "ssm_command" "restart" {
 	a.noState()
 }
 
-// An action_trigger on an ssm_file's after_update runs the action once per
-// update of the file, not when it is created, and not on an apply that
-// changes nothing.
+// An action_trigger on an ssm_file's after_update runs the action exactly
+// once per update of the file (one command, to every instance of the
+// action), not when the file is created, and not on an apply that changes
+// nothing.
 func testActionTriggerAfterUpdate(t *testing.T, a *actionEnv) {
 	ids := a.fleet(2, nil)
 	conf := func(content string) {
 		a.config(fmt.Sprintf(`
-locals {
-  ids  = %s
-  work = %q
-}
-
 action "ssm_command" "reload" {
   config {
-    instance_ids = local.ids
-    commands     = ["cat etc/app.conf >> reloads.log"]
+    instance_ids = %s
+    commands     = ["cat %s >> reloads.log"]
   }
 }
 
 resource "ssm_file" "conf" {
-  count        = length(local.ids)
-  instance_ids = [local.ids[count.index]]
-  destination  = "${local.work}/instances/${local.ids[count.index]}/etc/app.conf"
+  instance_ids = [%q]
+  destination  = %q
   content      = %q
 
   lifecycle {
@@ -284,7 +279,7 @@ resource "ssm_file" "conf" {
     }
   }
 }
-`, quoteIDs(ids), a.e.Options().WorkDir, content+"\n"))
+`, quoteIDs(ids), filepath.Join(a.dir(ids[0]), "app.conf"), ids[0], filepath.Join(a.dir(ids[0]), "app.conf"), content+"\n"))
 	}
 	reloads := func(want ...string) {
 		t.Helper()
@@ -304,28 +299,26 @@ resource "ssm_file" "conf" {
 	conf("v2")
 	out := a.mustTerraform("apply", "-auto-approve", "-no-color")
 	t.Logf("apply of v2:\n%s", out)
-	mustMatch(t, out, `2/2 instances done, 0 failed`)
-	// Each of the two files' updates triggers the action once; each run goes
-	// to both instances (the action's instance_ids).
-	reloads("v2", "v2")
-	if n := len(a.commands("reloads.log")); n != 2 {
-		t.Errorf("%d reload commands after one update of 2 files, want 2", n)
+	mustMatch(t, out, `Action started: action.ssm_command.reload \(triggered by ssm_file.conf\)`, `2/2 instances done, 0 failed`)
+	reloads("v2")
+	if n := len(a.commands("reloads.log")); n != 1 {
+		t.Errorf("%d reload commands after one update, want 1", n)
 	}
 
 	out = a.mustTerraform("apply", "-auto-approve", "-no-color")
 	mustMatch(t, out, `No changes`)
-	reloads("v2", "v2")
-	if n := len(a.commands("reloads.log")); n != 2 {
-		t.Errorf("%d reload commands after a no-op apply, want still 2", n)
+	reloads("v2")
+	if n := len(a.commands("reloads.log")); n != 1 {
+		t.Errorf("%d reload commands after a no-op apply, want still 1", n)
 	}
 
 	conf("v3")
 	a.mustTerraform("apply", "-auto-approve", "-no-color")
-	reloads("v2", "v2", "v3", "v3")
-	if n := len(a.commands("reloads.log")); n != 4 {
-		t.Errorf("%d reload commands after the second update, want 4", n)
+	reloads("v2", "v3")
+	if n := len(a.commands("reloads.log")); n != 2 {
+		t.Errorf("%d reload commands after the second update, want 2", n)
 	}
-	a.noState(`ssm_file.conf[0]`, `ssm_file.conf[1]`)
+	a.noState(`ssm_file.conf`)
 }
 
 // A command that fails on one instance fails the apply with the per-instance
