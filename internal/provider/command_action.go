@@ -37,10 +37,13 @@ type commandActionModel struct {
 }
 
 // Failure tails sent as progress: as many lines as the failure diagnostic
-// shows, fewer bytes (a progress line should stay readable).
+// shows, fewer bytes (a progress line should stay readable), for the first
+// 20 instances.
 const (
 	progressTailLines = 10
 	progressTailBytes = 500
+	// progressFailuresShown bounds the failure messages of a large fleet.
+	progressFailuresShown = 20
 )
 
 // commandActionDocs adds to the shared documentation what is the action's own.
@@ -243,9 +246,14 @@ func failureLines(res *runcommand.Result) []string {
 		return nil
 	}
 	var out []string
+	more := 0
 	for _, id := range sortedInvocationIDs(res) {
 		inv := res.Invocations[id]
 		if inv.Status == "Success" || unfinishedStatus(inv.Status) {
+			continue
+		}
+		if len(out) == progressFailuresShown {
+			more++
 			continue
 		}
 		line := fmt.Sprintf("%s: %s (%s), exit code %d", id, inv.Status, inv.StatusDetails, inv.ResponseCode)
@@ -257,6 +265,9 @@ func failureLines(res *runcommand.Result) []string {
 			line += fmt.Sprintf("; last lines of %s:\n  %s", stream, strings.ReplaceAll(t, "\n", "\n  "))
 		}
 		out = append(out, line)
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more instances where it did not succeed", more))
 	}
 	return out
 }
