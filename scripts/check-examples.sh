@@ -23,32 +23,19 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$work/dev.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 
-# Write-only attributes (content_wo) need Terraform >= 1.11, ephemeral resources
-# (ssm_remote_file, ssm_port_forward) 1.10: examples using either
-# are validated with $terraform when it is that new (make's newest Terraform
-# is), else with a `terraform` on PATH that is, else skipped with a message.
-at_least_111() {
-  local v
-  v=$("$1" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
-  [ -n "$v" ] && [ "$(printf '%s\n1.11.0\n' "$v" | sort -V | head -n1)" = "1.11.0" ]
-}
-tf_wo=""
-if at_least_111 "$terraform"; then
-  tf_wo=$terraform
-elif command -v terraform >/dev/null 2>&1 && at_least_111 terraform; then
-  tf_wo=$(command -v terraform)
+# The examples use every kind of schema the provider has: actions (ssm_command)
+# need Terraform >= 1.14, write-only attributes (content_wo) >= 1.11, ephemeral
+# resources (ssm_remote_file, ssm_port_forward) >= 1.10. So $terraform must be
+# 1.14 or newer (make passes the newest, ./bin/terraform-<version>).
+v=$("$terraform" version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
+if [ -z "$v" ] || [ "$(printf '%s\n1.14.0\n' "$v" | sort -V | head -n1)" != "1.14.0" ]; then
+  echo "examples: $terraform is Terraform ${v:-of unknown version}; the examples need Terraform 1.14 or later (make terraform)" >&2
+  exit 1
 fi
 
 n=0
 while IFS= read -r dir; do
   tf=$terraform
-  if grep -qE '_wo\b|^ephemeral "' "$dir"/*.tf; then
-    if [ -z "$tf_wo" ]; then
-      echo "examples: $dir uses write-only attributes or ephemeral resources and no Terraform >= 1.11 is on PATH: not validated"
-      continue
-    fi
-    tf=$tf_wo
-  fi
   d="$work/ex$n"
   mkdir -p "$d"
   cp "$dir"/*.tf "$d/"
@@ -103,13 +90,6 @@ for guide in templates/guides/*.md*; do
     fi
     [ -f "$d/fmt-only" ] && continue
     tf=$terraform
-    if grep -qE '_wo\b|^ephemeral "' "$d/main.tf"; then
-      if [ -z "$tf_wo" ]; then
-        echo "examples: the block at $where uses write-only attributes or ephemeral resources and no Terraform >= 1.11 is on PATH: not validated"
-        continue
-      fi
-      tf=$tf_wo
-    fi
     if ! grep -q required_providers "$d/main.tf"; then
       printf 'terraform {\n  required_providers {\n    ssm = { source = "terraform-ssm/ssm" }\n  }\n}\n' >"$d/zz_versions.tf"
     fi

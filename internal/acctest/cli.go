@@ -38,6 +38,13 @@ func (c CLI) WriteOnly() bool {
 	return c.AtLeast(1, 11)
 }
 
+// Actions reports whether the tool has actions (action blocks, `terraform
+// apply -invoke` and lifecycle action_trigger): Terraform from 1.14 on;
+// OpenTofu has none yet.
+func (c CLI) Actions() bool {
+	return !c.OpenTofu && c.AtLeast(1, 14)
+}
+
 // RegistryHost is the registry the tool gives a provider source without a
 // host, such as "terraform-ssm/ssm": registry.opentofu.org for OpenTofu,
 // registry.terraform.io for Terraform.

@@ -51,6 +51,19 @@ func TestParseVersionLine(t *testing.T) {
 			t.Errorf("%s: WriteOnly() = %v, want %v", tc.cli, got, tc.want)
 		}
 	}
+	for _, tc := range []struct {
+		cli  CLI
+		want bool
+	}{
+		{CLI{Version: "1.13.5", Major: 1, Minor: 13}, false},
+		{CLI{Version: "1.14.0", Major: 1, Minor: 14}, true},
+		{CLI{Version: "1.15.9", Major: 1, Minor: 15}, true},
+		{CLI{OpenTofu: true, Version: "1.12.6", Major: 1, Minor: 12}, false},
+	} {
+		if got := tc.cli.Actions(); got != tc.want {
+			t.Errorf("%s: Actions() = %v, want %v", tc.cli, got, tc.want)
+		}
+	}
 	if s := (CLI{OpenTofu: true, Version: "1.6.3"}).String(); s != "OpenTofu 1.6.3" {
 		t.Errorf("String() = %q", s)
 	}

@@ -23,32 +23,12 @@ import (
 )
 
 type commandRunModel struct {
-	ID               types.String         `tfsdk:"id"`
-	Commands         types.List           `tfsdk:"commands"`
-	Script           types.String         `tfsdk:"script"`
-	Interpreter      types.String         `tfsdk:"interpreter"`
-	Parameters       types.Map            `tfsdk:"parameters"`
-	DocumentName     types.String         `tfsdk:"document_name"`
-	DocumentVersion  types.String         `tfsdk:"document_version"`
-	WorkingDirectory types.String         `tfsdk:"working_directory"`
-	ExecutionTimeout checkedDurationValue `tfsdk:"execution_timeout"`
-	InstanceIDs      types.List           `tfsdk:"instance_ids"`
-	Targets          []targetModel        `tfsdk:"targets"`
-	MaxConcurrency   types.String         `tfsdk:"max_concurrency"`
-	MaxErrors        types.String         `tfsdk:"max_errors"`
-	Comment          types.String         `tfsdk:"comment"`
-	DeliveryTimeout  checkedDurationValue `tfsdk:"delivery_timeout"`
-	OutputS3Bucket   types.String         `tfsdk:"output_s3_bucket_name"`
-	OutputS3Prefix   types.String         `tfsdk:"output_s3_key_prefix"`
-	CloudWatchOutput []cloudWatchModel    `tfsdk:"cloudwatch_output"`
-	TriggersReplace  types.Dynamic        `tfsdk:"triggers_replace"`
-	AgentWaitTimeout checkedDurationValue `tfsdk:"agent_wait_timeout"`
-	AllowFailure     types.Bool           `tfsdk:"allow_failure"`
-	MaxUnreachable   types.String         `tfsdk:"max_unreachable"`
-	AllowEmpty       types.Bool           `tfsdk:"allow_empty"`
-	OutputLimit      types.Int64          `tfsdk:"output_limit"`
-	Destroy          []destroyModel       `tfsdk:"destroy"`
-	Timeouts         timeouts.Value       `tfsdk:"timeouts"`
+	commandArgs
+	ID              types.String   `tfsdk:"id"`
+	TriggersReplace types.Dynamic  `tfsdk:"triggers_replace"`
+	OutputLimit     types.Int64    `tfsdk:"output_limit"`
+	Destroy         []destroyModel `tfsdk:"destroy"`
+	Timeouts        timeouts.Value `tfsdk:"timeouts"`
 
 	CommandIDs     types.List   `tfsdk:"command_ids"`
 	Status         types.String `tfsdk:"status"`
@@ -96,61 +76,8 @@ var invocationAttrTypes = map[string]attr.Type{
 
 // spec converts the planned run to the engine's Spec.
 func (m *commandRunModel) spec(ctx context.Context) (runcommand.Spec, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	s := runcommand.Spec{
-		DocumentName:       m.DocumentName.ValueString(),
-		DocumentVersion:    m.DocumentVersion.ValueString(),
-		Parameters:         map[string][]string{},
-		MaxConcurrency:     m.MaxConcurrency.ValueString(),
-		MaxErrors:          m.MaxErrors.ValueString(),
-		Comment:            m.Comment.ValueString(),
-		OutputS3BucketName: m.OutputS3Bucket.ValueString(),
-		OutputS3KeyPrefix:  m.OutputS3Prefix.ValueString(),
-		OutputLimit:        outputLimit(m.OutputLimit),
-		MaxUnreachable:     m.MaxUnreachable.ValueString(),
-		AllowEmpty:         m.AllowEmpty.ValueBool(),
-	}
-	if m.AllowFailure.ValueBool() {
-		// allow_failure also lets the run go on with the reachable part.
-		s.MaxUnreachable = "100%"
-	}
-	if !m.Parameters.IsNull() {
-		diags.Append(m.Parameters.ElementsAs(ctx, &s.Parameters, false)...)
-	}
-	var commands []string
-	if !m.Commands.IsNull() {
-		diags.Append(m.Commands.ElementsAs(ctx, &commands, false)...)
-	}
-	if !m.Script.IsNull() {
-		commands = runcommand.ScriptCommands(m.Script.ValueString(), m.Interpreter.ValueString())
-	}
-	if len(commands) > 0 {
-		s.Parameters["commands"] = commands
-	}
-	if wd := m.WorkingDirectory.ValueString(); wd != "" {
-		s.Parameters["workingDirectory"] = []string{wd}
-	}
-	if d, ok := goDuration(m.ExecutionTimeout, &diags); ok {
-		s.Parameters["executionTimeout"] = []string{strconv.Itoa(int(d.Seconds()))}
-	}
-	if d, ok := goDuration(m.DeliveryTimeout, &diags); ok {
-		s.DeliveryTimeout = d
-	}
-	if d, ok := goDuration(m.AgentWaitTimeout, &diags); ok {
-		s.AgentWaitTimeout = d
-	}
-	if !m.InstanceIDs.IsNull() {
-		diags.Append(m.InstanceIDs.ElementsAs(ctx, &s.InstanceIDs, false)...)
-	}
-	for _, t := range m.Targets {
-		var values []string
-		diags.Append(t.Values.ElementsAs(ctx, &values, false)...)
-		s.Targets = append(s.Targets, runcommand.Target{Key: t.Key.ValueString(), Values: values})
-	}
-	if len(m.CloudWatchOutput) == 1 {
-		s.CloudWatchLogEnabled = m.CloudWatchOutput[0].Enabled.ValueBool()
-		s.CloudWatchLogGroup = m.CloudWatchOutput[0].LogGroupName.ValueString()
-	}
+	s, diags := m.commandArgs.spec(ctx)
+	s.OutputLimit = outputLimit(m.OutputLimit)
 	return s, diags
 }
 
@@ -444,27 +371,29 @@ func (m *commandRunModel) copyResult(from *commandRunModel) {
 // importedModel rebuilds state from a command found by id.
 func importedModel(ctx context.Context, spec *runcommand.Spec, res *runcommand.Result, diags *diag.Diagnostics) *commandRunModel {
 	m := &commandRunModel{
-		Commands: types.ListNull(types.StringType), Script: types.StringNull(), Interpreter: types.StringNull(),
-		Parameters:       types.MapNull(types.ListType{ElemType: types.StringType}),
-		DocumentName:     types.StringValue(spec.DocumentName),
-		DocumentVersion:  strOrNull(nonDefault(spec.DocumentVersion, "$DEFAULT")),
-		WorkingDirectory: types.StringNull(),
-		ExecutionTimeout: durationNull(),
-		InstanceIDs:      types.ListNull(types.StringType),
-		MaxConcurrency:   strOrNull(nonDefault(spec.MaxConcurrency, "50")),
-		MaxErrors:        strOrNull(nonDefault(spec.MaxErrors, "0")),
-		Comment:          strOrNull(spec.Comment),
-		DeliveryTimeout:  durationNull(),
-		OutputS3Bucket:   strOrNull(spec.OutputS3BucketName),
-		OutputS3Prefix:   strOrNull(spec.OutputS3KeyPrefix),
-		TriggersReplace:  types.DynamicNull(),
-		AgentWaitTimeout: durationNull(),
-		AllowFailure:     types.BoolValue(false),
-		MaxUnreachable:   types.StringNull(),
-		AllowEmpty:       types.BoolNull(),
-		Pending:          types.ListValueMust(types.StringType, []attr.Value{}),
-		OutputLimit:      types.Int64Value(runcommand.DefaultOutputLimit),
-		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
+		commandArgs: commandArgs{
+			Commands: types.ListNull(types.StringType), Script: types.StringNull(), Interpreter: types.StringNull(),
+			Parameters:       types.MapNull(types.ListType{ElemType: types.StringType}),
+			DocumentName:     types.StringValue(spec.DocumentName),
+			DocumentVersion:  strOrNull(nonDefault(spec.DocumentVersion, "$DEFAULT")),
+			WorkingDirectory: types.StringNull(),
+			ExecutionTimeout: durationNull(),
+			InstanceIDs:      types.ListNull(types.StringType),
+			MaxConcurrency:   strOrNull(nonDefault(spec.MaxConcurrency, "50")),
+			MaxErrors:        strOrNull(nonDefault(spec.MaxErrors, "0")),
+			Comment:          strOrNull(spec.Comment),
+			DeliveryTimeout:  durationNull(),
+			OutputS3Bucket:   strOrNull(spec.OutputS3BucketName),
+			OutputS3Prefix:   strOrNull(spec.OutputS3KeyPrefix),
+			AgentWaitTimeout: durationNull(),
+			AllowFailure:     types.BoolValue(false),
+			MaxUnreachable:   types.StringNull(),
+			AllowEmpty:       types.BoolNull(),
+		},
+		TriggersReplace: types.DynamicNull(),
+		Pending:         types.ListValueMust(types.StringType, []attr.Value{}),
+		OutputLimit:     types.Int64Value(runcommand.DefaultOutputLimit),
+		Timeouts:        timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType})},
 	}
 	params := map[string][]string{}
 	for k, v := range spec.Parameters {
@@ -542,6 +471,7 @@ const (
 	phaseCreate  runPhase = iota // the run, at create
 	phaseUpdate                  // the run on instances added to instance_ids
 	phaseDestroy                 // the destroy block's commands
+	phaseAction                  // the ssm_command action's run, which stores nothing
 )
 
 // doing is the summary of a phase's diagnostics: "running command on 3
@@ -574,6 +504,9 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 		next := "Nothing was sent. Start the instances or repair their agents, raise max_unreachable (such as \"25%\") or set allow_failure = true " +
 			"to run on the reachable ones and record the others (the next apply runs on them), or " + agentWaitTimeoutAdvice + "."
 		switch phase {
+		case phaseAction:
+			next = "Nothing was sent. Start the instances or repair their agents, raise max_unreachable (such as \"25%\") or set " +
+				"allow_failure = true to run on the reachable ones, or " + agentWaitTimeoutAdvice + "."
 		case phaseDestroy:
 			next = "The resource stays in state. Start the instances or repair their agents and destroy again, or raise " +
 				"max_unreachable or set destroy.allow_failure = true (applied first, so that it is stored) to run the destroy " +
@@ -588,6 +521,14 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 	case errors.As(err, &fe):
 		detail := fe.Error() + fmt.Sprintf("\n\nCommand id: %s.", fe.Result.CommandIDs[0])
 		switch phase {
+		case phaseAction:
+			if allowFailure {
+				diags.AddWarning(summary, detail+" allow_failure is set, so the apply goes on.")
+				return
+			}
+			diags.AddError(summary, detail+" The action stores nothing: fix the cause and invoke it again "+
+				"(terraform apply -invoke=action.ssm_command.NAME), or set allow_failure = true.")
+			return
 		case phaseDestroy:
 			if allowFailure {
 				diags.AddWarning(summary, detail+" destroy.allow_failure is set, so the resource is removed anyway.")
@@ -629,7 +570,7 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 		}
 		diags.AddError(summary, nr.Error()+"\n\n"+next+identityAdvice(err))
 	case errors.As(err, &ce):
-		diags.AddError(summary, cancelledDetail(ce, timeout))
+		diags.AddError(summary, cancelledDetail(ce, timeout, phase != phaseAction))
 	case errors.As(err, &ur):
 		diags.AddError(summary, err.Error()+"\n\nWhen the agents are still registering, raise agent_wait_timeout (such as \"10m\") to wait for them.")
 	case errors.Is(err, runcommand.ErrOutputBucketMissing):
@@ -655,7 +596,7 @@ func outputLimit(v types.Int64) int {
 
 // cancelledDetail says why a run was interrupted, what became of the command and
 // what kept it from finishing.
-func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) string {
+func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration, stored bool) string {
 	var b strings.Builder
 	if errors.Is(ce.Cause, context.DeadlineExceeded) {
 		fmt.Fprintf(&b, "The timeout of %s was reached (raise it with a timeouts block).", shortDuration(timeout))
@@ -681,6 +622,10 @@ func cancelledDetail(ce *runcommand.CancelledError, timeout time.Duration) strin
 	status := ce.Result.Status
 	if status == "" {
 		status = "unknown"
+	}
+	if !stored {
+		fmt.Fprintf(&b, " Command ids: %s (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
+		return b.String()
 	}
 	fmt.Fprintf(&b, " Command ids: %s; what is known is saved in state (status %s).", strings.Join(ce.Result.CommandIDs, ", "), status)
 	return b.String()

@@ -13,10 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -33,7 +31,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
-	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -123,102 +120,90 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Command id of the run (the first of `command_ids`)."},
 			"commands": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true, PlanModifiers: replaceList,
-				MarkdownDescription: "Shell commands to run with `AWS-RunShellScript`, one per line of the script the agent writes. " +
-					"Conflicts with `script` and with `parameters.commands`.",
-				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+				MarkdownDescription: runArgs["commands"].doc,
+				Validators:          runArgs["commands"].list,
 			},
 			"script": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
-				MarkdownDescription: "A script delivered byte-exact (quotes, `$`, backslashes, heredocs and non-ASCII text arrive " +
-					"unchanged: it is sent base64-encoded and decoded on the instance), then run with `interpreter`. Load it with " +
-					"`file()`, or write `$${` for a literal `${` inside an HCL string.",
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1), stringvalidator.ConflictsWith(path.MatchRoot("commands"))},
+				MarkdownDescription: runArgs["script"].doc,
+				Validators:          runArgs["script"].str,
 			},
 			"interpreter": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
-				MarkdownDescription: "Program that runs `script`, such as `bash`, `python3` or `/usr/bin/env node`. By default the " +
-					"script's own `#!` line is honoured, else `/bin/sh` runs it.",
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1), stringvalidator.AlsoRequires(path.MatchRoot("script"))},
+				MarkdownDescription: runArgs["interpreter"].doc,
+				Validators:          runArgs["interpreter"].str,
 			},
 			"parameters": schema.MapAttribute{
 				ElementType: types.ListType{ElemType: types.StringType}, Optional: true,
-				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
-				MarkdownDescription: "Document parameters, for documents other than the default or for parameters this resource has " +
-					"no argument for. Each value is a list of strings, as SendCommand takes them.",
-				Validators: []validator.Map{mapvalidator.SizeAtLeast(1), mapvalidator.NoNullValues(),
-					mapvalidator.ValueListsAre(listvalidator.NoNullValues())},
+				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				MarkdownDescription: runArgs["parameters"].doc,
+				Validators:          runArgs["parameters"].mp,
 			},
 			"document_name": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(runcommand.DefaultDocument), PlanModifiers: replaceStr,
-				MarkdownDescription: "SSM document to run (name or ARN). Defaults to `AWS-RunShellScript`.",
-				Validators:          []validator.String{stringvalidator.RegexMatches(documentNamePattern, "must be 3 to 128 letters, digits and _-.:/ (a document name or ARN)")},
+				MarkdownDescription: runArgs["document_name"].doc,
+				Validators:          runArgs["document_name"].str,
 			},
 			"document_version": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
-				MarkdownDescription: "Document version: `$DEFAULT` (when unset), `$LATEST` or a version number.",
-				Validators:          []validator.String{stringvalidator.RegexMatches(documentVersionPat, "must be $DEFAULT, $LATEST or a version number")},
+				MarkdownDescription: runArgs["document_version"].doc,
+				Validators:          runArgs["document_version"].str,
 			},
 			"working_directory": schema.StringAttribute{
 				Optional: true, PlanModifiers: replaceStr,
-				MarkdownDescription: "Directory the commands run in on the instance (the document's `workingDirectory`).",
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 4096)},
+				MarkdownDescription: runArgs["working_directory"].doc,
+				Validators:          runArgs["working_directory"].str,
 			},
 			"execution_timeout": schema.StringAttribute{
 				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
-				MarkdownDescription: "How long the commands may run on each instance before the agent kills them (`ExecutionTimedOut`), " +
-					"as a Go duration up to `48h`, such as `10m`. Defaults to the document's (`1h` for AWS-RunShellScript). " +
-					"Changing it updates in place and applies to the next run.",
-				Validators: []validator.String{durationBetween(time.Second, maxExecutionTimeout)},
+				MarkdownDescription: runArgs["execution_timeout"].doc +
+					" Changing it updates in place and applies to the next run.",
+				Validators: runArgs["execution_timeout"].str,
 			},
 			"instance_ids": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true,
-				MarkdownDescription: "Instances to run on. Any number: more than 50 are sent as several commands. The order does not matter. " +
+				MarkdownDescription: runArgs["instance_ids"].doc + " " +
 					"Adding instances updates in place and runs the command on the added instances only; removing instances forgets " +
 					"their results (the `destroy` commands do not run on them); reordering plans no change (the stored order is kept). " +
 					"Before sending, every listed instance is checked: see `max_unreachable` and `agent_wait_timeout`. Terminated " +
 					"instances are left out of the run and of the `destroy` commands without an error.",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
-				},
+				Validators: runArgs["instance_ids"].list,
 			},
 			"max_concurrency": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "How many instances run at once: a number such as `10` or a percentage such as `25%`. Defaults to AWS's `50`. " +
-					"Changing it updates in place and applies to the next run.",
-				Validators: []validator.String{stringvalidator.RegexMatches(maxConcurrencyPattern, "must be a positive number such as 10, or a percentage from 1% to 100%")},
+				MarkdownDescription: runArgs["max_concurrency"].doc +
+					" Changing it updates in place and applies to the next run.",
+				Validators: runArgs["max_concurrency"].str,
 			},
 			"max_errors": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "How many failed invocations stop the run (the rest end `Terminated`): a number or a percentage. " +
-					"Defaults to AWS's `0`, which stops after the first error. Changing it updates in place and applies to the next run.",
-				Validators: []validator.String{stringvalidator.RegexMatches(maxErrorsPattern, "must be a number such as 0 or 3, or a percentage from 0% to 100%")},
+				MarkdownDescription: runArgs["max_errors"].doc +
+					" Changing it updates in place and applies to the next run.",
+				Validators: runArgs["max_errors"].str,
 			},
 			"comment": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "Comment shown in the Run Command history, up to 100 characters. Changing it updates in place. " +
+				MarkdownDescription: runArgs["comment"].doc + " Changing it updates in place. " +
 					"The provider appends a run token (` [tf:` and 10 characters `]`) so that a send retried after a lost response is " +
 					"recognised, never run twice; in the history, a comment longer than 84 characters is cut to make room (the state " +
 					"keeps it whole).",
-				Validators: []validator.String{charsBetween(0, 100)},
+				Validators: runArgs["comment"].str,
 			},
 			"delivery_timeout": schema.StringAttribute{
 				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
-				MarkdownDescription: "How long SSM tries to deliver the command to an instance whose agent is offline before that " +
-					"invocation ends `DeliveryTimedOut` (SendCommand's `TimeoutSeconds`), between `30s` and `720h`.",
-				Validators: []validator.String{durationBetween(minDeliveryTimeout, maxDeliveryTimeout)},
+				MarkdownDescription: runArgs["delivery_timeout"].doc,
+				Validators:          runArgs["delivery_timeout"].str,
 			},
 			"output_s3_bucket_name": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "S3 bucket the agent writes the complete output to. Needed to keep output beyond the API's " +
-					"24,000 (stdout) and 8,000 (stderr) characters; the instance role must be allowed to write to it. Changing it " +
+				MarkdownDescription: runArgs["output_s3_bucket_name"].doc + " Changing it " +
 					"updates in place and applies to the next run.",
-				Validators: []validator.String{stringvalidator.LengthBetween(3, 63)},
+				Validators: runArgs["output_s3_bucket_name"].str,
 			},
 			"output_s3_key_prefix": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Key prefix of the output objects.",
-				Validators:          []validator.String{stringvalidator.LengthAtMost(500), stringvalidator.AlsoRequires(path.MatchRoot("output_s3_bucket_name"))},
+				MarkdownDescription: runArgs["output_s3_key_prefix"].doc,
+				Validators:          runArgs["output_s3_key_prefix"].str,
 			},
 			"triggers_replace": schema.DynamicAttribute{
 				Optional: true, PlanModifiers: []planmodifier.Dynamic{dynamicplanmodifier.RequiresReplace()},
@@ -226,15 +211,11 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			},
 			"agent_wait_timeout": schema.StringAttribute{
 				CustomType: durationType{}, Optional: true, PlanModifiers: []planmodifier.String{durationEquivalent()},
-				MarkdownDescription: "How long to wait, before sending, for the targets' SSM agents to be `Online` (and to retry SSM's " +
-					"`InvalidInstanceId` for agents still registering), such as `10m`. Set it when the instances are created or given " +
-					"an identity in the same apply. Defaults to `0s`: check once, and when an agent cannot receive the command " +
-					"(instance stopped or terminated, agent `ConnectionLost` or never registered) fail at once, naming each instance " +
-					"and why, without sending anything. Also applies to the `destroy` commands. Only explicit instance ids and " +
+				MarkdownDescription: runArgs["agent_wait_timeout"].doc + " Also applies to the `destroy` commands. Only explicit instance ids and " +
 					"`tag:` targets are checked; for tags, every registered agent carrying them, and every EC2 instance carrying them that " +
 					"is stopped, stopping or pending, counts. Only instances that can still come online are waited for: stopped, " +
 					"stopping, shutting-down and terminated instances never are, so neither a run nor a destroy waits for them.",
-				Validators: []validator.String{durationBetween(0, 24*time.Hour)},
+				Validators: runArgs["agent_wait_timeout"].str,
 			},
 			"allow_failure": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
@@ -242,18 +223,10 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			},
 			"max_unreachable": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "How many of the selected instances may be unreachable when the command is sent: a count such as `10` " +
-					"or a percentage of the selected instances such as `25%` (rounded down). Defaults to `0`: every selected instance must " +
-					"be able to receive the command, else the apply fails before anything is sent, naming each one and why. Before sending, " +
-					"every target is checked: an instance is *unreachable* when it is stopped or stopping, or its agent is `ConnectionLost`, " +
-					"`Inactive` or never registered; it is *gone* when it is terminated, shutting down or no longer exists. Gone instances " +
-					"are left out and never count. Within the threshold the command goes to the reachable instances only; each unreachable " +
-					"one is recorded in `invocations` with status `NotReached` and the reason in `status_details`, listed in " +
-					"`pending_instance_ids`, and one warning names them. This is not `max_errors`: SSM's MaxErrors counts failed executions " +
-					"of a delivered command, and an instance that cannot receive it ends `DeliveryTimedOut` (after `delivery_timeout`, an " +
-					"hour by default), which SSM does not count against MaxErrors. `allow_failure = true` also lets the run go on with the " +
-					"reachable part. Also applies to the `destroy` commands. Changing it updates in place.",
-				Validators: []validator.String{maxUnreachable()},
+				MarkdownDescription: runArgs["max_unreachable"].doc + " Each unreachable " +
+					"one is recorded in `invocations` with status `NotReached` and the reason in `status_details`, and listed in " +
+					"`pending_instance_ids`. Also applies to the `destroy` commands. Changing it updates in place.",
+				Validators: runArgs["max_unreachable"].str,
 			},
 			"allow_empty": schema.BoolAttribute{
 				Optional: true,
@@ -301,24 +274,22 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 		},
 		Blocks: map[string]schema.Block{
 			"targets": schema.ListNestedBlock{
-				MarkdownDescription: "Instances to run on by tag (`key = \"tag:Role\"`), tag key (`tag-key`), ids (`InstanceIds`) or " +
-					"resource group (`resource-groups:Name`); up to 5 blocks, all of which must match. Conflicts with `instance_ids`.",
-				PlanModifiers: replaceList,
-				Validators:    []validator.List{listvalidator.SizeAtMost(5)},
+				MarkdownDescription: targetsDoc,
+				PlanModifiers:       replaceList,
+				Validators:          targetsValidators,
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
-					"key": schema.StringAttribute{Required: true, MarkdownDescription: "Target key, such as `tag:Environment`.",
-						Validators: []validator.String{targetKey()}},
-					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: "Target values, up to 50.",
-						Validators: []validator.List{listvalidator.SizeBetween(1, 50), listvalidator.NoNullValues()}},
+					"key": schema.StringAttribute{Required: true, MarkdownDescription: targetKeyDoc, Validators: targetKeyValidators},
+					"values": schema.ListAttribute{ElementType: types.StringType, Required: true, MarkdownDescription: targetValuesDoc,
+						Validators: targetValuesValidators},
 				}},
 			},
 			"cloudwatch_output": schema.ListNestedBlock{
-				MarkdownDescription: "Send output to CloudWatch Logs too. Changing it updates in place and applies to the next run.",
-				Validators:          []validator.List{listvalidator.SizeAtMost(1)},
+				MarkdownDescription: cloudWatchDoc + " Changing it updates in place and applies to the next run.",
+				Validators:          cloudWatchValidators,
 				NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
-					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: "Whether output goes to CloudWatch Logs. Defaults to true."},
-					"log_group_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Log group; defaults to `/aws/ssm/<document name>`.",
-						Validators: []validator.String{stringvalidator.LengthBetween(1, 512)}},
+					"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true), MarkdownDescription: cloudWatchOnDoc},
+					"log_group_name": schema.StringAttribute{Optional: true, MarkdownDescription: cloudWatchLogDoc,
+						Validators: cloudWatchLogValidator},
 				}},
 			},
 			"destroy": schema.ListNestedBlock{
@@ -361,14 +332,7 @@ func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.Va
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !m.Parameters.IsNull() && !m.Parameters.IsUnknown() {
-		params := m.Parameters.Elements()
-		if _, ok := params["commands"]; ok && !m.Commands.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root("parameters").AtMapKey("commands"), "commands given twice",
-				"Set the commands either with the commands argument or with parameters.commands, not both.")
-		}
-	}
-	validateRunParameters(&m, &resp.Diagnostics)
+	validateCommandArgs(&m.commandArgs, &resp.Diagnostics)
 	if len(m.Destroy) == 1 {
 		d := m.Destroy[0]
 		if d.Commands.IsNull() == d.Script.IsNull() && !d.Commands.IsUnknown() && !d.Script.IsUnknown() {
@@ -382,41 +346,11 @@ func (r *commandRunResource) ValidateConfig(ctx context.Context, req resource.Va
 	}
 }
 
-// validateRunParameters rejects parameters that the arguments would silently
-// override, and empty command lists.
-func validateRunParameters(m *commandRunModel, diags *diag.Diagnostics) {
-	if m.Parameters.IsNull() || m.Parameters.IsUnknown() {
-		return
-	}
-	params := m.Parameters.Elements()
-	for name, arg := range map[string]struct {
-		attr string
-		set  bool
-	}{
-		"executionTimeout": {"execution_timeout", !m.ExecutionTimeout.IsNull()},
-		"workingDirectory": {"working_directory", !m.WorkingDirectory.IsNull()},
-	} {
-		if _, ok := params[name]; ok && arg.set {
-			diags.AddAttributeError(path.Root("parameters").AtMapKey(name), name+" given twice",
-				fmt.Sprintf("parameters.%s and the %s argument both set the document's %s: keep one of them.", name, arg.attr, name))
-		}
-	}
-	if v, ok := params["commands"]; ok {
-		if l, ok := v.(types.List); ok && !l.IsUnknown() && !l.IsNull() && len(l.Elements()) == 0 {
-			diags.AddAttributeError(path.Root("parameters").AtMapKey("commands"), "no commands",
-				"parameters.commands is empty: give at least one command (AWS-RunShellScript requires it).")
-		}
-	}
-}
-
 func (r *commandRunResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.data = providerData(req.ProviderData, &resp.Diagnostics)
 }
 
-func (r *commandRunResource) clients() runcommand.Clients {
-	return runcommand.Clients{SSM: r.data.SSM, S3: r.data.S3,
-		Agents: &agentwait.Clients{SSM: r.data.SSM, EC2: r.data.EC2, IAM: r.data.IAM}}
-}
+func (r *commandRunResource) clients() runcommand.Clients { return runClients(r.data) }
 
 func (r *commandRunResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan commandRunModel

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
@@ -36,6 +37,7 @@ const Address = "registry.terraform.io/terraform-ssm/ssm"
 
 var (
 	_ provider.Provider                       = (*ssmProvider)(nil)
+	_ provider.ProviderWithActions            = (*ssmProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*ssmProvider)(nil)
 	_ provider.ProviderWithListResources      = (*ssmProvider)(nil)
 )
@@ -294,6 +296,7 @@ func (p *ssmProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
 	resp.ListResourceData = data
+	resp.ActionData = data
 }
 
 // settings converts the model to plain Go settings.
@@ -371,6 +374,11 @@ func (p *ssmProvider) EphemeralResources(_ context.Context) []func() ephemeral.E
 // and later), each named as the managed resource it lists.
 func (p *ssmProvider) ListResources(_ context.Context) []func() list.ListResource {
 	return []func() list.ListResource{newInstanceProfileAssociationList}
+}
+
+// Actions are supported by Terraform 1.14 and later.
+func (p *ssmProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{newCommandAction}
 }
 
 func (p *ssmProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
@@ -16,7 +17,7 @@ import (
 )
 
 // The README's feature table lists exactly what the provider serves: every
-// resource, data source and ephemeral resource is in the table, and nothing served is still called
+// resource, data source, ephemeral resource and action is in the table, and nothing served is still called
 // planned.
 func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 	ctx := context.Background()
@@ -40,6 +41,15 @@ func TestReadme_listsWhatTheProviderServes(t *testing.T) {
 			f().Metadata(ctx, ephemeral.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
 			served = append(served, r.TypeName)
 		}
+	}
+	pa, ok := p.(fwprovider.ProviderWithActions)
+	if !ok {
+		t.Fatal("the provider serves no actions")
+	}
+	for _, f := range pa.Actions(ctx) {
+		var r action.MetadataResponse
+		f().Metadata(ctx, action.MetadataRequest{ProviderTypeName: meta.TypeName}, &r)
+		served = append(served, r.TypeName)
 	}
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
