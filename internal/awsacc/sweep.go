@@ -286,4 +286,3 @@ func deleteBucket(ctx context.Context, c Clients, name string) error {
 	}
 	return nil
 }
-
