@@ -3,6 +3,7 @@ package awsacc
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -218,3 +219,103 @@ func assertNothingLeft(t *testing.T, c Clients, e *awsemu.Emulator, runID string
 		}
 	}
 }
+
+// The fidelity group runs on the emulator: every measurement works there and
+// finds the emulator answering as the notes assume (Emulator), so a report from
+// AWS differs exactly where AWS does.
+func TestFidelityOnEmulator(t *testing.T) {
+	e, c, s := laneEmulator(t)
+	s.Instances = 1
+	ctx := context.Background()
+	f, err := Launch(ctx, c, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RunFidelity(ctx, &Probe{C: c, S: s, F: f, Cfg: emutest.Config(e)})
+	measured := 0
+	for _, fd := range r.Findings {
+		if fd.Test == "" {
+			if fd.WhyNone == "" {
+				t.Errorf("%s: neither a test nor a reason", fd.ID)
+			}
+			continue
+		}
+		measured++
+		if fd.Error != "" || fd.Differs {
+			t.Errorf("%s: emulator answered %q (error %q), the catalogue says %q", fd.ID, fd.Observed, fd.Error, fd.Emulator)
+		}
+	}
+	if measured < 10 {
+		t.Errorf("only %d guesses measured", measured)
+	}
+	if _, err := Sweep(ctx, c, s.RunID); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, c, e, s.RunID)
+	t.Log(r.JSON())
+}
+
+// Every GUESS of notes/aws-behaviour.md has a catalogue entry (a test that
+// measures it, or why none can), and every entry names a GUESS still there.
+func TestGuessesCoverTheNotes(t *testing.T) {
+	b, err := os.ReadFile("../../notes/aws-behaviour.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := guessRegions(string(b))
+	if len(regions) < 17 {
+		t.Fatalf("found only %d GUESS marks in the notes", len(regions))
+	}
+	used := map[string]bool{}
+	for _, r := range regions {
+		covered := false
+		for _, g := range Guesses {
+			if strings.Contains(r, fold(g.Notes)) {
+				covered, used[g.ID] = true, true
+			}
+		}
+		if !covered {
+			t.Errorf("no fidelity entry for the GUESS in: %q", r)
+		}
+	}
+	ids := map[string]bool{}
+	for _, g := range Guesses {
+		if !used[g.ID] {
+			t.Errorf("entry %s names no GUESS of the notes (%q)", g.ID, g.Notes)
+		}
+		if ids[g.ID] {
+			t.Errorf("duplicate id %s", g.ID)
+		}
+		ids[g.ID] = true
+		if (g.Measure == nil) == (g.WhyNone == "") {
+			t.Errorf("%s: needs exactly one of a measurement and a reason", g.ID)
+		}
+	}
+}
+
+// guessRegions returns, for each GUESS mark of the notes (but the two lines
+// that describe the convention), its line and the rest of its bullet, with
+// white space folded.
+func guessRegions(notes string) []string {
+	var out []string
+	lines := strings.Split(notes, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, "GUESS") || strings.HasPrefix(l, "Where no primary source") || strings.HasPrefix(l, "Every `GUESS` comment") {
+			continue
+		}
+		region := []string{l}
+		for j := i + 1; j < len(lines); j++ {
+			n := lines[j]
+			if strings.TrimSpace(n) == "" || strings.HasPrefix(n, "- ") || strings.HasPrefix(n, "#") {
+				break
+			}
+			region = append(region, n)
+		}
+		for k := 0; k < strings.Count(l, "GUESS"); k++ {
+			out = append(out, fold(strings.Join(region, " ")))
+		}
+	}
+	return out
+}
+
+func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
