@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make testacc-aws-emulator (part of make test): the AWS acceptance lane against
+# the standalone emulator, exactly as it runs on AWS but for AWS_ENDPOINT_URL:
+# refusal without the confirmation (no call reaches the emulator), fixture
+# launch, the lane's tests and fidelity group, make sweep-aws, and a check that
+# nothing is left (through the API, and no instance not terminated).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$(mktemp -d)
+emu_pid=""
+cleanup() {
+	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+start=$(date +%s)
+
+echo "==> building the emulator"
+${GO:-go} build -o "$work/awsemu" ./internal/awsemu/cmd/awsemu
+# Agents register 2 s after launch; a new instance profile is refused by EC2
+# for 3 s (the fixture retries, as on AWS).
+"$work/awsemu" -addr 127.0.0.1:0 -registration-delay 2s -iam-propagation-delay 3s >"$work/env.sh" 2>"$work/awsemu.log" &
+emu_pid=$!
+for _ in $(seq 1 100); do
+	grep -q AWSEMU_INSTANCE_IDS "$work/env.sh" 2>/dev/null && break
+	sleep 0.1
+done
+unset AWS_PROFILE AWS_SESSION_TOKEN SSM_ACC_AWS SSM_ACC_RUN_ID
+# shellcheck disable=SC1091
+. "$work/env.sh"
+admin=$AWS_ENDPOINT_URL/_awsemu
+echo "    emulator at $AWS_ENDPOINT_URL"
+
+echo "==> without SSM_ACC_AWS=1 the lane refuses at once and calls nothing"
+if out=$(bash scripts/testacc-aws.sh 2>&1); then
+	echo "FAIL: the lane started without SSM_ACC_AWS=1"; exit 1
+fi
+grep -q "refusing to start: SSM_ACC_AWS=1 is not set" <<<"$out" || { echo "FAIL: unexpected refusal:"; echo "$out"; exit 1; }
+calls=$(curl -fsS "$admin/calls")
+[ "$(tr -d ' \n' <<<"$calls")" = "{}" ] || { echo "FAIL: calls reached the emulator: $calls"; exit 1; }
+
+export SSM_ACC_AWS=1 AWS_S3_USE_PATH_STYLE=true SSM_ACC_REPORT=$work/fidelity.json
+echo "==> make testacc-aws against the emulator"
+bash scripts/testacc-aws.sh
+echo "==> fidelity report: $(grep -c '"id"' "$work/fidelity.json") guesses, $(grep -c '"differs": true' "$work/fidelity.json" || true) differing from the emulator"
+
+echo "==> make sweep-aws"
+bash scripts/sweep-aws.sh
+echo "==> nothing left"
+bash scripts/sweep-aws.sh -check
+live=$(curl -fsS "$admin/instances" | grep -Ec '"state": "(pending|running|stopping|stopped)"' || true)
+[ "$live" = 0 ] || { echo "FAIL: $live instances not terminated"; exit 1; }
+echo "==> AWS lane on the emulator done in $(( $(date +%s) - start ))s"
