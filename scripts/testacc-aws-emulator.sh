@@ -45,6 +45,27 @@ echo "==> make testacc-aws against the emulator"
 bash scripts/testacc-aws.sh
 echo "==> fidelity report: $(grep -c '"id"' "$work/fidelity.json") guesses, $(grep -c '"differs": true' "$work/fidelity.json" || true) differing from the emulator"
 
+echo "==> make sweep-aws (nothing to do)"
+bash scripts/sweep-aws.sh
+bash scripts/sweep-aws.sh -check
+
+echo "==> a run killed mid-run, after a fault: the lane cannot clean up"
+SSM_ACC_RUN_ID=killedrun setsid bash scripts/testacc-aws.sh >"$work/killed.log" 2>&1 &
+lane_pid=$!
+for _ in $(seq 1 600); do
+	grep -q "^==> fixture:" "$work/killed.log" 2>/dev/null && break
+	kill -0 "$lane_pid" 2>/dev/null || break
+	sleep 0.5
+done
+grep "^==> fixture:" "$work/killed.log" || { echo "FAIL: the killed run's fixture never came up"; cat "$work/killed.log"; exit 1; }
+# The fault: every SSM call fails; then the run dies without its own sweep.
+curl -fsS -X PUT -d '{"server_error_rate":1}' "$admin/faults/ssm" >/dev/null
+kill -KILL -- "-$lane_pid"
+wait "$lane_pid" 2>/dev/null || true
+curl -fsS -X DELETE "$admin/faults" >/dev/null
+if SSM_ACC_RUN_ID=killedrun bash scripts/sweep-aws.sh -check; then
+	echo "FAIL: the killed run left nothing to sweep"; exit 1
+fi
 echo "==> make sweep-aws"
 bash scripts/sweep-aws.sh
 echo "==> nothing left"
