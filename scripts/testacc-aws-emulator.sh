@@ -3,7 +3,9 @@
 # the standalone emulator, exactly as it runs on AWS but for AWS_ENDPOINT_URL:
 # refusal without the confirmation (no call reaches the emulator), fixture
 # launch, the lane's tests and fidelity group, make sweep-aws, and a check that
-# nothing is left (through the API, and no instance not terminated).
+# nothing is left (through the API the emulator holds no live instance, role,
+# instance profile, bucket or document of its own, and the admin API lists no
+# instance that is not terminated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -68,8 +70,9 @@ if SSM_ACC_RUN_ID=killedrun bash scripts/sweep-aws.sh -check; then
 fi
 echo "==> make sweep-aws"
 bash scripts/sweep-aws.sh
-echo "==> nothing left"
+echo "==> nothing left: the emulator holds no live instance, role, profile, bucket or document"
 bash scripts/sweep-aws.sh -check
+bash scripts/sweep-aws.sh -check-empty
 live=$(curl -fsS "$admin/instances" | grep -Ec '"state": "(pending|running|stopping|stopped)"' || true)
 [ "$live" = 0 ] || { echo "FAIL: $live instances not terminated"; exit 1; }
 echo "==> AWS lane on the emulator done in $(( $(date +%s) - start ))s"

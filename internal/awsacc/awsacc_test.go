@@ -22,6 +22,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 // Without the confirmation variable, credentials or a region, Check refuses and
 // says what is missing, what a run creates and what it costs at most.
 func TestCheckRefuses(t *testing.T) {
+	t.Parallel()
 	full := map[string]string{EnvConfirm: "1", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"}
 	for _, tc := range []struct {
 		name string
@@ -100,6 +101,7 @@ func laneEmulator(t *testing.T) (*awsemu.Emulator, Clients, Settings) {
 // The fixture launches capped, tagged instances of the public AMI whose agents
 // come Online; the sweeper removes all of it; Find then finds nothing.
 func TestLaunchAndSweep(t *testing.T) {
+	t.Parallel()
 	e, c, s := laneEmulator(t)
 	ctx := context.Background()
 	f, err := Launch(ctx, c, s)
@@ -127,6 +129,9 @@ func TestLaunchAndSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNothingLeft(t, c, e, s.RunID)
+	if all, err := FindAny(ctx, c); err != nil || !all.Empty() {
+		t.Fatalf("the emulator still holds %s (%v)", all, err)
+	}
 }
 
 // A fault injected mid-run (the SSM service failing while the fixture waits for
@@ -134,6 +139,7 @@ func TestLaunchAndSweep(t *testing.T) {
 // 5xx faults, still removes everything the run created, including a role the
 // run's Terraform configuration made.
 func TestSweepAfterFaultMidRun(t *testing.T) {
+	t.Parallel()
 	e, c, s := laneEmulator(t)
 	ctx := context.Background()
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
@@ -224,6 +230,7 @@ func assertNothingLeft(t *testing.T, c Clients, e *awsemu.Emulator, runID string
 // finds the emulator answering as the notes assume (Emulator), so a report from
 // AWS differs exactly where AWS does.
 func TestFidelityOnEmulator(t *testing.T) {
+	t.Parallel()
 	e, c, s := laneEmulator(t)
 	s.Instances = 1
 	ctx := context.Background()
@@ -258,6 +265,7 @@ func TestFidelityOnEmulator(t *testing.T) {
 // Every GUESS of notes/aws-behaviour.md has a catalogue entry (a test that
 // measures it, or why none can), and every entry names a GUESS still there.
 func TestGuessesCoverTheNotes(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../notes/aws-behaviour.md")
 	if err != nil {
 		t.Fatal(err)

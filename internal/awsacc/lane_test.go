@@ -91,6 +91,15 @@ func runLane(m *testing.M) int {
 		os.Exit(130)
 	}()
 
+	// The wall-time cap: past it, sweep and stop, whatever is running (go
+	// test's own -timeout is longer, and would stop without sweeping).
+	capTimer := time.AfterFunc(MaxWall, func() {
+		fmt.Fprintf(os.Stderr, "==> wall-time cap of %s reached: sweeping run %s\n", MaxWall, s.RunID)
+		sweep()
+		os.Exit(1)
+	})
+	defer capTimer.Stop()
+
 	start := time.Now()
 	f, err := Launch(ctx, c, s)
 	if err != nil {

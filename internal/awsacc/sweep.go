@@ -84,20 +84,65 @@ func liveInstances(ctx context.Context, c Clients, runID string) ([]string, erro
 	return ids, nil
 }
 
+// anyLiveInstances lists every instance that is not shutting down or terminated.
+func anyLiveInstances(ctx context.Context, c Clients) ([]string, error) {
+	var ids []string
+	p := ec2.NewDescribeInstancesPaginator(c.EC2, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopping", "stopped"}},
+	}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing instances: %w", err)
+		}
+		for _, r := range page.Reservations {
+			for _, i := range r.Instances {
+				ids = append(ids, aws.ToString(i.InstanceId))
+			}
+		}
+	}
+	return ids, nil
+}
+
 // Find lists what exists of runID's resources ("" = every run of the lane).
 func Find(ctx context.Context, c Clients, runID string) (Leftovers, error) {
+	return find(ctx, c, runID, false)
+}
+
+// FindAny lists every live instance, role, instance profile, bucket and
+// document of the caller's own in the account and region, the lane's or not:
+// for checking that an emulator is empty after a run. On AWS it lists what the
+// account holds.
+func FindAny(ctx context.Context, c Clients) (Leftovers, error) {
+	return find(ctx, c, "", true)
+}
+
+func find(ctx context.Context, c Clients, runID string, anything bool) (Leftovers, error) {
 	var l Leftovers
 	var err error
-	if l.Instances, err = liveInstances(ctx, c, runID); err != nil {
+	if anything {
+		l.Instances, err = anyLiveInstances(ctx, c)
+	} else {
+		l.Instances, err = liveInstances(ctx, c, runID)
+	}
+	if err != nil {
 		return l, err
 	}
-	roles := iam.NewListRolesPaginator(c.IAM, &iam.ListRolesInput{PathPrefix: aws.String(IAMPath)})
+	path := IAMPath
+	if anything {
+		path = "/"
+	}
+	roles := iam.NewListRolesPaginator(c.IAM, &iam.ListRolesInput{PathPrefix: aws.String(path)})
 	for roles.HasMorePages() {
 		page, err := roles.NextPage(ctx)
 		if err != nil {
 			return l, fmt.Errorf("listing roles under %s: %w", IAMPath, err)
 		}
 		for _, r := range page.Roles {
+			if anything {
+				l.Roles = append(l.Roles, aws.ToString(r.RoleName))
+				continue
+			}
 			tags, err := c.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: r.RoleName})
 			if err != nil {
 				return l, fmt.Errorf("reading the tags of role %s: %w", aws.ToString(r.RoleName), err)
@@ -109,13 +154,17 @@ func Find(ctx context.Context, c Clients, runID string) (Leftovers, error) {
 			}
 		}
 	}
-	profiles := iam.NewListInstanceProfilesPaginator(c.IAM, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(IAMPath)})
+	profiles := iam.NewListInstanceProfilesPaginator(c.IAM, &iam.ListInstanceProfilesInput{PathPrefix: aws.String(path)})
 	for profiles.HasMorePages() {
 		page, err := profiles.NextPage(ctx)
 		if err != nil {
 			return l, fmt.Errorf("listing instance profiles under %s: %w", IAMPath, err)
 		}
 		for _, p := range page.InstanceProfiles {
+			if anything {
+				l.Profiles = append(l.Profiles, aws.ToString(p.InstanceProfileName))
+				continue
+			}
 			tags, err := c.IAM.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: p.InstanceProfileName})
 			if err != nil {
 				return l, fmt.Errorf("reading the tags of instance profile %s: %w", aws.ToString(p.InstanceProfileName), err)
@@ -134,7 +183,7 @@ func Find(ctx context.Context, c Clients, runID string) (Leftovers, error) {
 		return l, fmt.Errorf("listing buckets: %w", err)
 	}
 	for _, b := range buckets.Buckets {
-		if strings.HasPrefix(aws.ToString(b.Name), namePrefix(runID)) {
+		if anything || strings.HasPrefix(aws.ToString(b.Name), namePrefix(runID)) {
 			l.Buckets = append(l.Buckets, aws.ToString(b.Name))
 		}
 	}
@@ -147,7 +196,7 @@ func Find(ctx context.Context, c Clients, runID string) (Leftovers, error) {
 			return l, fmt.Errorf("listing documents: %w", err)
 		}
 		for _, d := range page.DocumentIdentifiers {
-			if strings.Contains(aws.ToString(d.Name), namePrefix(runID)) {
+			if anything || strings.Contains(aws.ToString(d.Name), namePrefix(runID)) {
 				l.Documents = append(l.Documents, aws.ToString(d.Name))
 			}
 		}

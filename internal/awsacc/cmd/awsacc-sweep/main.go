@@ -3,7 +3,8 @@
 // instances tagged ssm-acc-run (terminated), roles and instance profiles under
 // /ssm-acc/ with that tag, buckets and documents named ssm-acc-<run id>-...
 // With -run only that run's; with -check it deletes nothing and exits 1 when
-// something is left. It needs the same confirmation as the lane (SSM_ACC_AWS=1).
+// something is left; -check-empty checks that the account holds nothing at all
+// (for the emulator, after `make testacc-aws-emulator`). It needs the same confirmation as the lane (SSM_ACC_AWS=1).
 package main
 
 import (
@@ -26,6 +27,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("awsacc-sweep", flag.ContinueOnError)
 	runID := fs.String("run", os.Getenv(awsacc.EnvRunID), "the run id whose resources to delete (default: every run of the lane)")
 	check := fs.Bool("check", false, "delete nothing; list what is left and exit 1 when anything is")
+	checkEmpty := fs.Bool("check-empty", false, "delete nothing; exit 1 unless the account holds no live instance, role, instance profile, bucket or own document at all (for the emulator)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,6 +60,18 @@ func run(args []string) int {
 	which := "every run"
 	if s.RunID != "" {
 		which = "run " + s.RunID
+	}
+	if *checkEmpty {
+		left, err := awsacc.FindAny(ctx, c)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("in the account (%s, %s): %s\n", s.Target(), s.Region, left)
+		if !left.Empty() {
+			return 1
+		}
+		return 0
 	}
 	if *check {
 		left, err := awsacc.Find(ctx, c, s.RunID)
