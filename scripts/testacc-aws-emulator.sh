@@ -39,6 +39,11 @@ if out=$(bash scripts/testacc-aws.sh 2>&1); then
 	echo "FAIL: the lane started without SSM_ACC_AWS=1"; exit 1
 fi
 grep -q "refusing to start: SSM_ACC_AWS=1 is not set" <<<"$out" || { echo "FAIL: unexpected refusal:"; echo "$out"; exit 1; }
+echo "==> with SSM_ACC_AWS=1 but no credentials it refuses too"
+if out=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY SSM_ACC_AWS=1 bash scripts/testacc-aws.sh 2>&1); then
+	echo "FAIL: the lane started without credentials"; exit 1
+fi
+grep -q "refusing to start: no credentials" <<<"$out" || { echo "FAIL: unexpected refusal:"; echo "$out"; exit 1; }
 calls=$(curl -fsS "$admin/calls")
 [ "$(tr -d ' \n' <<<"$calls")" = "{}" ] || { echo "FAIL: calls reached the emulator: $calls"; exit 1; }
 

@@ -3,7 +3,8 @@
 # (or the endpoint AWS_ENDPOINT_URL names), on instances the lane launches, then
 # the fidelity group, then the sweep (internal/awsacc, build tag awsacc).
 # Opt-in: it refuses at once, creating nothing, without SSM_ACC_AWS=1,
-# credentials and a region in the environment.
+# credentials and a region in the environment (with --check it stops after
+# those checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,8 @@ if [ -z "${AWS_PROFILE:-}" ] && { [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS
 fi
 [ -n "${AWS_REGION:-${AWS_DEFAULT_REGION:-}}" ] || refuse "no region: set AWS_REGION"
 export AWS_REGION=${AWS_REGION:-$AWS_DEFAULT_REGION}
+# --check: only the checks above (make runs them before building anything).
+[ "${1:-}" = --check ] && exit 0
 
 # The lane's own TestMain checks the same again (and the instance cap), prints
 # the plan, launches the fixture, runs the tests and sweeps; -timeout is above
