@@ -38,6 +38,22 @@ type Guess struct {
 	// Nil when no test can measure it; WhyNone says why.
 	Measure func(ctx context.Context, p *Probe) (string, error)
 	WhyNone string
+	// StopsInstance marks a measurement that stops the fixture's last instance:
+	// those run after all others (Ordered).
+	StopsInstance bool
+}
+
+// Ordered is Guesses with the measurements that stop an instance last.
+func Ordered() []Guess {
+	var first, last []Guess
+	for _, g := range Guesses {
+		if g.StopsInstance {
+			last = append(last, g)
+		} else {
+			first = append(first, g)
+		}
+	}
+	return append(first, last...)
 }
 
 // Probe is what a measurement may use: the target's clients, the run's
@@ -47,6 +63,8 @@ type Probe struct {
 	S   Settings
 	F   *Fixture
 	Cfg aws.Config
+
+	stopped *stoppedNode // measured once, by the first measurement needing it
 }
 
 // Finding is one line of the fidelity report.
@@ -118,12 +136,12 @@ const (
 // checks it), in the notes' order.
 var Guesses = []Guess{
 	{ID: "stopped_node_status", Notes: "whether the service reports `Delayed` for such an invocation while the node is stopped",
-		WhyNone: "needs a fixture instance stopped mid-command and started again (minutes on AWS); not written yet"},
+		Emulator: "status while the node is stopped: InProgress", Measure: measureStoppedNodeStatus, StopsInstance: true},
 	{ID: "stderr_multibyte_cap", Notes: "how the service applies its 8,000-character stderr cap",
 		Emulator: "stderr of 9000 two-byte characters: 8000 characters, 16000 bytes, valid UTF-8: true", Measure: measureStderrCap},
 	{ID: "dhm_role_checked", Notes: "whether UpdateServiceSetting checks that the role exists", WhyNone: whyAccount},
 	{ID: "stopped_instance_tag_target", Notes: "a stopped instance is not among the resolved tag targets",
-		WhyNone: "needs a stopped fixture instance (a second instance, stopped and started: minutes on AWS); not written yet"},
+		Emulator: "stopped instance among the tag targets: false", Measure: measureStoppedTagTarget, StopsInstance: true},
 	{ID: "ec2_max_results_above_1000", Notes: "the wording above 1000",
 		Emulator: "InvalidParameterValue: Value ( 1001 ) for parameter maxResults is invalid. Expecting a value less than 1000.", Measure: measureMaxResults},
 	{ID: "list_commands_after_send", Notes: "a command is listed by ListCommands as soon as SendCommand has returned",
@@ -159,7 +177,7 @@ var Guesses = []Guess{
 // RunFidelity measures every guess against p's target.
 func RunFidelity(ctx context.Context, p *Probe) Report {
 	r := Report{Target: p.S.Target(), Region: p.S.Region, RunID: p.S.RunID, Time: time.Now().UTC().Format(time.RFC3339)}
-	for _, g := range Guesses {
+	for _, g := range Ordered() {
 		r.Findings = append(r.Findings, Measure(ctx, p, g))
 	}
 	return r
@@ -416,3 +434,148 @@ const amazonEC2RoleforSSMActions = "cloudwatch:PutMetricData,ds:CreateComputer,d
 	"ssm:DescribeDocument,ssm:GetDeployablePatchSnapshotForInstance,ssm:GetDocument,ssm:GetManifest,ssm:GetParameters,ssm:ListAssociations," +
 	"ssm:ListInstanceAssociations,ssm:PutComplianceItems,ssm:PutConfigurePackageResult,ssm:PutInventory,ssm:UpdateAssociationStatus,ssm:UpdateInstanceAssociationStatus," +
 	"ssm:UpdateInstanceInformation,ssmmessages:CreateControlChannel,ssmmessages:CreateDataChannel,ssmmessages:OpenControlChannel,ssmmessages:OpenDataChannel"
+
+// stoppedNode is what the fixture's last instance showed once stopped in the
+// middle of a command.
+type stoppedNode struct {
+	status    string // the invocation's status while the node is stopped
+	tagTarget bool   // whether a command by tag targets then included the node
+	err       error
+}
+
+// measureStopped stops the fixture's last instance while it runs a long
+// command, then reads the invocation's status and sends a command by the run's
+// tag: does it target the stopped node? The instance stays stopped (the sweep
+// terminates it).
+func measureStopped(ctx context.Context, p *Probe) *stoppedNode {
+	if p.stopped != nil {
+		return p.stopped
+	}
+	r := &stoppedNode{}
+	p.stopped = r
+	id := p.F.InstanceIDs[len(p.F.InstanceIDs)-1]
+	out, err := p.C.SSM.SendCommand(ctx, &ssm.SendCommandInput{
+		DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: []string{id},
+		Parameters: map[string][]string{"commands": {"sleep 600"}},
+	})
+	if err != nil {
+		r.err = err
+		return r
+	}
+	cid := out.Command.CommandId
+	status := func() (ssmtypes.CommandInvocationStatus, error) {
+		inv, err := p.C.SSM.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: cid, InstanceId: aws.String(id)})
+		if err != nil {
+			if code, _ := errCode(err); code == "InvocationDoesNotExist" {
+				return "", nil
+			}
+			return "", err
+		}
+		return inv.Status, nil
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := status()
+		if err != nil {
+			r.err = err
+			return r
+		}
+		if st == ssmtypes.CommandInvocationStatusInProgress {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.err = fmt.Errorf("the long command never went InProgress (last %q)", st)
+			return r
+		}
+		if r.err = sleep(ctx, time.Second); r.err != nil {
+			return r
+		}
+	}
+	if _, err := p.C.EC2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		r.err = err
+		return r
+	}
+	deadline = time.Now().Add(5 * time.Minute)
+	for {
+		d, err := p.C.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			r.err = err
+			return r
+		}
+		if len(d.Reservations) == 1 && len(d.Reservations[0].Instances) == 1 && d.Reservations[0].Instances[0].State.Name == "stopped" {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.err = fmt.Errorf("instance %s not stopped after 5 minutes", id)
+			return r
+		}
+		if r.err = sleep(ctx, 2*time.Second); r.err != nil {
+			return r
+		}
+	}
+	st, err := status()
+	if err != nil {
+		r.err = err
+		return r
+	}
+	r.status = string(st)
+
+	// A command by the run's tag: is the stopped node among its targets?
+	tagged, err := p.C.SSM.SendCommand(ctx, &ssm.SendCommandInput{
+		DocumentName: aws.String("AWS-RunShellScript"),
+		Targets:      []ssmtypes.Target{{Key: aws.String("tag:" + TagKey), Values: []string{p.S.RunID}}},
+		Parameters:   map[string][]string{"commands": {"true"}},
+	})
+	if err != nil {
+		r.err = err
+		return r
+	}
+	// Tag targets resolve within moments; wait for the command to settle.
+	deadline = time.Now().Add(2 * time.Minute)
+	for {
+		l, err := p.C.SSM.ListCommandInvocations(ctx, &ssm.ListCommandInvocationsInput{CommandId: tagged.Command.CommandId})
+		if err != nil {
+			r.err = err
+			return r
+		}
+		for _, inv := range l.CommandInvocations {
+			if aws.ToString(inv.InstanceId) == id {
+				r.tagTarget = true
+			}
+		}
+		c, err := p.C.SSM.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: tagged.Command.CommandId})
+		if err != nil {
+			r.err = err
+			return r
+		}
+		if r.tagTarget || (len(c.Commands) == 1 && c.Commands[0].Status != ssmtypes.CommandStatusPending && c.Commands[0].Status != ssmtypes.CommandStatusInProgress) {
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		if r.err = sleep(ctx, 2*time.Second); r.err != nil {
+			return r
+		}
+	}
+	// Leave no command waiting for the stopped node.
+	_, _ = p.C.SSM.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: tagged.Command.CommandId})
+	_, _ = p.C.SSM.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: cid})
+	return r
+}
+
+func measureStoppedNodeStatus(ctx context.Context, p *Probe) (string, error) {
+	r := measureStopped(ctx, p)
+	if r.err != nil {
+		return "", r.err
+	}
+	return "status while the node is stopped: " + r.status, nil
+}
+
+func measureStoppedTagTarget(ctx context.Context, p *Probe) (string, error) {
+	r := measureStopped(ctx, p)
+	if r.err != nil {
+		return "", r.err
+	}
+	return fmt.Sprintf("stopped instance among the tag targets: %v", r.tagTarget), nil
+}

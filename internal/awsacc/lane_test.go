@@ -262,7 +262,7 @@ resource "ssm_instance_profile" "p" {
 func TestFidelity(t *testing.T) {
 	p := &Probe{C: lane.c, S: lane.s, F: lane.f, Cfg: lane.cfg}
 	r := Report{Target: lane.s.Target(), Region: lane.s.Region, RunID: lane.s.RunID, Time: time.Now().UTC().Format(time.RFC3339)}
-	for _, g := range Guesses {
+	for _, g := range Ordered() {
 		if g.Measure == nil {
 			r.Findings = append(r.Findings, Measure(context.Background(), p, g))
 			continue
