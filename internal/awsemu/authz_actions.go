@@ -107,6 +107,7 @@ var authzActions = map[string][]string{
 	"ssm.TerminateSession":             {"ssm:TerminateSession"},
 	"ssm.DescribeSessions":             {"ssm:DescribeSessions"},
 	"ssm.GetConnectionStatus":          {"ssm:GetConnectionStatus"},
+	"ssm.GetParameter":                 {"ssm:GetParameter"},
 
 	// CloudWatch Logs: each operation by the action of the same name.
 	"logs.CreateLogGroup":     {"logs:CreateLogGroup"},
@@ -436,6 +437,9 @@ func (e *Emulator) ssmResourceLocked(op string, body []byte) (authzResource, boo
 	}
 	_ = json.Unmarshal(body, &in)
 	switch op {
+	case "GetParameter":
+		// Public parameters have no account in their ARN; others would.
+		return authzResource{arn: fmt.Sprintf("arn:%s:ssm:%s::parameter%s", p, e.opts.Region, in.Name)}, in.Name != "" && !strings.HasPrefix(in.Name, "arn:")
 	case "GetServiceSetting", "UpdateServiceSetting", "ResetServiceSetting":
 		if strings.HasPrefix(in.SettingID, "arn:") {
 			return authzResource{arn: in.SettingID}, true

@@ -110,6 +110,7 @@ func init() {
 		"GetServiceSetting":            ssmGetServiceSetting,
 		"UpdateServiceSetting":         ssmUpdateServiceSetting,
 		"ResetServiceSetting":          ssmResetServiceSetting,
+		"GetParameter":                 ssmGetParameter,
 	} {
 		ssmOps[k] = v
 	}
