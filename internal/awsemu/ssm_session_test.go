@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -196,7 +195,8 @@ func echoServer(t *testing.T) string {
 			go func() { _, _ = io.Copy(conn, conn); _ = conn.Close() }()
 		}
 	}()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
 
 func startTestSession(t *testing.T, cl *ssm.Client, target, doc string, params map[string][]string) *ssm.StartSessionOutput {
