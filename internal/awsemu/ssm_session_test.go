@@ -38,7 +38,32 @@ type testDC struct {
 func dialTestDC(t *testing.T, url, token string) *testDC {
 	c := &testDC{t: t, unacked: map[int64][]byte{}, out: make(chan *dcMessage, 100000), closed: make(chan string, 1)}
 	c.connect(url, token)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go c.resend(stop)
 	return c
+}
+
+// resend repeats unacknowledged input every 300 ms, as the plugin's
+// ResendStreamDataMessageScheduler does (the agent leaves input unacknowledged
+// while its plugin is not ready).
+func (c *testDC) resend(stop chan struct{}) {
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		for s := int64(0); s < c.seq; s++ {
+			if raw, ok := c.unacked[s]; ok {
+				_ = c.conn.WriteMessage(websocket.BinaryMessage, raw)
+			}
+		}
+		c.mu.Unlock()
+	}
 }
 
 func (c *testDC) connect(url, token string) {
