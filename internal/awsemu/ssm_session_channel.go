@@ -356,6 +356,14 @@ func (c *dataChannel) run() {
 		return
 	}
 	s := c.sess
+	// The agent opens the session's data channel with its instance role.
+	c.e.mu.Lock()
+	dataOK := c.e.agentMayLocked(s.Target, "ssmmessages:CreateDataChannel", "*") && c.e.agentMayLocked(s.Target, "ssmmessages:OpenDataChannel", "*")
+	c.e.mu.Unlock()
+	if !dataOK {
+		c.end(sessFailed, "Setting up data channel with id "+s.ID+" failed: AccessDeniedException")
+		return
+	}
 	go c.timeouts()
 	var err error
 	switch s.sessType {
