@@ -52,9 +52,11 @@ func compareVersions(a, b string) int {
 	return 0
 }
 
-// deniedRemoteIPs: the agent's default Mgs.DeniedPortForwardingRemoteIPs (the
-// instance metadata and Amazon DNS addresses).
-var deniedRemoteIPs = []string{"169.254.169.254", "fd00:ec2::254", "169.254.169.253", "fd00:ec2::253"}
+// deniedRemoteIPs: the agent's default Mgs.DeniedPortForwardingRemoteIPs
+// (agent/appconfig/constants.go DefaultDeniedPortForwardingRemoteIPs: instance
+// metadata, Amazon DNS, time sync and other link-local service addresses).
+var deniedRemoteIPs = []string{"169.254.169.254", "fd00:ec2::254", "169.254.169.253", "fd00:ec2::253",
+	"169.254.169.123", "fd00:ec2::123", "169.254.169.250", "169.254.169.251", "fd00:ec2::240"}
 
 type portProps struct {
 	host, port, typ string
