@@ -138,7 +138,11 @@ func ssmStartSession(e *Emulator, c sessionCaller, body []byte) (any, *APIError)
 		return nil, lenErr(in.Reason, "reason", 1, 256, len(in.Reason))
 	}
 	inst := e.ec2.instances[in.Target]
-	if inst == nil || inst.State != "running" || !e.agentOnlineLocked(inst) {
+	// The agent reaches sessions over its ssmmessages control channel: a role
+	// without ssmmessages:CreateControlChannel/OpenControlChannel leaves the
+	// agent Online (ec2messages) but not connected to Session Manager.
+	if inst == nil || inst.State != "running" || !e.agentOnlineLocked(inst) ||
+		!e.agentMayLocked(in.Target, "ssmmessages:CreateControlChannel", "*") || !e.agentMayLocked(in.Target, "ssmmessages:OpenControlChannel", "*") {
 		return nil, apiErr(400, "TargetNotConnected", "%s is not connected.", in.Target)
 	}
 	docName := in.DocumentName

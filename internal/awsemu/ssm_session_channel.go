@@ -120,16 +120,20 @@ func (c *dataChannel) attach(conn *websocket.Conn, clientVersion string) {
 	if c.clientVersion == "" {
 		c.clientVersion = clientVersion
 	}
-	resend := make([][]byte, 0, len(c.unacked))
+	// The unacknowledged output goes first, in order: hold the write lock
+	// before new output can reach the new socket.
+	c.wmu.Lock()
 	for _, p := range c.unacked {
 		p.sent = time.Now()
-		resend = append(resend, p.raw)
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := conn.WriteMessage(websocket.BinaryMessage, p.raw); err != nil {
+			_ = conn.Close()
+			break
+		}
 	}
+	c.wmu.Unlock()
 	c.mu.Unlock()
 	c.attachOnce.Do(func() { close(c.attached) })
-	for _, raw := range resend {
-		c.write(conn, raw)
-	}
 	c.cond.Broadcast()
 	c.readLoop(conn)
 }
@@ -356,6 +360,14 @@ func (c *dataChannel) run() {
 		return
 	}
 	s := c.sess
+	// The agent opens the session's data channel with its instance role.
+	c.e.mu.Lock()
+	dataOK := c.e.agentMayLocked(s.Target, "ssmmessages:CreateDataChannel", "*") && c.e.agentMayLocked(s.Target, "ssmmessages:OpenDataChannel", "*")
+	c.e.mu.Unlock()
+	if !dataOK {
+		c.end(sessFailed, "Setting up data channel with id "+s.ID+" failed: AccessDeniedException")
+		return
+	}
 	go c.timeouts()
 	var err error
 	switch s.sessType {

@@ -52,9 +52,11 @@ func compareVersions(a, b string) int {
 	return 0
 }
 
-// deniedRemoteIPs: the agent's default Mgs.DeniedPortForwardingRemoteIPs (the
-// instance metadata and Amazon DNS addresses).
-var deniedRemoteIPs = []string{"169.254.169.254", "fd00:ec2::254", "169.254.169.253", "fd00:ec2::253"}
+// deniedRemoteIPs: the agent's default Mgs.DeniedPortForwardingRemoteIPs
+// (agent/appconfig/constants.go DefaultDeniedPortForwardingRemoteIPs: instance
+// metadata, Amazon DNS, time sync and other link-local service addresses).
+var deniedRemoteIPs = []string{"169.254.169.254", "fd00:ec2::254", "169.254.169.253", "fd00:ec2::253",
+	"169.254.169.123", "fd00:ec2::123", "169.254.169.250", "169.254.169.251", "fd00:ec2::240"}
 
 type portProps struct {
 	host, port, typ string
@@ -108,7 +110,7 @@ func (c *dataChannel) runPort() error {
 	}
 	p := portPropsOf(s.props)
 	if p.port == "" {
-		return fmt.Errorf("Port number is empty in session properties. %v", s.props)
+		return agentFailf("Port number is empty in session properties. %v", s.props)
 	}
 	if p.host != "" {
 		addrs, err := net.LookupHost(p.host)
@@ -116,7 +118,7 @@ func (c *dataChannel) runPort() error {
 			for _, a := range addrs {
 				for _, d := range deniedRemoteIPs {
 					if net.ParseIP(a).Equal(net.ParseIP(d)) {
-						return fmt.Errorf("Forwarding to IP address %s is forbidden.", p.host)
+						return agentFailf("Forwarding to IP address %s is forbidden.", p.host)
 					}
 				}
 			}
@@ -201,7 +203,7 @@ func (c *dataChannel) runPortBasic(p portProps) error {
 	cond := sync.NewCond(&mu)
 	conn, err := p.dial()
 	if err != nil {
-		return fmt.Errorf("Unable to connect to specified port: %v", err)
+		return agentFailf("Unable to connect to specified port: %v", err)
 	}
 	c.setHandler(func(m *dcMessage) error {
 		switch m.PayloadType {
@@ -255,13 +257,13 @@ func (c *dataChannel) runPortBasic(p portProps) error {
 		if c.isClosed() {
 			return nil
 		}
-		n, err := cur.Read(buf)
+		n, readFailed := readSome(cur, buf)
 		if n > 0 {
-			if c.send(ptOutput, buf[:n]) != nil {
-				return nil
+			if err := c.send(ptOutput, buf[:n]); err != nil {
+				return err // the session has ended: run's end is a no-op
 			}
 		}
-		if err != nil {
+		if readFailed {
 			_ = cur.Close()
 			if p.typ != "LocalPortForwarding" {
 				// AWS-StartSSHSession and other stream forwarding: the session ends with the connection.
@@ -281,4 +283,18 @@ func (c *dataChannel) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
+}
+
+// agentFailure is a message the agent reports verbatim (its capitalisation and
+// punctuation are the agent's) when a plugin cannot start.
+type agentFailure string
+
+func (a agentFailure) Error() string { return string(a) }
+
+func agentFailf(format string, args ...any) error { return agentFailure(fmt.Sprintf(format, args...)) }
+
+// readSome reads once; failed reports an error or the end of the connection.
+func readSome(r io.Reader, buf []byte) (n int, failed bool) {
+	n, err := r.Read(buf)
+	return n, err != nil
 }

@@ -51,7 +51,7 @@ func (c *dataChannel) checkLogging() (shellLogging, error) {
 		present := g != nil && e.agentMayLocked(s.Target, "logs:DescribeLogGroups", e.logGroupARN(p.CWGroup))
 		out.cw = present
 		if present && p.CWEncryption && g.kmsKeyID == "" {
-			return out, errors.New(cwEncryptionErrorMsg)
+			return out, agentFailf("%s", cwEncryptionErrorMsg)
 		}
 	}
 	if p.S3Bucket != "" {
@@ -60,10 +60,10 @@ func (c *dataChannel) checkLogging() (shellLogging, error) {
 			// Every bucket has default encryption (SSE-S3) since January 2023;
 			// reading it needs s3:GetEncryptionConfiguration.
 			if _, ok := e.s3.buckets[p.S3Bucket]; !ok {
-				return out, fmt.Errorf("Couldn't start the session because we are unable to validate encryption on Amazon S3 bucket. Error: NoSuchBucket: The specified bucket does not exist")
+				return out, agentFailf("Couldn't start the session because we are unable to validate encryption on Amazon S3 bucket. Error: NoSuchBucket: The specified bucket does not exist")
 			}
 			if !e.agentMayLocked(s.Target, "s3:GetEncryptionConfiguration", "arn:"+e.partition()+":s3:::"+p.S3Bucket) {
-				return out, fmt.Errorf("Couldn't start the session because we are unable to validate encryption on Amazon S3 bucket. Error: AccessDenied: Access Denied")
+				return out, agentFailf("Couldn't start the session because we are unable to validate encryption on Amazon S3 bucket. Error: AccessDenied: Access Denied")
 			}
 		}
 	}
@@ -113,7 +113,7 @@ func (c *dataChannel) runShell() error {
 	}
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
 	if err != nil {
-		return fmt.Errorf("Unable to start shell: %v", err)
+		return agentFailf("Unable to start shell: %v", err)
 	}
 	var transcript bytes.Buffer
 	var tmu sync.Mutex

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -32,14 +31,40 @@ type testDC struct {
 	seq      int64
 	unacked  map[int64][]byte
 	expected int64
+	early    map[int64]*dcMessage
 	out      chan *dcMessage
 	closed   chan string
 }
 
 func dialTestDC(t *testing.T, url, token string) *testDC {
-	c := &testDC{t: t, unacked: map[int64][]byte{}, out: make(chan *dcMessage, 100000), closed: make(chan string, 1)}
+	c := &testDC{t: t, unacked: map[int64][]byte{}, early: map[int64]*dcMessage{}, out: make(chan *dcMessage, 100000), closed: make(chan string, 1)}
 	c.connect(url, token)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go c.resend(stop)
 	return c
+}
+
+// resend repeats unacknowledged input every 300 ms, as the plugin's
+// ResendStreamDataMessageScheduler does (the agent leaves input unacknowledged
+// while its plugin is not ready).
+func (c *testDC) resend(stop chan struct{}) {
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		for s := int64(0); s < c.seq; s++ {
+			if raw, ok := c.unacked[s]; ok {
+				_ = c.conn.WriteMessage(websocket.BinaryMessage, raw)
+			}
+		}
+		c.mu.Unlock()
+	}
 }
 
 func (c *testDC) connect(url, token string) {
@@ -95,15 +120,29 @@ func (c *testDC) read(conn *websocket.Conn) {
 		case dcOutputStreamData:
 			ack := dcMessage{MessageType: dcAcknowledge, SchemaVersion: 1, CreatedDate: nowMillis(), Flags: 3, MessageID: newMessageID(),
 				Payload: sessionJSON(dcAckContent{MessageType: m.MessageType, MessageID: uuidString(m.MessageID), SequenceNumber: m.SequenceNumber, IsSequentialMessage: true})}
+			// In order: deliver it and what was buffered after it; early: buffer it
+			// (as the plugin's IncomingMessageBuffer); repeated: drop it.
 			c.mu.Lock()
 			_ = conn.WriteMessage(websocket.BinaryMessage, ack.encode())
-			inOrder := m.SequenceNumber == c.expected
-			if inOrder {
+			var deliver []*dcMessage
+			if m.SequenceNumber == c.expected {
+				deliver = append(deliver, m)
 				c.expected++
+				for {
+					b, ok := c.early[c.expected]
+					if !ok {
+						break
+					}
+					delete(c.early, c.expected)
+					deliver = append(deliver, b)
+					c.expected++
+				}
+			} else if m.SequenceNumber > c.expected {
+				c.early[m.SequenceNumber] = m
 			}
 			c.mu.Unlock()
-			if inOrder {
-				c.out <- m
+			for _, d := range deliver {
+				c.out <- d
 			}
 		}
 	}
@@ -196,7 +235,8 @@ func echoServer(t *testing.T) string {
 			go func() { _, _ = io.Copy(conn, conn); _ = conn.Close() }()
 		}
 	}()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
 
 func startTestSession(t *testing.T, cl *ssm.Client, target, doc string, params map[string][]string) *ssm.StartSessionOutput {
@@ -226,7 +266,10 @@ func TestSessionPortMuxAndResume(t *testing.T) {
 	if st, av := dc.handshake(); st != "Port" || av != agentVersion {
 		t.Fatalf("handshake: session type %q agent %q", st, av)
 	}
-	mux, err := smux.Client(dc.muxConn(), smux.DefaultConfig())
+	// As the plugin configures it for agents newer than 3.1.1511.0.
+	muxCfg := smux.DefaultConfig()
+	muxCfg.KeepAliveDisabled = true
+	mux, err := smux.Client(dc.muxConn(), muxCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,5 +397,85 @@ func TestSessionStartErrors(t *testing.T) {
 	st, err := cl.GetConnectionStatus(ctx, &ssm.GetConnectionStatusInput{Target: aws.String(ok[0])})
 	if err != nil || st.Status != ssmtypes.ConnectionStatusConnected {
 		t.Fatalf("GetConnectionStatus: %v %v", st, err)
+	}
+}
+
+// A shell session runs sh on a pty with the preferences' shell profile, writes
+// its log to S3 and CloudWatch Logs when the shell exits; an idle session ends
+// after the idle timeout (scaled by TimeScale).
+func TestSessionShellLogsAndIdle(t *testing.T) {
+	t.Parallel()
+	e, cfg := newTestEmulator(t, Options{TimeScale: 0.005}) // 20 minutes idle = 6 s
+	ids, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e.mu.Lock()
+	e.s3.buckets["logs-bucket"] = &s3Bucket{name: "logs-bucket", region: e.opts.Region, created: time.Now(), objects: map[string]*s3Object{}}
+	e.logs.groups["/sessions"] = &logGroup{name: "/sessions", streams: map[string]*logStream{}}
+	e.mu.Unlock()
+	cl := ssm.NewFromConfig(cfg)
+	prefs := `{"schemaVersion":"1.0","sessionType":"Standard_Stream","inputs":{"s3BucketName":"logs-bucket","s3KeyPrefix":"p",
+"cloudWatchLogGroupName":"/sessions","idleSessionTimeout":"20","shellProfile":{"linux":"echo profile-ran"}}}`
+	if _, err := cl.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("SSM-SessionManagerRunShell"), DocumentType: ssmtypes.DocumentTypeSession, Content: aws.String(prefs)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cl.StartSession(ctx, &ssm.StartSessionInput{Target: aws.String(ids[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := dialTestDC(t, *out.StreamUrl, *out.TokenValue)
+	var seen bytes.Buffer
+	waitFor := func(s string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !bytes.Contains(seen.Bytes(), []byte(s)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in %q", s, seen.String())
+			}
+			seen.Write(dc.next(20 * time.Second).Payload)
+		}
+	}
+	waitFor("profile-ran\r\n")
+	dc.send(ptOutput, []byte("echo shell-$((6*7))\r"))
+	waitFor("shell-42")
+	dc.send(ptOutput, []byte("exit\r"))
+	select {
+	case <-dc.closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no channel_closed after exit")
+	}
+	e.mu.Lock()
+	obj := e.s3.buckets["logs-bucket"].objects["p/"+*out.SessionId+".log"]
+	var cw string
+	if st := e.logs.groups["/sessions"].streams[*out.SessionId]; st != nil {
+		for _, ev := range st.events {
+			cw += ev.msg
+		}
+	}
+	e.mu.Unlock()
+	if obj == nil || !bytes.Contains(obj.data, []byte("shell-42")) {
+		t.Fatalf("S3 session log missing or without the output")
+	}
+	if !bytes.Contains([]byte(cw), []byte("shell-42")) {
+		t.Fatalf("CloudWatch session log %q", cw)
+	}
+
+	// Idle: a session nobody types into ends as Terminated.
+	idle, err := cl.StartSession(ctx, &ssm.StartSessionInput{Target: aws.String(ids[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc2 := dialTestDC(t, *idle.StreamUrl, *idle.TokenValue)
+	select {
+	case <-dc2.closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("idle session not closed")
+	}
+	d, err := cl.DescribeSessions(ctx, &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory,
+		Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: idle.SessionId}}})
+	if err != nil || len(d.Sessions) != 1 || d.Sessions[0].Status != ssmtypes.SessionStatusTerminated {
+		t.Fatalf("idle session in history: %+v %v", d, err)
 	}
 }
