@@ -111,10 +111,18 @@ func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
 			}
 		}
 	}
+	// A ListLag fault leaves out the commands requested less than that ago.
+	var listedBefore time.Time
+	if f, ok := e.faultForLocked("ssm", "ListCommands"); ok && f.ListLag > 0 {
+		listedBefore = time.Now().Add(-f.ListLag)
+	}
 	var matched []commandOutJSON
 	for i := len(e.ssm.order) - 1; i >= 0; i-- {
 		c := e.ssm.order[i]
 		if in.CommandID != "" && c.ID != in.CommandID {
+			continue
+		}
+		if !listedBefore.IsZero() && c.Requested.After(listedBefore) {
 			continue
 		}
 		if in.InstanceID != "" && c.byInst[in.InstanceID] == nil {

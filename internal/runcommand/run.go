@@ -209,6 +209,9 @@ func withDefaults(s Spec) Spec {
 	if s.PersistentErrorLimit <= 0 {
 		s.PersistentErrorLimit = DefaultPersistentErrorLimit
 	}
+	if s.SendLookupWindow <= 0 {
+		s.SendLookupWindow = DefaultSendLookupWindow
+	}
 	return s
 }
 
@@ -341,7 +344,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 	wait := max(spec.MinInterval, 500*time.Millisecond)
 	in.Comment = aws.String(withRunToken(aws.ToString(in.Comment), newRunToken()))
 	for {
-		cmd, err := sendIdempotent(ctx, api, in, since)
+		cmd, err := sendIdempotent(ctx, api, in, since, spec.SendLookupWindow)
 		if err == nil {
 			return cmd, nil
 		}
