@@ -160,6 +160,14 @@ func TestAccChaos_applyAndDestroy(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					return fmt.Errorf("commands sent %v, want exactly %v", got, want)
 				}
+				// The counters agree: every SendCommand the emulator handled
+				// (lost responses included) created one of these three.
+				calls := e.Calls()
+				handled := calls["ssm.SendCommand"] - calls["ssm.SendCommand#throttled"] - calls["ssm.SendCommand#5xx"] -
+					calls["ssm.SendCommand#reset"] - calls["ssm.SendCommand#denied"]
+				if handled != 3 {
+					return fmt.Errorf("SendCommand handled %d times, want 3 (calls %v)", handled, calls)
+				}
 				return nil
 			},
 		}},
