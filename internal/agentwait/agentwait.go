@@ -19,6 +19,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
+	pollpkg "github.com/terraform-ssm/terraform-provider-ssm/internal/poll" // agentwait has its own poll function
 )
 
 // SSMAPI is the part of the SSM client the waiter uses.
@@ -392,7 +393,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if !time.Now().Add(interval).Before(deadline) {
 			// One last poll just before the deadline.
 			if wait := time.Until(deadline) - min(time.Second, timeout/10); wait > 0 {
-				if err := sleep(ctx, wait); err != nil {
+				if err := pollpkg.Sleep(ctx, wait); err != nil {
 					return res, err
 				}
 			}
@@ -409,7 +410,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 			}
 			return timedOut()
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := pollpkg.Sleep(ctx, interval); err != nil {
 			return res, err
 		}
 		res.LastInterval = interval
@@ -417,17 +418,6 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if interval > maxInterval {
 			interval = maxInterval
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	pollpkg "github.com/terraform-ssm/terraform-provider-ssm/internal/poll" // agentwait has its own poll function
 )
 
 // ReadySpec says which agents must be able to receive a command now: what a
@@ -98,7 +100,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 		}
 		if last {
 			if spec.Wait > 0 {
-				if err := sleep(ctx, time.Until(deadline)); err != nil {
+				if err := pollpkg.Sleep(ctx, time.Until(deadline)); err != nil {
 					return err
 				}
 				if agents, err = readyPoll(ctx, c.SSM, ids, spec.TagValues); err == nil {
@@ -113,7 +115,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 			e.More = len(notReady) - len(e.Missing)
 			return e
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := pollpkg.Sleep(ctx, interval); err != nil {
 			return err
 		}
 		interval = min(time.Duration(float64(interval)*DefaultBackoff), maxInterval)

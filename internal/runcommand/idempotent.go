@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 const (
@@ -139,7 +141,7 @@ func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, s
 			if derr != nil {
 				return nil, err
 			}
-			if sleep(ctx, delay) != nil {
+			if poll.Sleep(ctx, delay) != nil {
 				return nil, err // interrupted: SendCommand's error is the cause to report
 			}
 		}
@@ -184,7 +186,7 @@ func lookForSent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, sinc
 		if !started.Before(until) {
 			return nil, err
 		}
-		if serr := sleep(ctx, min(gap, time.Until(until))); serr != nil {
+		if serr := poll.Sleep(ctx, min(gap, time.Until(until))); serr != nil {
 			if err == nil {
 				err = serr
 			}

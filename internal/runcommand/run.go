@@ -13,6 +13,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // reInstanceID is SendCommand's InstanceIds member pattern (notes/aws-behaviour.md#sendcommand).
@@ -358,7 +359,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			}
 			return nil, &NotRegisteredError{InstanceIDs: dedupe(ids), Waited: spec.AgentWaitTimeout, Err: err}
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := poll.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		wait = min(time.Duration(float64(wait)*spec.Backoff), 5*time.Second)
@@ -375,18 +376,6 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // interrupted cancels every command with a fresh context, collects what is known

@@ -1,0 +1,51 @@
+package poll_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
+)
+
+func TestSleepEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := poll.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep on a cancelled context: %v, want context.Canceled", err)
+	}
+	if waited := time.Since(start); waited > time.Minute {
+		t.Errorf("Sleep waited %s on a cancelled context", waited)
+	}
+	if err := poll.Sleep(ctx, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("Sleep(0) on a cancelled context: %v", err)
+	}
+	if err := poll.Sleep(context.Background(), -time.Second); err != nil {
+		t.Errorf("Sleep(-1s): %v", err)
+	}
+	if err := poll.Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("Sleep(1ms): %v", err)
+	}
+}
+
+func TestBackoffGrowsToItsCap(t *testing.T) {
+	t.Parallel()
+	b := poll.Backoff{Interval: 100 * time.Millisecond, Max: time.Second, Factor: 2}
+	var got []time.Duration
+	for range 6 {
+		got = append(got, b.Next())
+	}
+	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("intervals %v, want %v ms", got, want)
+		}
+	}
+	flat := poll.Backoff{Interval: time.Second}
+	if flat.Next() != time.Second || flat.Next() != time.Second {
+		t.Error("a Backoff without a factor must keep its interval")
+	}
+}
