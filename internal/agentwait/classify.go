@@ -205,7 +205,7 @@ func waitOnline(ctx context.Context, c Clients, ids []string, spec ReadySpec) ([
 			last[id] = a
 		}
 		pending = missingIDs(pending, agents)
-		if len(pending) > 0 && c.EC2 != nil && polls%4 == 0 {
+		if len(pending) > 0 && c.EC2 != nil && polls%failFastEvery(spec.FailFastEvery) == 0 {
 			// Stop waiting for instances that stopped or terminated meanwhile.
 			gone := map[string]bool{}
 			for _, d := range deadInstances(ctx, c.EC2, pending, true) {

@@ -29,6 +29,17 @@ type ReadySpec struct {
 	Wait time.Duration
 	// Poll schedule while waiting (zero: the Wait defaults).
 	MinInterval, MaxInterval time.Duration
+	// FailFastEvery is how many polls pass between checks for instances that
+	// can never come online (0: DefaultFailFastEvery), as Spec.FailFastEvery.
+	FailFastEvery int
+}
+
+// failFastEvery returns n, or DefaultFailFastEvery when n is not positive.
+func failFastEvery(n int) int {
+	if n <= 0 {
+		return DefaultFailFastEvery
+	}
+	return n
 }
 
 // NotReadyError: some selected agents could not receive a command (within
@@ -91,7 +102,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 			return nil
 		}
 		last := spec.Wait <= 0 || !time.Now().Add(interval).Before(deadline)
-		if !last && c.EC2 != nil && (polls == 1 || polls%4 == 0) {
+		if !last && c.EC2 != nil && (polls == 1 || polls%failFastEvery(spec.FailFastEvery) == 0) {
 			// Waiting cannot help an instance that is gone, stopped or stopping
 			// (nothing starts it while the wait runs).
 			if dead := deadInstances(ctx, c.EC2, notReady, true); len(dead) > 0 {
@@ -109,7 +120,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 					}
 				}
 			}
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseBudget)
 			defer cancel()
 			e := &NotReadyError{Waited: spec.Wait, Total: total, Missing: Diagnose(dctx, c, notReady, agents)}
 			e.More = len(notReady) - len(e.Missing)

@@ -26,19 +26,19 @@ var (
 // terraform-provider-aws does) and its error returned.
 func RetryWhen(ctx context.Context, timeout time.Duration, retryable func(error) bool, fn func() error) error {
 	deadline := time.Now().Add(timeout)
-	wait := retryPollMin
+	intervals := poll.Backoff{Interval: retryPollMin, Max: retryPollMax, Factor: 2}
 	for {
 		err := fn()
 		if err == nil || !retryable(err) {
 			return err
 		}
+		wait := intervals.Next()
 		if time.Now().Add(wait).After(deadline) {
 			return fn()
 		}
 		if cerr := poll.Sleep(ctx, wait); cerr != nil {
 			return errors.Join(err, cerr)
 		}
-		wait = min(wait*2, retryPollMax)
 	}
 }
 

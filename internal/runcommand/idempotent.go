@@ -176,7 +176,7 @@ func interruptedSend(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, 
 // retried; the last one is returned when ctx ends first or the final lookup
 // fails.
 func lookForSent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since, until time.Time) (*ssmtypes.Command, error) {
-	gap := lookupFirstGap
+	gaps := poll.Backoff{Interval: lookupFirstGap, Max: lookupMaxGap, Factor: 2}
 	for {
 		started := time.Now()
 		cmd, err := findSent(ctx, api, in, since)
@@ -186,13 +186,12 @@ func lookForSent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, sinc
 		if !started.Before(until) {
 			return nil, err
 		}
-		if serr := poll.Sleep(ctx, min(gap, time.Until(until))); serr != nil {
+		if serr := poll.Sleep(ctx, min(gaps.Next(), time.Until(until))); serr != nil {
 			if err == nil {
 				err = serr
 			}
 			return nil, err
 		}
-		gap = min(2*gap, lookupMaxGap)
 	}
 }
 

@@ -342,7 +342,7 @@ func sendInputs(s Spec) []*ssm.SendCommandInput {
 func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) (*ssmtypes.Command, error) {
 	since := time.Now()
 	deadline := since.Add(spec.AgentWaitTimeout)
-	wait := max(spec.MinInterval, 500*time.Millisecond)
+	intervals := poll.Backoff{Interval: max(spec.MinInterval, 500*time.Millisecond), Max: 5 * time.Second, Factor: spec.Backoff}
 	in.Comment = aws.String(withRunToken(aws.ToString(in.Comment), newRunToken()))
 	for {
 		cmd, err := sendIdempotent(ctx, api, in, since, spec.SendLookupWindow)
@@ -352,6 +352,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 		if errorCode(err) != "InvalidInstanceId" || ctx.Err() != nil {
 			return nil, fmt.Errorf("sending command: %w", explainSendError(err, spec))
 		}
+		wait := intervals.Next()
 		if time.Now().Add(wait).After(deadline) {
 			ids := reIDInMessage.FindAllString(err.Error(), -1)
 			if len(ids) == 0 {
@@ -362,7 +363,6 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 		if err := poll.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
-		wait = min(time.Duration(float64(wait)*spec.Backoff), 5*time.Second)
 	}
 }
 
