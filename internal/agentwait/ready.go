@@ -72,9 +72,11 @@ func (e *NotReadyError) Error() string {
 
 // Ready returns nil once every selected agent is Online. Without Wait it checks
 // once; with Wait it polls (one DescribeInstanceInformation call per 50 ids per
-// poll) and fails at once when a selected instance is terminated or shutting
-// down. Either way a failure is a *NotReadyError explaining each instance, in
-// the order Diagnose uses.
+// poll) and fails at once when a selected instance is terminated, shutting
+// down, stopped or stopping (checked on the first poll and every
+// FailFastEvery-th). Agents that are not ready make a *NotReadyError explaining
+// each instance, in the order Diagnose uses; a DescribeInstanceInformation
+// failure is returned wrapped, and the context's error when it ends first.
 func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 	ids := dedupe(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
