@@ -538,7 +538,7 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
 }
 
 // Targets that match no instance (a tag typo) fail the apply, naming the tag,
-// before anything is sent (issue 18: an empty selection is an error); with
+// before anything is sent (an empty selection is an error); with
 // allow_empty = true the apply succeeds, warns, sends nothing and records
 // status NotSent.
 func TestAccCommandRun_targetsMatchingNothing(t *testing.T) {
