@@ -38,14 +38,16 @@ func TestBackoffGrowsToItsCap(t *testing.T) {
 	for range 6 {
 		got = append(got, b.Next())
 	}
-	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	ms := time.Millisecond
+	want := []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second, time.Second}
 	for i := range want {
-		if got[i] != want[i]*time.Millisecond {
-			t.Fatalf("intervals %v, want %v ms", got, want)
+		if got[i] != want[i] {
+			t.Fatalf("intervals %v, want %v", got, want)
 		}
 	}
 	flat := poll.Backoff{Interval: time.Second}
-	if flat.Next() != time.Second || flat.Next() != time.Second {
-		t.Error("a Backoff without a factor must keep its interval")
+	first, second := flat.Next(), flat.Next()
+	if first != time.Second || second != time.Second {
+		t.Errorf("a Backoff without a factor gave %s then %s, want its interval each time", first, second)
 	}
 }
