@@ -20,6 +20,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
+	pollpkg "github.com/terraform-ssm/terraform-provider-ssm/internal/poll" // agentwait has its own poll function
 )
 
 // SSMAPI is the part of the SSM client the waiter uses.
@@ -66,7 +67,7 @@ type Spec struct {
 	MinInterval, MaxInterval time.Duration
 	Backoff                  float64
 	// FailFastEvery is how many polls pass between checks for instances that can
-	// never come online (0: 4).
+	// never come online (0: DefaultFailFastEvery).
 	FailFastEvery int
 	// PersistentErrorLimit ends the wait when every DescribeInstanceInformation
 	// call failed with a transient error (throttling, 5xx, connection) for this
@@ -85,7 +86,11 @@ const (
 	// DefaultPersistentErrorLimit: how long transient errors may last before the
 	// wait gives up on them.
 	DefaultPersistentErrorLimit = 2 * time.Minute
-	// diagnoseBudget bounds the diagnosis made once the wait timed out.
+	// DefaultFailFastEvery: polls between checks for instances that can never
+	// come online, in Wait, Ready and Classify alike.
+	DefaultFailFastEvery = 4
+	// diagnoseBudget bounds the diagnosis made once a wait (Wait, Ready,
+	// Classify) timed out.
 	diagnoseBudget = 10 * time.Second
 	// ids per DescribeInstanceInformation call: the page size cap (notes/aws-behaviour.md#agent-availability-before-sending).
 	idsPerCall = 50
@@ -280,10 +285,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if factor < 1 {
 		factor = DefaultBackoff
 	}
-	failFastEvery := spec.FailFastEvery
-	if failFastEvery <= 0 {
-		failFastEvery = 4
-	}
+	every := failFastEvery(spec.FailFastEvery)
 
 	persist := spec.PersistentErrorLimit
 	if persist <= 0 {
@@ -388,7 +390,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 				return res, nil
 			}
 			// Fail fast: instances that can never come online.
-			if len(ids) > 0 && c.EC2 != nil && (res.Polls == 1 || res.Polls%failFastEvery == 0) {
+			if len(ids) > 0 && c.EC2 != nil && (res.Polls == 1 || res.Polls%every == 0) {
 				if dead := deadInstances(wctx, c.EC2, missingIDs(ids, agents), true); len(ids)-len(dead) < want {
 					return res, &NeverOnlineError{Want: want, Possible: len(ids) - len(dead), Dead: dead}
 				}
@@ -400,7 +402,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if !time.Now().Add(interval).Before(deadline) {
 			// One last poll just before the deadline.
 			if wait := time.Until(deadline) - min(time.Second, timeout/10); wait > 0 {
-				if err := sleep(ctx, wait); err != nil {
+				if err := pollpkg.Sleep(ctx, wait); err != nil {
 					return res, err
 				}
 			}
@@ -417,7 +419,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 			}
 			return timedOut()
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := pollpkg.Sleep(ctx, interval); err != nil {
 			return res, err
 		}
 		res.LastInterval = interval
@@ -425,17 +427,6 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if interval > maxInterval {
 			interval = maxInterval
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

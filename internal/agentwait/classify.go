@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	pollpkg "github.com/terraform-ssm/terraform-provider-ssm/internal/poll" // agentwait has its own poll function
 )
 
 // Readiness sorts the selected instances of a ReadySpec by whether a command
@@ -189,7 +191,7 @@ func waitOnline(ctx context.Context, c Clients, ids []string, spec ReadySpec) ([
 	last := map[string]Agent{}
 	var dead []string
 	for polls := 1; ; polls++ {
-		if err := sleep(ctx, min(interval, max(time.Until(deadline), 0))); err != nil {
+		if err := pollpkg.Sleep(ctx, min(interval, max(time.Until(deadline), 0))); err != nil {
 			return nil, nil, err
 		}
 		agents, _, err := poll(ctx, c.SSM, pending, nil)
@@ -203,7 +205,7 @@ func waitOnline(ctx context.Context, c Clients, ids []string, spec ReadySpec) ([
 			last[id] = a
 		}
 		pending = missingIDs(pending, agents)
-		if len(pending) > 0 && c.EC2 != nil && polls%4 == 0 {
+		if len(pending) > 0 && c.EC2 != nil && polls%failFastEvery(spec.FailFastEvery) == 0 {
 			// Stop waiting for instances that stopped or terminated meanwhile.
 			gone := map[string]bool{}
 			for _, d := range deadInstances(ctx, c.EC2, pending, true) {

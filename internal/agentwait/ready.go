@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	pollpkg "github.com/terraform-ssm/terraform-provider-ssm/internal/poll" // agentwait has its own poll function
 )
 
 // ReadySpec says which agents must be able to receive a command now: what a
@@ -27,6 +29,17 @@ type ReadySpec struct {
 	Wait time.Duration
 	// Poll schedule while waiting (zero: the Wait defaults).
 	MinInterval, MaxInterval time.Duration
+	// FailFastEvery is how many polls pass between checks for instances that
+	// can never come online (0: DefaultFailFastEvery), as Spec.FailFastEvery.
+	FailFastEvery int
+}
+
+// failFastEvery returns n, or DefaultFailFastEvery when n is not positive.
+func failFastEvery(n int) int {
+	if n <= 0 {
+		return DefaultFailFastEvery
+	}
+	return n
 }
 
 // NotReadyError: some selected agents could not receive a command (within
@@ -59,9 +72,11 @@ func (e *NotReadyError) Error() string {
 
 // Ready returns nil once every selected agent is Online. Without Wait it checks
 // once; with Wait it polls (one DescribeInstanceInformation call per 50 ids per
-// poll) and fails at once when a selected instance is terminated or shutting
-// down. Either way a failure is a *NotReadyError explaining each instance, in
-// the order Diagnose uses.
+// poll) and fails at once when a selected instance is terminated, shutting
+// down, stopped or stopping (checked on the first poll and every
+// FailFastEvery-th). Agents that are not ready make a *NotReadyError explaining
+// each instance, in the order Diagnose uses; a DescribeInstanceInformation
+// failure is returned wrapped, and the context's error when it ends first.
 func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 	ids := dedupe(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
@@ -89,7 +104,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 			return nil
 		}
 		last := spec.Wait <= 0 || !time.Now().Add(interval).Before(deadline)
-		if !last && c.EC2 != nil && (polls == 1 || polls%4 == 0) {
+		if !last && c.EC2 != nil && (polls == 1 || polls%failFastEvery(spec.FailFastEvery) == 0) {
 			// Waiting cannot help an instance that is gone, stopped or stopping
 			// (nothing starts it while the wait runs).
 			if dead := deadInstances(ctx, c.EC2, notReady, true); len(dead) > 0 {
@@ -98,7 +113,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 		}
 		if last {
 			if spec.Wait > 0 {
-				if err := sleep(ctx, time.Until(deadline)); err != nil {
+				if err := pollpkg.Sleep(ctx, time.Until(deadline)); err != nil {
 					return err
 				}
 				if agents, err = readyPoll(ctx, c.SSM, ids, spec.TagValues); err == nil {
@@ -107,13 +122,13 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 					}
 				}
 			}
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseBudget)
 			defer cancel()
 			e := &NotReadyError{Waited: spec.Wait, Total: total, Missing: Diagnose(dctx, c, notReady, agents)}
 			e.More = len(notReady) - len(e.Missing)
 			return e
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := pollpkg.Sleep(ctx, interval); err != nil {
 			return err
 		}
 		interval = min(time.Duration(float64(interval)*DefaultBackoff), maxInterval)

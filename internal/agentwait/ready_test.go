@@ -81,7 +81,7 @@ func TestReady_notReadyFailsAtOnce(t *testing.T) {
 
 // With a wait, an instance that is starting (its agent still registering)
 // passes; a stopped or a terminated one fails at once: nothing starts a
-// stopped instance while the wait runs (issue 18: nothing waits for what
+// stopped instance while the wait runs (nothing waits for what
 // cannot come).
 func TestReady_waitsForStartingInstanceButNotStoppedOrTerminated(t *testing.T) {
 	t.Parallel()

@@ -34,15 +34,15 @@ func newRetryer(mode aws.RetryMode, attempts int) aws.Retryer {
 	return &deadlineRetryer{RetryerV2: inner, maxBackoff: maxBackoff}
 }
 
-// deadlineRetryer refuses a retry whose backoff could end after the context
-// deadline: the call then returns the attempt's own error (a throttling error,
-// a 5xx, a connection error) instead of sleeping into the deadline and
-// returning only "context deadline exceeded".
 // baseDelay is the SDK's base backoff for errors other than throttling.
 const baseDelay = 50 * time.Millisecond
 
 var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
 
+// deadlineRetryer refuses a retry whose backoff could end after the context
+// deadline: the call then returns the attempt's own error (a throttling error,
+// a 5xx, a connection error) instead of sleeping into the deadline and
+// returning only "context deadline exceeded".
 type deadlineRetryer struct {
 	aws.RetryerV2
 	maxBackoff time.Duration

@@ -11,7 +11,7 @@ package awsemu
 //	POST   /_awsemu/instances/{id}/state    {"state":"stopped"}
 //	GET    /_awsemu/faults                  {"key": Fault, ...}
 //	PUT    /_awsemu/faults/{key}            Fault: {throttle_rate, server_error_rate, reset_rate,
-//	                                        lost_response_rate, latency (a Go duration string)}
+//	                                        lost_response_rate, latency, list_lag (Go duration strings)}
 //	DELETE /_awsemu/faults                  clear every fault
 //	PUT    /_awsemu/delays                  {"registration":"2s","iam_propagation":"10s","invocation_visibility":"1s"}
 //	GET    /_awsemu/calls                   {"ssm.SendCommand": 3, ...}
@@ -218,6 +218,7 @@ type adminFault struct {
 	ResetRate        float64 `json:"reset_rate"`
 	LostResponseRate float64 `json:"lost_response_rate"`
 	Latency          string  `json:"latency,omitempty"`
+	ListLag          string  `json:"list_lag,omitempty"`
 }
 
 func (e *Emulator) adminHealth(*http.Request) (any, error) {
@@ -308,6 +309,9 @@ func (e *Emulator) adminListFaults(*http.Request) (any, error) {
 		if f.Latency > 0 {
 			af.Latency = f.Latency.String()
 		}
+		if f.ListLag > 0 {
+			af.ListLag = f.ListLag.String()
+		}
 		out[k] = af
 	}
 	return out, nil
@@ -340,6 +344,13 @@ func (e *Emulator) adminPutFault(r *http.Request) (any, error) {
 			return nil, adminErrf(http.StatusBadRequest, "latency must be a non-negative duration like \"200ms\"")
 		}
 		f.Latency = d
+	}
+	if af.ListLag != "" {
+		d, err := time.ParseDuration(af.ListLag)
+		if err != nil || d < 0 {
+			return nil, adminErrf(http.StatusBadRequest, "list_lag must be a non-negative duration like \"5s\"")
+		}
+		f.ListLag = d
 	}
 	e.SetFault(key, f)
 	return map[string]string{"status": "ok"}, nil

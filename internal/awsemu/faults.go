@@ -21,6 +21,13 @@ type Fault struct {
 	LostResponseRate float64 `json:"lost_response_rate"`
 	// Latency is added before every matching request is handled.
 	Latency time.Duration `json:"latency"`
+	// ListLag makes a list operation lag behind the writes: what was created
+	// less than ListLag ago is not listed yet, as an eventually consistent read
+	// may miss it (the SDK's GetCommandInvocation doc: "The Run Command API
+	// follows an eventual consistency model"). Implemented by ssm.ListCommands
+	// (commands requested less than ListLag ago are left out); other
+	// operations ignore it.
+	ListLag time.Duration `json:"list_lag"`
 }
 
 // SetFault installs f for key: "*" (every request), a service ("ssm") or an
@@ -29,6 +36,17 @@ func (e *Emulator) SetFault(key string, f Fault) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.faults[strings.TrimSpace(key)] = f
+}
+
+// faultForLocked returns the fault for svc.op, the most specific key first.
+// The caller holds e.mu.
+func (e *Emulator) faultForLocked(svc, op string) (Fault, bool) {
+	for _, k := range []string{svc + "." + op, svc, "*"} {
+		if f, ok := e.faults[k]; ok {
+			return f, true
+		}
+	}
+	return Fault{}, false
 }
 
 // ClearFaults removes every fault.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -101,7 +102,11 @@ func (e *Emulator) awsManagedLocked() map[string]*iamPolicy {
 		created, _ := time.Parse(time.RFC3339, d.Created)
 		updated, _ := time.Parse(time.RFC3339, d.Updated)
 		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, []byte(iamStripNewlines(d.Doc)), "", "    "); err != nil {
+		// The published texts are the aws partition's; in another partition
+		// their resource ARNs carry that partition (an ARN's second field is
+		// the partition: IAM User Guide, "IAM identifiers", ARN format).
+		doc := strings.ReplaceAll(iamStripNewlines(d.Doc), `"arn:aws:`, `"arn:`+e.partition()+`:`)
+		if err := json.Indent(&pretty, []byte(doc), "", "    "); err != nil {
 			panic("awsemu: bad managed policy " + d.Name + ": " + err.Error())
 		}
 		sum := sha256.Sum256([]byte(d.Name))

@@ -20,6 +20,9 @@ var awsPartitions = []awsPartition{
 	{name: "aws-us-gov", regionPrefix: "us-gov-", dnsSuffix: "amazonaws.com"},
 	{name: "aws-iso", regionPrefix: "us-iso-", dnsSuffix: "c2s.ic.gov"},
 	{name: "aws-iso-b", regionPrefix: "us-isob-", dnsSuffix: "sc2s.sgov.gov"},
+	{name: "aws-iso-e", regionPrefix: "eu-isoe-", dnsSuffix: "cloud.adc-e.uk"},
+	{name: "aws-iso-f", regionPrefix: "us-isof-", dnsSuffix: "csp.hci.ic.gov"},
+	{name: "aws-eusc", regionPrefix: "eusc-", dnsSuffix: "amazonaws.eu"},
 }
 
 // partitionOf is the partition a region belongs to.

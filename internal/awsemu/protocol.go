@@ -371,13 +371,7 @@ func guessService(r *http.Request, body []byte) string {
 // request is to be handled and its response then lost (see hangUp).
 func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, svc *serviceDef, op string) (handled, lose bool) {
 	e.mu.Lock()
-	f, ok := e.faults[svc.name+"."+op]
-	if !ok {
-		f, ok = e.faults[svc.name]
-	}
-	if !ok {
-		f, ok = e.faults["*"]
-	}
+	f, ok := e.faultForLocked(svc.name, op)
 	var roll [4]float64
 	for i := range roll[:3] {
 		roll[i] = e.rng.Float64()

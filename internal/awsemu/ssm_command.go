@@ -123,6 +123,10 @@ type ssmInvocation struct {
 type stepSpan struct {
 	step               int // index in cmd.steps
 	so0, so1, se0, se1 int
+	// The step's own result, listed as its plugin.
+	status, details string
+	code            int
+	start, end      time.Time
 }
 
 // stepOutput is the output of the step named plugin, or the whole output when

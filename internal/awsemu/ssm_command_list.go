@@ -111,10 +111,18 @@ func ssmListCommands(e *Emulator, body []byte) (any, *APIError) {
 			}
 		}
 	}
+	// A ListLag fault leaves out the commands requested less than that ago.
+	var listedBefore time.Time
+	if f, ok := e.faultForLocked("ssm", "ListCommands"); ok && f.ListLag > 0 {
+		listedBefore = time.Now().Add(-f.ListLag)
+	}
 	var matched []commandOutJSON
 	for i := len(e.ssm.order) - 1; i >= 0; i-- {
 		c := e.ssm.order[i]
 		if in.CommandID != "" && c.ID != in.CommandID {
+			continue
+		}
+		if !listedBefore.IsZero() && c.Requested.After(listedBefore) {
 			continue
 		}
 		if in.InstanceID != "" && c.byInst[in.InstanceID] == nil {
@@ -187,8 +195,38 @@ func (e *Emulator) invocationOut(inv *ssmInvocation, details bool) map[string]an
 			p.OutputS3KeyPrefix = s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(c.steps[0].Action))
 		}
 		out["CommandPlugins"] = []pluginOut{p}
+		if len(c.steps) > 1 && inv.terminal() && len(inv.spans) > 0 {
+			out["CommandPlugins"] = e.stepPlugins(inv)
+		}
 	}
 	return out
+}
+
+// stepPlugins lists one plugin per step of a finished multi-step invocation,
+// each with its own status, exit code, times and output, as the agent reports
+// each plugin of the document (CommandInvocation.CommandPlugins: "A list of
+// plugins returned by SendCommand for the command"; SDK model
+// types.CommandPlugin.Name: "the name of the plugin, or the step name for
+// SSM Command documents that are version 2.0 and later"). GUESS: steps that
+// did not run (after a failed step) are left out.
+func (e *Emulator) stepPlugins(inv *ssmInvocation) []pluginOut {
+	c := inv.cmd
+	var ps []pluginOut
+	for _, sp := range inv.spans {
+		st := c.steps[sp.step]
+		so, se := inv.stdout[sp.so0:sp.so1], inv.stderr[sp.se0:sp.se1]
+		p := pluginOut{
+			Name: st.Name, Status: sp.status, StatusDetails: sp.details, ResponseCode: sp.code,
+			ResponseStartDateTime: epochTime(sp.start), ResponseFinishDateTime: epochTime(sp.end),
+			Output: agentPluginOutput(string(so), string(se)), OutputS3Region: c.S3Region, OutputS3BucketName: c.S3Bucket,
+		}
+		if c.S3Bucket != "" {
+			p.StandardOutputURL, p.StandardErrorURL = e.stepURL(inv, sp.step, "stdout"), e.stepURL(inv, sp.step, "stderr")
+			p.OutputS3KeyPrefix = s3KeyJoin(c.S3Prefix, c.ID, inv.InstanceID, pluginDir(st.Action))
+		}
+		ps = append(ps, p)
+	}
+	return ps
 }
 
 func ssmListCommandInvocations(e *Emulator, body []byte) (any, *APIError) {

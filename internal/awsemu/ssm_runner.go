@@ -302,9 +302,10 @@ func (e *Emulator) runSteps(s *ssmState, inv *ssmInvocation, platform string) bo
 			status, details, code = "Cancelled", detCancelled, 1
 			break
 		}
-		sp := stepSpan{step: i, so0: len(stdout.b), se0: len(stderr.b)}
+		sp := stepSpan{step: i, so0: len(stdout.b), se0: len(stderr.b), start: time.Now()}
 		status, details, code = e.runStep(s, inv, st, instDir, orchDir, stdout, stderr)
 		sp.so1, sp.se1 = len(stdout.b), len(stderr.b)
+		sp.status, sp.details, sp.code, sp.end = status, details, code, time.Now()
 		spans = append(spans, sp)
 		if status != "Success" {
 			break

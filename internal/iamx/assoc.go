@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 var assocPoll = time.Second
@@ -169,7 +171,7 @@ func WaitAssociated(ctx context.Context, c *ec2.Client, instanceID, associationI
 				}
 			}
 		}
-		if err := sleep(ctx, assocPoll); err != nil {
+		if err := poll.Sleep(ctx, assocPoll); err != nil {
 			return nil, fmt.Errorf("waiting for association %s of instance %s to be associated: %w", associationID, instanceID, err)
 		}
 	}
@@ -210,7 +212,7 @@ func disassociate(ctx context.Context, c *ec2.Client, instanceID, associationID 
 		if !still {
 			return nil
 		}
-		if err := sleep(ctx, assocPoll); err != nil {
+		if err := poll.Sleep(ctx, assocPoll); err != nil {
 			return errors.Join(fmt.Errorf("waiting for association %s of instance %s to go", associationID, instanceID), err)
 		}
 	}

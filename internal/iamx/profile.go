@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // The instance-profile readiness wait of terraform-provider-aws (notes/aws-behaviour.md#iam):
@@ -64,7 +66,7 @@ func WaitInstanceProfileExists(ctx context.Context, c *iam.Client, name string, 
 func WaitInstanceProfileReady(ctx context.Context, c *iam.Client, name string, timeout time.Duration) (*iamtypes.InstanceProfile, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := sleep(ctx, ProfileReadyDelay); err != nil {
+	if err := poll.Sleep(ctx, ProfileReadyDelay); err != nil {
 		return nil, fmt.Errorf("waiting for IAM instance profile %s to be ready: %w", name, err)
 	}
 	found, missed := 0, 0
@@ -90,23 +92,9 @@ func WaitInstanceProfileReady(ctx context.Context, c *iam.Client, name string, t
 				return p, nil
 			}
 		}
-		if err := sleep(ctx, profileReadyPoll); err != nil {
+		if err := poll.Sleep(ctx, profileReadyPoll); err != nil {
 			return nil, fmt.Errorf("waiting for IAM instance profile %s to be ready: %w", name, err)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // retryPollMin and retryPollMax bound the back-off between eventual-consistency
@@ -24,23 +26,19 @@ var (
 // terraform-provider-aws does) and its error returned.
 func RetryWhen(ctx context.Context, timeout time.Duration, retryable func(error) bool, fn func() error) error {
 	deadline := time.Now().Add(timeout)
-	wait := retryPollMin
+	intervals := poll.Backoff{Interval: retryPollMin, Max: retryPollMax, Factor: 2}
 	for {
 		err := fn()
 		if err == nil || !retryable(err) {
 			return err
 		}
+		wait := intervals.Next()
 		if time.Now().Add(wait).After(deadline) {
 			return fn()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
+		if cerr := poll.Sleep(ctx, wait); cerr != nil {
+			return errors.Join(err, cerr)
 		}
-		wait = min(wait*2, retryPollMax)
 	}
 }
 

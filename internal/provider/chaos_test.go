@@ -18,7 +18,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
-// chaosFault is the fault mix of issue 10 on every service: 30% throttling,
+// chaosFault is the chaos fault mix on every service: 30% throttling,
 // 5% 5xx, 5% connection resets before the request is handled and 5% responses
 // lost after it was handled.
 var chaosFault = awsemu.Fault{ThrottleRate: 0.3, ServerErrorRate: 0.05, ResetRate: 0.05, LostResponseRate: 0.05}
@@ -121,7 +121,7 @@ func chaosInventory(ctx context.Context, e *awsemu.Emulator, ids []string) (role
 	return roles, profiles, assocs, commands, nil
 }
 
-// TestAccChaos_applyAndDestroy is issue 10's chaos test: the whole flow for 60
+// TestAccChaos_applyAndDestroy is the chaos test: the whole flow for 60
 // instances, applied and destroyed through the Terraform CLI while every
 // service throttles, fails, resets and loses responses. Both succeed, nothing
 // is created twice, nothing is left.
@@ -159,6 +159,14 @@ func TestAccChaos_applyAndDestroy(t *testing.T) {
 				}
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					return fmt.Errorf("commands sent %v, want exactly %v", got, want)
+				}
+				// The counters agree: every SendCommand the emulator handled
+				// (lost responses included) created one of these three.
+				calls := e.Calls()
+				handled := calls["ssm.SendCommand"] - calls["ssm.SendCommand#throttled"] - calls["ssm.SendCommand#5xx"] -
+					calls["ssm.SendCommand#reset"] - calls["ssm.SendCommand#denied"]
+				if handled != 3 {
+					return fmt.Errorf("SendCommand handled %d times, want 3 (calls %v)", handled, calls)
 				}
 				return nil
 			},

@@ -26,7 +26,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
-// Issue 18: fleets as they are. Each command below appends a line to a log in
+// Fleets as they are. Each command below appends a line to a log in
 // the instance's home directory on the emulator (what ran where, and how
 // often), which the tests compare with the state.
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -469,9 +468,12 @@ resource "ssm_command_run" "test" {
 			if calls["ssm.SendCommand#throttled"]+calls["ssm.ListCommands#throttled"]+calls["ssm.ListCommandInvocations#throttled"] == 0 {
 				return errors.New("no throttling was injected: the test proves nothing")
 			}
-			out, err := ssm.NewFromConfig(emuConfig(e)).ListCommands(context.Background(), &ssm.ListCommandsInput{})
-			if err == nil && len(out.Commands) != 1 {
-				return fmt.Errorf("%d commands sent, want exactly 1 (no duplicates from retries)", len(out.Commands))
+			// Every SendCommand the emulator handled created a command; the
+			// throttled and failed ones were refused before handling.
+			handled := calls["ssm.SendCommand"] - calls["ssm.SendCommand#throttled"] - calls["ssm.SendCommand#5xx"] -
+				calls["ssm.SendCommand#reset"] - calls["ssm.SendCommand#denied"]
+			if handled != 1 {
+				return fmt.Errorf("SendCommand handled %d times (%v), want exactly 1 (no duplicates from retries)", handled, calls)
 			}
 			return nil
 		},
@@ -536,7 +538,7 @@ func TestAccCommandRun_invalidInput(t *testing.T) {
 }
 
 // Targets that match no instance (a tag typo) fail the apply, naming the tag,
-// before anything is sent (issue 18: an empty selection is an error); with
+// before anything is sent (an empty selection is an error); with
 // allow_empty = true the apply succeeds, warns, sends nothing and records
 // status NotSent.
 func TestAccCommandRun_targetsMatchingNothing(t *testing.T) {

@@ -107,7 +107,7 @@ func TestAccFailureDiagnostics(t *testing.T) {
 func failureScenarios() []failureScenario {
 	return []failureScenario{
 		{
-			// Issue 10: an SSM endpoint answering 500 forever ends the agent wait at
+			// An SSM endpoint answering 500 forever ends the agent wait at
 			// its timeout, naming the operation and the 500.
 			name: "agent_wait_500_forever", within: 35*time.Second + 10*time.Second,
 			steps: func(t *testing.T) []resource.TestStep {
@@ -126,7 +126,7 @@ data "ssm_agent_online" "test" {
 			},
 		},
 		{
-			// Issue 10: ListCommandInvocations answering 500 forever ends the run at
+			// ListCommandInvocations answering 500 forever ends the run at
 			// the create timeout, naming the operation and the 500.
 			name: "command_run_500_forever_while_collecting", within: 65*time.Second + 10*time.Second,
 			steps: func(t *testing.T) []resource.TestStep {

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // Output caps and markers of the agent and the API
@@ -91,7 +93,7 @@ func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states [
 				}
 				return fmt.Errorf("listing invocations of command %s: %w", st.id, err)
 			}
-			if err := sleep(ctx, nextInterval(spec, attempt, time.Since(start))); err != nil {
+			if err := poll.Sleep(ctx, nextInterval(spec, attempt, time.Since(start))); err != nil {
 				aggregate(res, states)
 				return err
 			}
@@ -401,7 +403,7 @@ func getInvocation(ctx context.Context, api SSMAPI, in *ssm.GetCommandInvocation
 		if ctx.Err() != nil || fatalWhileWaiting(err) {
 			return nil, err
 		}
-		if serr := sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond); serr != nil {
+		if serr := poll.Sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond); serr != nil {
 			return nil, err
 		}
 	}

@@ -1,14 +1,8 @@
 package runcommand
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 func TestSplitPluginOutput(t *testing.T) {
@@ -106,58 +100,5 @@ func TestTail(t *testing.T) {
 	}
 	if got := Tail(strings.Repeat("é", 1000), 10, 1001); len(got) != 1000 {
 		t.Errorf("tail cut inside a rune: %d bytes", len(got))
-	}
-}
-
-// fakeSSM serves one finished two-step command: per-step output through
-// GetCommandInvocation with PluginName (the emulator keeps no per-step output).
-type fakeSSM struct {
-	SSMAPI
-	gets []string
-}
-
-const fakeID = "f0000000-0000-0000-0000-000000000000"
-
-func (f *fakeSSM) SendCommand(context.Context, *ssm.SendCommandInput, ...func(*ssm.Options)) (*ssm.SendCommandOutput, error) {
-	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(fakeID), Status: ssmtypes.CommandStatusPending, TargetCount: 1}}, nil
-}
-
-func (f *fakeSSM) ListCommands(context.Context, *ssm.ListCommandsInput, ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error) {
-	return &ssm.ListCommandsOutput{Commands: []ssmtypes.Command{{CommandId: aws.String(fakeID), Status: ssmtypes.CommandStatusFailed, TargetCount: 1, CompletedCount: 1, ErrorCount: 1}}}, nil
-}
-
-func (f *fakeSSM) ListCommandInvocations(context.Context, *ssm.ListCommandInvocationsInput, ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error) {
-	now := time.Now()
-	return &ssm.ListCommandInvocationsOutput{CommandInvocations: []ssmtypes.CommandInvocation{{
-		InstanceId: aws.String("i-12345678"), Status: ssmtypes.CommandInvocationStatusFailed, StatusDetails: aws.String("Failed"),
-		CommandPlugins: []ssmtypes.CommandPlugin{
-			{Name: aws.String("first"), Status: ssmtypes.CommandPluginStatusSuccess, ResponseCode: 0, Output: aws.String("one\n"), ResponseStartDateTime: &now, ResponseFinishDateTime: &now},
-			{Name: aws.String("second"), Status: ssmtypes.CommandPluginStatusFailed, ResponseCode: 4, Output: aws.String("two\n"), ResponseStartDateTime: &now, ResponseFinishDateTime: &now},
-		},
-	}}}, nil
-}
-
-func (f *fakeSSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
-	name := aws.ToString(in.PluginName)
-	f.gets = append(f.gets, name)
-	out := map[string]string{"first": "one\n", "second": "two\n"}[name]
-	return &ssm.GetCommandInvocationOutput{StandardOutputContent: aws.String(out), StandardErrorContent: aws.String(name + " err\n")}, nil
-}
-
-func TestRun_multiStepDocumentOutputPerStep(t *testing.T) {
-	f := &fakeSSM{}
-	res, err := Run(context.Background(), Clients{SSM: f}, Spec{
-		DocumentName: "Two-Steps", InstanceIDs: []string{"i-12345678"}, MinInterval: time.Millisecond,
-	})
-	fe, ok := err.(*FailedError)
-	if !ok {
-		t.Fatalf("err = %v", err)
-	}
-	inv := res.Invocations["i-12345678"]
-	if inv.Stdout != "one\ntwo\n" || inv.Stderr != "first err\nsecond err\n" || inv.ResponseCode != 4 || len(fe.Failed) != 1 {
-		t.Errorf("invocation = %+v", inv)
-	}
-	if strings.Join(f.gets, ",") != "first,second" {
-		t.Errorf("GetCommandInvocation plugin names = %v", f.gets)
 	}
 }

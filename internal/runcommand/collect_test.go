@@ -174,23 +174,34 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	}
 }
 
-// A 2.x document with two steps: each step's output once, in order.
+// A 2.x document with two steps, the second failing: each step's stdout and
+// stderr once, in order, read per step (GetCommandInvocation with PluginName),
+// the failing step's exit code, and the run failed.
 func TestRun_twoStepDocumentOutput(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 1, nil)
 	content := `{"schemaVersion":"2.2","description":"two steps","mainSteps":[
-	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one"]}},
-	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two"]}}]}`
+	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one","echo first err >&2"]}},
+	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two","echo second err >&2","exit 4"]}}]}`
 	if _, err := sdkSSM(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
 		Name: aws.String("TwoSteps"), Content: aws.String(content), DocumentType: "Command"}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{DocumentName: "TwoSteps", InstanceIDs: ids})
-	if err != nil {
-		t.Fatal(err)
+	var fe *runcommand.FailedError
+	if !errors.As(err, &fe) || len(fe.Failed) != 1 {
+		t.Fatalf("err = %v, want a FailedError naming the one instance", err)
 	}
-	if inv := res.Invocations[ids[0]]; inv.Stdout != "one\ntwo\n" || inv.StdoutTruncated {
+	inv := res.Invocations[ids[0]]
+	if inv.Stdout != "one\ntwo\n" || inv.StdoutTruncated {
 		t.Errorf("stdout %q (truncated %v), want \"one\\ntwo\\n\"", inv.Stdout, inv.StdoutTruncated)
+	}
+	// The agent adds its own line for a failing shell step.
+	if inv.Stderr != "first err\nsecond err\nfailed to run commands: exit status 4" || inv.ResponseCode != 4 || inv.Status != "Failed" {
+		t.Errorf("stderr %q, response code %d, status %s: want both steps' stderr, 4, Failed", inv.Stderr, inv.ResponseCode, inv.Status)
+	}
+	if n := e.CallCount("ssm.GetCommandInvocation"); n < 2 {
+		t.Errorf("%d GetCommandInvocation calls, want one per step at least", n)
 	}
 }

@@ -4,8 +4,11 @@ package runcommand
 // run the command twice. Each SendCommand of a run therefore carries a random
 // run token at the end of its Comment, the SDK's own retries are switched off
 // for that call, and the engine retries itself: after an error that may hide a
-// created command, it first looks for a command carrying the token (ListCommands
-// since just before the first attempt) and adopts it. See
+// created command, it looks for a command carrying the token (ListCommands
+// since just before the first attempt) and adopts it. Run Command is
+// eventually consistent, so ListCommands may not show a command the moment it
+// is created: the engine keeps looking for Spec.SendLookupWindow after the
+// failed attempt before it sends again. See
 // notes/aws-behaviour.md#retries-deadlines-and-lost-responses.
 
 import (
@@ -14,6 +17,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 const (
@@ -33,6 +39,15 @@ const (
 	// lookupSkew widens the ListCommands window before the first attempt, for a
 	// client clock behind the service's (SigV4 tolerates 5 minutes of skew).
 	lookupSkew = 5 * time.Minute
+	// DefaultSendLookupWindow is Spec.SendLookupWindow's default: how long
+	// after a SendCommand attempt that may have created a command the engine
+	// keeps looking for it in ListCommands before sending again. It bounds
+	// the lag of ListCommands behind SendCommand that the engine tolerates
+	// (no AWS source states one; see notes/aws-behaviour.md).
+	DefaultSendLookupWindow = 15 * time.Second
+	// lookupFirstGap and lookupMaxGap: the gaps between those lookups.
+	lookupFirstGap = 250 * time.Millisecond
+	lookupMaxGap   = 2 * time.Second
 )
 
 // reRunToken matches a run token at the end of a comment: " [tf:xxxxxxxxxx]".
@@ -69,11 +84,14 @@ func StripRunToken(comment string) string {
 
 // sendIdempotent sends in (whose Comment carries a run token) with the SDK's
 // retries switched off for this one call, and retries itself as the client's
-// retryer would (same retryable errors, attempts and back-off). After any error
-// but throttling (the one answer that says nothing was done) it first looks
-// for the command the attempt may have created and adopts it. since is the
+// retryer would (same retryable errors, attempts and back-off). After a
+// retryable error other than throttling or a failed dial (both say nothing was
+// done; a 5xx, a reset or a lost response may hide a created command) it
+// looks for the command the attempt may have created, for window after the
+// attempt failed, and adopts it; only when ListCommands, read at least window
+// after the failure, does not show it is the command sent again. since is the
 // time of the run's first attempt.
-func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since time.Time) (*ssmtypes.Command, error) {
+func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since time.Time, window time.Duration) (*ssmtypes.Command, error) {
 	var rt aws.Retryer
 	oneAttempt := func(o *ssm.Options) {
 		if o.Retryer != nil {
@@ -84,6 +102,7 @@ func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, s
 	throttle := retry.IsErrorThrottles(retry.DefaultThrottles)
 	for attempt := 1; ; attempt++ {
 		out, err := api.SendCommand(ctx, in, oneAttempt)
+		failedAt := time.Now()
 		if err == nil {
 			if out.Command == nil || out.Command.CommandId == nil {
 				return nil, errors.New("SendCommand returned no command id")
@@ -94,59 +113,86 @@ func sendIdempotent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, s
 			rt = retry.NewStandard()
 		}
 		if ctx.Err() != nil {
-			// Interrupted while the request may have reached SSM: look for the
-			// command with a fresh context (a few times: a request in flight is
-			// handled a moment later), so that it is cancelled, not orphaned.
-			if cmd := findAfterInterrupt(ctx, api, in, since); cmd != nil {
-				return cmd, nil
-			}
-			return nil, err
+			return interruptedSend(ctx, api, in, since, failedAt, window, err)
 		}
 		if !rt.IsErrorRetryable(err) {
 			return nil, err
 		}
-		if throttle.IsErrorThrottle(err) != aws.TrueTernary {
-			cmd, lerr := findSent(ctx, api, in, since)
+		refused := throttle.IsErrorThrottle(err) == aws.TrueTernary || neverSent(err)
+		if !refused {
+			cmd, lerr := lookForSent(ctx, api, in, since, failedAt.Add(window))
+			if cmd != nil {
+				return cmd, nil
+			}
+			if ctx.Err() != nil {
+				return interruptedSend(ctx, api, in, since, failedAt, window, err)
+			}
 			if lerr != nil {
 				return nil, fmt.Errorf("%w; it may have been sent nonetheless, and looking for it failed: %v (look for the comment %q in the Run Command history)",
 					err, lerr, aws.ToString(in.Comment))
-			}
-			if cmd != nil {
-				return cmd, nil
 			}
 		}
 		if attempt >= rt.MaxAttempts() {
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt)
 		}
-		delay, derr := rt.RetryDelay(attempt, err)
-		if derr != nil {
-			return nil, err
-		}
-		if err := sleep(ctx, delay); err != nil {
-			return nil, err
+		if refused {
+			// After a lookup the window has already spaced the attempts.
+			delay, derr := rt.RetryDelay(attempt, err)
+			if derr != nil {
+				return nil, err
+			}
+			if poll.Sleep(ctx, delay) != nil {
+				return nil, err // interrupted: SendCommand's error is the cause to report
+			}
 		}
 	}
 }
 
-// interruptLookups and interruptLookupGap: how often, and how far apart, a
-// send interrupted in flight looks for the command it may have created.
-const (
-	interruptLookups   = 3
-	interruptLookupGap = time.Second
-)
+// neverSent: err says the request never reached the service (no connection
+// could be made), so it created nothing.
+func neverSent(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial")
+}
 
-func findAfterInterrupt(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since time.Time) *ssmtypes.Command {
+// interruptedSend: the run was interrupted while the request may have reached
+// SSM. It looks for the command with a fresh context (for the lookup window,
+// within CancelTimeout), so that it is cancelled, not orphaned; err stands
+// when it is not found.
+func interruptedSend(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since, failedAt time.Time, window time.Duration, err error) (*ssmtypes.Command, error) {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
 	defer cancel()
-	for i := 0; i < interruptLookups; i++ {
-		if i > 0 && sleep(lctx, interruptLookupGap) != nil {
-			return nil
+	if cmd, _ := lookForSent(lctx, api, in, since, failedAt.Add(window)); cmd != nil {
+		return cmd, nil
+	}
+	return nil, err
+}
+
+// lookForSent calls findSent until it finds the command or until a lookup
+// that started at or after until has succeeded (ListCommands lags behind
+// SendCommand by less than the window, the engine assumes: after that, a
+// command it does not show was not created). Lookup errors before until are
+// retried; the last one is returned when ctx ends first or the final lookup
+// fails.
+func lookForSent(ctx context.Context, api SSMAPI, in *ssm.SendCommandInput, since, until time.Time) (*ssmtypes.Command, error) {
+	gaps := poll.Backoff{Interval: lookupFirstGap, Max: lookupMaxGap, Factor: 2}
+	for {
+		started := time.Now()
+		cmd, err := findSent(ctx, api, in, since)
+		if cmd != nil {
+			return cmd, nil
 		}
-		if cmd, err := findSent(lctx, api, in, since); err == nil && cmd != nil {
-			return cmd
+		if !started.Before(until) {
+			return nil, err
+		}
+		if serr := poll.Sleep(ctx, min(gaps.Next(), time.Until(until))); serr != nil {
+			if err == nil {
+				err = serr
+			}
+			return nil, err
 		}
 	}
-	return nil
 }
 
 // findSent returns the command in created, if ListCommands shows one with the

@@ -174,3 +174,55 @@ func TestRun_interruptedInFlightSendIsCancelled(t *testing.T) {
 		t.Errorf("commands %+v, want the one, cancelled", out.Commands)
 	}
 }
+
+// Run Command is eventually consistent: with ListCommands lagging 5 s behind
+// SendCommand and every SendCommand response lost, the run keeps looking for
+// its token until the command is listed and adopts it: exactly one command is
+// created and runs.
+func TestRun_lostResponseUnderLaggingListRunsOnce(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, true)
+	ids := addReady(t, e, 1, nil)
+	e.SetFault("ssm.SendCommand", awsemu.Fault{LostResponseRate: 1})
+	e.SetFault("ssm.ListCommands", awsemu.Fault{ListLag: 5 * time.Second})
+	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
+		InstanceIDs: ids, Parameters: cmds("echo once"), Comment: "lagging list",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent, lost := e.CallCount("ssm.SendCommand"), e.CallCount("ssm.SendCommand#lost"); sent != 1 || lost != 1 {
+		t.Errorf("SendCommand handled %d times, %d responses lost: want 1 and 1 (a resend would run the command twice)", sent, lost)
+	}
+	if n := e.CallCount("ssm.ListCommands"); n < 2 {
+		t.Errorf("%d ListCommands calls: the lag was not waited out (want several lookups)", n)
+	}
+	e.ClearFaults()
+	if comments := emulatorCommands(t, c); len(comments) != 1 {
+		t.Fatalf("emulator holds %d commands (%q), want 1", len(comments), comments)
+	}
+	if len(res.CommandIDs) != 1 || res.Status != "Success" || res.Invocations[ids[0]].Stdout != "once\n" {
+		t.Errorf("result: ids %v, status %s, invocations %+v", res.CommandIDs, res.Status, res.Invocations)
+	}
+}
+
+// The window is what makes the lagging list safe: looking for less time than
+// ListCommands lags, a lost response is sent again and the command runs twice
+// (this is the engine's assumption made visible, see SendLookupWindow).
+func TestRun_lookupWindowShorterThanListLagSendsAgain(t *testing.T) {
+	t.Parallel()
+	e, c := newEmulator(t, awsemu.Options{}, true)
+	ids := addReady(t, e, 1, nil)
+	e.SetFault("ssm.SendCommand", awsemu.Fault{LostResponseRate: 1})
+	e.SetFault("ssm.ListCommands", awsemu.Fault{ListLag: time.Hour})
+	_, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
+		InstanceIDs: ids, Parameters: cmds("true"), SendLookupWindow: 300 * time.Millisecond,
+	})
+	if err == nil {
+		t.Fatal("Run succeeded with every response lost and no command ever listed")
+	}
+	e.ClearFaults()
+	if n := len(emulatorCommands(t, c)); n < 2 {
+		t.Errorf("emulator holds %d commands, want several: the window was shorter than the lag", n)
+	}
+}

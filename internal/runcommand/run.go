@@ -13,6 +13,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // reInstanceID is SendCommand's InstanceIds member pattern (notes/aws-behaviour.md#sendcommand).
@@ -209,6 +210,9 @@ func withDefaults(s Spec) Spec {
 	if s.PersistentErrorLimit <= 0 {
 		s.PersistentErrorLimit = DefaultPersistentErrorLimit
 	}
+	if s.SendLookupWindow <= 0 {
+		s.SendLookupWindow = DefaultSendLookupWindow
+	}
 	return s
 }
 
@@ -338,16 +342,17 @@ func sendInputs(s Spec) []*ssm.SendCommandInput {
 func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) (*ssmtypes.Command, error) {
 	since := time.Now()
 	deadline := since.Add(spec.AgentWaitTimeout)
-	wait := max(spec.MinInterval, 500*time.Millisecond)
+	intervals := poll.Backoff{Interval: max(spec.MinInterval, 500*time.Millisecond), Max: 5 * time.Second, Factor: spec.Backoff}
 	in.Comment = aws.String(withRunToken(aws.ToString(in.Comment), newRunToken()))
 	for {
-		cmd, err := sendIdempotent(ctx, api, in, since)
+		cmd, err := sendIdempotent(ctx, api, in, since, spec.SendLookupWindow)
 		if err == nil {
 			return cmd, nil
 		}
 		if errorCode(err) != "InvalidInstanceId" || ctx.Err() != nil {
 			return nil, fmt.Errorf("sending command: %w", explainSendError(err, spec))
 		}
+		wait := intervals.Next()
 		if time.Now().Add(wait).After(deadline) {
 			ids := reIDInMessage.FindAllString(err.Error(), -1)
 			if len(ids) == 0 {
@@ -355,10 +360,9 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			}
 			return nil, &NotRegisteredError{InstanceIDs: dedupe(ids), Waited: spec.AgentWaitTimeout, Err: err}
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := poll.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
-		wait = min(time.Duration(float64(wait)*spec.Backoff), 5*time.Second)
 	}
 }
 
@@ -372,18 +376,6 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // interrupted cancels every command with a fresh context, collects what is known

@@ -91,6 +91,14 @@ type Spec struct {
 	// (0: DefaultPersistentErrorLimit). Other errors end them at once.
 	PersistentErrorLimit time.Duration
 
+	// SendLookupWindow is how long after a SendCommand attempt that may have
+	// created a command (5xx, reset, lost response, interrupt) the engine keeps
+	// looking for it in ListCommands before sending again: the longest lag of
+	// ListCommands behind SendCommand under which nothing runs twice
+	// (0: DefaultSendLookupWindow). A lost response is adopted as soon as the
+	// command is listed; only an attempt that created nothing waits it out.
+	SendLookupWindow time.Duration
+
 	// Progress, when set, is called after each poll of the command(s).
 	Progress func(Progress)
 

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // lagFraction bounds how late the wait notices the end of a run: the poll
@@ -76,7 +78,7 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 		if allDone(states) {
 			return nil
 		}
-		if err := sleep(ctx, nextInterval(spec, n, time.Since(sentAt))); err != nil {
+		if err := poll.Sleep(ctx, nextInterval(spec, n, time.Since(sentAt))); err != nil {
 			return err
 		}
 		pending := map[string]*cmdState{}
