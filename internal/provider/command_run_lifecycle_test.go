@@ -190,7 +190,7 @@ resource "ssm_command_run" "test" {
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if err := sw.within("destroy", 20*time.Second); err != nil {
+			if err := sw.within("destroy", 45*time.Second); err != nil {
 				return err
 			}
 			return sendCount(e, 1)(nil)
@@ -207,7 +207,7 @@ resource "ssm_command_run" "test" {
 				Config:           cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				Check: resource.ComposeTestCheckFunc(
-					func(*terraform.State) error { return sw.within("plan", 20*time.Second) },
+					func(*terraform.State) error { return sw.within("plan", 45*time.Second) },
 					sendCount(e, 1),
 					func(*terraform.State) error { sw.start(); return nil }),
 			},
