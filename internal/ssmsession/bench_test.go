@@ -30,67 +30,116 @@ func echoServer(b testing.TB) int {
 	return portOfAddr(ln.Addr())
 }
 
-// BenchmarkTunnel_throughput downloads 64 MB over HTTP through a tunnel on the
-// emulator, and the same directly from the server, and reports both rates
-// (tunnel_MB/s, direct_MB/s).
-func BenchmarkTunnel_throughput(b *testing.B) {
-	v := newEmuEnv(b, "")
-	fw := v.open(b, ssmsession.OpenSpec{})
-	const size = 64 << 20
-	rate := func(addr string) float64 {
-		start := time.Now()
-		resp, err := http.Get(fmt.Sprintf("http://%s/?n=%d", addr, size))
+// throughputSize is the body each throughput benchmark downloads.
+const throughputSize = 64 << 20
+
+// downloadRate downloads throughputSize bytes over HTTP from addr and returns
+// the rate in MB/s (MiB per second).
+func downloadRate(b *testing.B, addr string) float64 {
+	b.Helper()
+	start := time.Now()
+	resp, err := http.Get(fmt.Sprintf("http://%s/?n=%d", addr, throughputSize))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || n != throughputSize {
+		b.Fatalf("%d bytes of %d from %s, %v", n, throughputSize, addr, err)
+	}
+	return float64(throughputSize) / (1 << 20) / time.Since(start).Seconds()
+}
+
+// latencyConns is how many connections each set-up latency benchmark opens.
+const latencyConns = 100
+
+// connectMean opens latencyConns connections to addr one after the other
+// (dial, one byte there and back, close) and returns the mean time of one in
+// milliseconds.
+func connectMean(b *testing.B, addr string) float64 {
+	b.Helper()
+	start := time.Now()
+	buf := make([]byte, 1)
+	for i := 0; i < latencyConns; i++ {
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil || n != size {
-			b.Fatalf("%d bytes, %v", n, err)
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			b.Fatal(err)
 		}
-		return float64(size) / (1 << 20) / time.Since(start).Seconds()
+		if _, err := io.ReadFull(c, buf); err != nil {
+			b.Fatalf("connection %d through %s: %v", i, addr, err)
+		}
+		_ = c.Close()
 	}
-	var tunnel, direct float64
+	return float64(time.Since(start).Microseconds()) / 1000 / latencyConns
+}
+
+// BenchmarkTunnel_throughput downloads 64 MB over HTTP through a tunnel of the
+// provider's session engine on the emulator, and the same directly from the
+// server, and reports both rates (engine_MB/s, direct_MB/s).
+func BenchmarkTunnel_throughput(b *testing.B) {
+	v := newEmuEnv(b, "")
+	fw := v.open(b, ssmsession.OpenSpec{})
+	b.ResetTimer()
+	var engine, direct float64
 	for i := 0; i < b.N; i++ {
-		tunnel += rate(fw.Addr().String())
-		direct += rate(fmt.Sprintf("127.0.0.1:%d", v.port))
+		engine += downloadRate(b, fw.Addr().String())
+		direct += downloadRate(b, fmt.Sprintf("127.0.0.1:%d", v.port))
 	}
-	b.ReportMetric(tunnel/float64(b.N), "tunnel_MB/s")
+	b.ReportMetric(engine/float64(b.N), "engine_MB/s")
+	b.ReportMetric(direct/float64(b.N), "direct_MB/s")
+}
+
+// BenchmarkTunnel_throughputPlugin is BenchmarkTunnel_throughput through the
+// real session-manager-plugin, driven by `aws ssm start-session` against the
+// same kind of emulator (plugin_MB/s, direct_MB/s).
+func BenchmarkTunnel_throughputPlugin(b *testing.B) {
+	awsCLI := requirePluginTools(b)
+	v := newEmuEnv(b, "")
+	addr := startPluginForward(b, awsCLI, v, v.port)
+	b.ResetTimer()
+	var plugin, direct float64
+	for i := 0; i < b.N; i++ {
+		plugin += downloadRate(b, addr)
+		direct += downloadRate(b, fmt.Sprintf("127.0.0.1:%d", v.port))
+	}
+	b.ReportMetric(plugin/float64(b.N), "plugin_MB/s")
 	b.ReportMetric(direct/float64(b.N), "direct_MB/s")
 }
 
 // BenchmarkTunnel_connectLatency opens 100 connections one after the other
-// (dial, one byte there and back, close) through a tunnel to an echo server
-// on the emulated instance, and directly, and reports the mean set-up time of
-// each (tunnel_ms/conn, direct_ms/conn).
+// (dial, one byte there and back, close) through a tunnel of the session
+// engine to an echo server on the emulated instance, and directly, and reports
+// the mean set-up time of each (engine_ms/conn, direct_ms/conn).
 func BenchmarkTunnel_connectLatency(b *testing.B) {
 	v := newEmuEnv(b, "")
 	echo := echoServer(b)
 	fw := v.open(b, ssmsession.OpenSpec{PortSpec: ssmsession.PortSpec{RemotePort: echo}})
-	const conns = 100
-	mean := func(addr string) float64 {
-		start := time.Now()
-		buf := make([]byte, 1)
-		for i := 0; i < conns; i++ {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.Write([]byte{'x'}); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := io.ReadFull(c, buf); err != nil {
-				b.Fatal(err)
-			}
-			_ = c.Close()
-		}
-		return float64(time.Since(start).Microseconds()) / 1000 / conns
-	}
-	var tunnel, direct float64
+	b.ResetTimer()
+	var engine, direct float64
 	for i := 0; i < b.N; i++ {
-		tunnel += mean(fw.Addr().String())
-		direct += mean(fmt.Sprintf("127.0.0.1:%d", echo))
+		engine += connectMean(b, fw.Addr().String())
+		direct += connectMean(b, fmt.Sprintf("127.0.0.1:%d", echo))
 	}
-	b.ReportMetric(tunnel/float64(b.N), "tunnel_ms/conn")
+	b.ReportMetric(engine/float64(b.N), "engine_ms/conn")
+	b.ReportMetric(direct/float64(b.N), "direct_ms/conn")
+}
+
+// BenchmarkTunnel_connectLatencyPlugin is BenchmarkTunnel_connectLatency
+// through the real session-manager-plugin (plugin_ms/conn, direct_ms/conn).
+func BenchmarkTunnel_connectLatencyPlugin(b *testing.B) {
+	awsCLI := requirePluginTools(b)
+	v := newEmuEnv(b, "")
+	echo := echoServer(b)
+	addr := startPluginForward(b, awsCLI, v, echo)
+	b.ResetTimer()
+	var plugin, direct float64
+	for i := 0; i < b.N; i++ {
+		plugin += connectMean(b, addr)
+		direct += connectMean(b, fmt.Sprintf("127.0.0.1:%d", echo))
+	}
+	b.ReportMetric(plugin/float64(b.N), "plugin_ms/conn")
 	b.ReportMetric(direct/float64(b.N), "direct_ms/conn")
 }

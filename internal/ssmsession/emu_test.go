@@ -103,7 +103,7 @@ func (v *emuEnv) open(t testing.TB, spec ssmsession.OpenSpec) *ssmsession.Forwar
 	return fw
 }
 
-func (v *emuEnv) status(t *testing.T, id string) string {
+func (v *emuEnv) status(t testing.TB, id string) string {
 	t.Helper()
 	for _, state := range []ssmtypes.SessionState{ssmtypes.SessionStateActive, ssmtypes.SessionStateHistory} {
 		out, err := v.ssm.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: state,
