@@ -2,6 +2,7 @@ package agentwait
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,10 +12,38 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 )
 
-// ec2PageSize is the most instances one DescribeInstances page returns.
-const ec2PageSize = 1000
+const (
+	// ec2PageSize is the most instances one DescribeInstances page returns.
+	ec2PageSize = 1000
+	// propertiesPerCall is the most nodes one DescribeInstanceProperties page
+	// returns.
+	propertiesPerCall = 1000
+)
+
+// instancePropertiesAPI is DescribeInstanceProperties, used when the SSM
+// client has it (the SDK client does).
+type instancePropertiesAPI interface {
+	DescribeInstanceProperties(ctx context.Context, in *ssm.DescribeInstancePropertiesInput, optFns ...func(*ssm.Options)) (*ssm.DescribeInstancePropertiesOutput, error)
+}
+
+// propertyAgent is the Agent of a DescribeInstanceProperties entry.
+func propertyAgent(ip ssmtypes.InstanceProperty) Agent {
+	return Agent{
+		InstanceID:      aws.ToString(ip.InstanceId),
+		PingStatus:      string(ip.PingStatus),
+		AgentVersion:    aws.ToString(ip.AgentVersion),
+		PlatformType:    string(ip.PlatformType),
+		PlatformName:    aws.ToString(ip.PlatformName),
+		PlatformVersion: aws.ToString(ip.PlatformVersion),
+		ComputerName:    aws.ToString(ip.ComputerName),
+		IPAddress:       aws.ToString(ip.IPAddress),
+		ResourceType:    aws.ToString(ip.ResourceType),
+		LastPingAt:      aws.ToTime(ip.LastPingDateTime),
+	}
+}
 
 // ec2Fleet is a tag selection read from EC2 plus the account's agents that
 // are not Online (notes/aws-behaviour.md#checking-a-tag-fleet-at-scale).
@@ -31,18 +60,19 @@ type ec2Fleet struct {
 }
 
 // tagFleetByEC2 classifies a tag selection with two listings instead of the
-// tag-filtered DescribeInstanceInformation (one call per 50 agents): EC2
-// DescribeInstances with the tag filters (1,000 instances per call, with
-// their states) and DescribeInstanceInformation filtered by PingStatus
-// ConnectionLost/Inactive across the account (one page when the account is
-// healthy). Tag filters cannot be combined with PingStatus, so the two are
+// tag-filtered DescribeInstanceInformation (one call per 50 managed nodes of
+// the account): EC2 DescribeInstances with the tag filters (1,000 instances
+// per call, with their states) and DescribeInstanceProperties filtered by
+// PingStatus ConnectionLost/Inactive (1,000 managed nodes of the account per
+// call). Neither API takes both a tag and a PingStatus filter, so the two are
 // joined here by instance id.
 //
 // It returns nil (use the tag listing) when the result could differ from
 // what SSM targets: a tag value with an EC2 wildcard character (* or ?,
 // literal for SSM), no tagged EC2 instance (a fleet of hybrid nodes, or an
 // empty selection, which the tag listing says exactly), or a lost agent that
-// is not an EC2 instance (a hybrid node, whose tags EC2 does not know).
+// is not an EC2 instance (a hybrid node, whose tags EC2 does not know), or
+// an SSM client without DescribeInstanceProperties or a role denied it.
 func tagFleetByEC2(ctx context.Context, c Clients, tags map[string][]string) (*ec2Fleet, error) {
 	keys := make([]string, 0, len(tags))
 	for k, vs := range tags {
@@ -78,26 +108,36 @@ func tagFleetByEC2(ctx context.Context, c Clients, tags map[string][]string) (*e
 	if len(states) == 0 {
 		return nil, nil
 	}
+	props, ok := c.SSM.(instancePropertiesAPI)
+	if !ok {
+		return nil, nil
+	}
 	lost := map[string]Agent{}
-	lp := ssm.NewDescribeInstanceInformationPaginator(c.SSM, &ssm.DescribeInstanceInformationInput{
-		Filters: []ssmtypes.InstanceInformationStringFilter{{
-			Key:    aws.String("PingStatus"),
-			Values: []string{string(ssmtypes.PingStatusConnectionLost), string(ssmtypes.PingStatusInactive)},
+	lp := ssm.NewDescribeInstancePropertiesPaginator(props, &ssm.DescribeInstancePropertiesInput{
+		InstancePropertyFilterList: []ssmtypes.InstancePropertyFilter{{
+			Key:      ssmtypes.InstancePropertyFilterKeyPingStatus,
+			ValueSet: []string{string(ssmtypes.PingStatusConnectionLost), string(ssmtypes.PingStatusInactive)},
 		}},
-		MaxResults: aws.Int32(idsPerCall),
+		MaxResults: aws.Int32(propertiesPerCall),
 	})
 	for lp.HasMorePages() {
 		page, err := lp.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing the SSM agents that are not Online (DescribeInstanceInformation): %w", err)
+			var ae smithy.APIError
+			if errors.As(err, &ae) && strings.HasPrefix(ae.ErrorCode(), "AccessDenied") {
+				return nil, nil // a role without ssm:DescribeInstanceProperties: the tag listing
+			}
+			return nil, fmt.Errorf("listing the SSM agents that are not Online (DescribeInstanceProperties): %w", err)
 		}
-		for _, ii := range page.InstanceInformationList {
-			a := agentOf(ii)
-			if !strings.HasPrefix(a.InstanceID, "i-") {
+		for _, ip := range page.InstanceProperties {
+			id := aws.ToString(ip.InstanceId)
+			if !strings.HasPrefix(id, "i-") {
 				return nil, nil
 			}
-			if _, tagged := states[a.InstanceID]; tagged {
-				lost[a.InstanceID] = a
+			// Only running or pending instances: stopped ones are classified by
+			// their EC2 state, whatever the agent's last PingStatus.
+			if st, tagged := states[id]; tagged && (st == ec2types.InstanceStateNameRunning || st == ec2types.InstanceStateNamePending) {
+				lost[id] = propertyAgent(ip)
 			}
 		}
 	}
