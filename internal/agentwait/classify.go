@@ -45,50 +45,72 @@ func (r *Readiness) Total() int { return len(r.Ready) + len(r.Unreachable) }
 // the wait is over. It never fails because of an instance: the caller decides
 // what is acceptable. Errors are API errors and ctx ending.
 //
-// Selection: spec.InstanceIDs, or the tag selection's registered agents plus,
-// when an EC2 client is set, the EC2 instances carrying the tags that are
-// stopped, stopping or pending (their agents cannot receive a command although
-// DescribeInstanceInformation may not list them). Calls: one
-// DescribeInstanceInformation per 50 ids or per page of the tag listing, and
-// EC2 DescribeInstances only for instances that are not Online.
+// Selection: spec.InstanceIDs (one DescribeInstanceInformation per 50 ids,
+// EC2 DescribeInstances only for instances that are not Online). A tag
+// selection with an EC2 client: the tagged EC2 instances that are pending,
+// running, stopping or stopped (one DescribeInstances per 1,000) joined with
+// the account's agents that are ConnectionLost or Inactive (one
+// DescribeInstanceInformation per 50 of them), see tagFleetByEC2; Ready then
+// also holds running tagged instances whose agents never registered (SSM does
+// not target them, so they get no invocation). Otherwise (no EC2 client,
+// hybrid nodes, wildcard values) the tag selection's registered agents (one
+// DescribeInstanceInformation per page of 50) plus, with EC2, the tagged
+// instances that are stopped, stopping or pending.
 func Classify(ctx context.Context, c Clients, spec ReadySpec) (*Readiness, error) {
 	ids := dedupe(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
 		return &Readiness{}, nil
 	}
-	agents, err := readyPoll(ctx, c.SSM, ids, spec.TagValues)
-	if err != nil {
-		return nil, fmt.Errorf("checking the SSM agents of the targets (DescribeInstanceInformation): %w", err)
+	var (
+		agents   map[string]Agent
+		notReady []string
+		online   = map[string]bool{}
+		// EC2 states of the instances that are not Online (nil without EC2).
+		states = map[string]ec2types.InstanceStateName{}
+		exists = map[string]bool{}
+		fleet  *ec2Fleet
+	)
+	if len(ids) == 0 && c.EC2 != nil {
+		var err error
+		if fleet, err = tagFleetByEC2(ctx, c, spec.TagValues); err != nil {
+			return nil, err
+		}
 	}
-	var notReady []string
-	if len(ids) > 0 {
-		notReady = missingIDs(ids, agents)
+	if fleet != nil {
+		agents, notReady, online = fleet.lost, fleet.notReady, fleet.online
+		for _, id := range notReady {
+			states[id], exists[id] = fleet.states[id], true
+		}
 	} else {
-		notReady, _ = notOnline(nil, agents)
-		if c.EC2 != nil {
-			extra, err := tagInstancesNotRunning(ctx, c.EC2, spec.TagValues)
-			if err != nil {
-				return nil, fmt.Errorf("listing the tagged instances that are not running (ec2:DescribeInstances): %w", err)
-			}
-			for _, id := range extra {
-				if _, ok := agents[id]; !ok {
-					notReady = append(notReady, id)
+		var err error
+		agents, err = readyPoll(ctx, c.SSM, ids, spec.TagValues)
+		if err != nil {
+			return nil, fmt.Errorf("checking the SSM agents of the targets (DescribeInstanceInformation): %w", err)
+		}
+		if len(ids) > 0 {
+			notReady = missingIDs(ids, agents)
+		} else {
+			notReady, _ = notOnline(nil, agents)
+			if c.EC2 != nil {
+				extra, err := tagInstancesNotRunning(ctx, c.EC2, spec.TagValues)
+				if err != nil {
+					return nil, fmt.Errorf("listing the tagged instances that are not running (ec2:DescribeInstances): %w", err)
 				}
+				for _, id := range extra {
+					if _, ok := agents[id]; !ok {
+						notReady = append(notReady, id)
+					}
+				}
+				sort.Strings(notReady)
 			}
-			sort.Strings(notReady)
+		}
+		for id, a := range agents {
+			if a.PingStatus == string(ssmtypes.PingStatusOnline) {
+				online[id] = true
+			}
 		}
 	}
-	r := &Readiness{}
-	online := map[string]bool{}
-	for id, a := range agents {
-		if a.PingStatus == string(ssmtypes.PingStatusOnline) {
-			online[id] = true
-		}
-	}
-	// EC2 states of the instances that are not Online (nil without EC2).
-	states := map[string]ec2types.InstanceStateName{}
-	exists := map[string]bool{}
-	if len(notReady) > 0 && c.EC2 != nil {
+	if fleet == nil && len(notReady) > 0 && c.EC2 != nil {
 		var ec2IDs []string
 		for _, id := range notReady {
 			if strings.HasPrefix(id, "i-") {
@@ -111,6 +133,7 @@ func Classify(ctx context.Context, c Clients, spec ReadySpec) (*Readiness, error
 			}
 		}
 	}
+	r := &Readiness{}
 	var waitable []string
 	for _, id := range notReady {
 		st, known := states[id]

@@ -87,6 +87,7 @@ var authzActions = map[string][]string{
 
 	// Systems Manager: each operation by the action of the same name.
 	"ssm.DescribeInstanceInformation":  {"ssm:DescribeInstanceInformation"},
+	"ssm.DescribeInstanceProperties":   {"ssm:DescribeInstanceProperties"},
 	"ssm.SendCommand":                  {"ssm:SendCommand"},
 	"ssm.GetCommandInvocation":         {"ssm:GetCommandInvocation"},
 	"ssm.ListCommandInvocations":       {"ssm:ListCommandInvocations"},

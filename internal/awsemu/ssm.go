@@ -95,6 +95,7 @@ var ssmOps = map[string]jsonHandler{}
 func init() {
 	for k, v := range map[string]jsonHandler{
 		"DescribeInstanceInformation":  ssmDescribeInstanceInformation,
+		"DescribeInstanceProperties":   ssmDescribeInstanceProperties,
 		"SendCommand":                  ssmSendCommand,
 		"GetCommandInvocation":         ssmGetCommandInvocation,
 		"ListCommandInvocations":       ssmListCommandInvocations,

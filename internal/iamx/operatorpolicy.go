@@ -144,7 +144,7 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 	add(Statement{Sid: SidSendCommandDocuments, Effect: "Allow", Action: StringList{"ssm:SendCommand"}, Resource: docs, Condition: inRegions})
 	add(Statement{Sid: SidSendCommandInstances, Effect: "Allow", Action: StringList{"ssm:SendCommand"}, Resource: instances, Condition: withTags(nil)})
 	add(Statement{Sid: SidReadCommandsAgents, Effect: "Allow", Action: StringList{
-		"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands",
+		"ec2:DescribeInstances", "ssm:DescribeInstanceInformation", "ssm:DescribeInstanceProperties", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands",
 	}, Resource: StringList{"*"}, Condition: inRegions})
 	add(Statement{Sid: SidCancelCommands, Effect: "Allow", Action: StringList{"ssm:CancelCommand"}, Resource: StringList{"*"}, Condition: inRegions})
 	if s.Diagnosis {

@@ -52,7 +52,7 @@ func TestOperatorPolicyFull(t *testing.T) {
 			"Condition": map[string]any{"StringEquals": map[string]any{
 				"aws:RequestedRegion": []any{"us-gov-east-1", "us-gov-west-1"}, "ssm:resourceTag/Team": "web"}}},
 		iamx.SidReadCommandsAgents: {"Sid": iamx.SidReadCommandsAgents, "Effect": "Allow", "Action": []any{"ec2:DescribeInstances",
-			"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"},
+			"ssm:DescribeInstanceInformation", "ssm:DescribeInstanceProperties", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:ListCommands"},
 			"Resource": []any{"*"}, "Condition": map[string]any{"StringEquals": regions}},
 		iamx.SidCancelCommands: {"Sid": iamx.SidCancelCommands, "Effect": "Allow", "Action": []any{"ssm:CancelCommand"},
 			"Resource": []any{"*"}, "Condition": map[string]any{"StringEquals": regions}},

@@ -344,7 +344,7 @@ data "ssm_agent_online" "test" {
 		{iamx.SidSendCommandInstances, func(*testing.T, *awsemu.Emulator, []string) string { return byTag },
 			`not\s+authorized\s+to\s+perform:\s+ssm:SendCommand\s+on\s+resource:\s+arn:aws:ec2:[a-z0-9-]+:123456789012:instance/`},
 		{iamx.SidReadCommandsAgents, func(*testing.T, *awsemu.Emulator, []string) string { return byTag },
-			`not\s+authorized\s+to\s+perform:\s+ssm:DescribeInstanceInformation`},
+			`not\s+authorized\s+to\s+perform:\s+ec2:DescribeInstances`},
 		{iamx.SidDiagnoseIdentity, func(t *testing.T, e *awsemu.Emulator, _ []string) string {
 			id := addInstances(t, e, awsemu.InstanceSpec{})[0]
 			profileWithPolicy(t, e, "p", copiedMinimalPolicy, id)
