@@ -93,7 +93,7 @@ func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states [
 				}
 				return fmt.Errorf("listing invocations of command %s: %w", st.id, err)
 			}
-			if err := poll.Sleep(ctx, nextInterval(spec, attempt, time.Since(start))); err != nil {
+			if err := poll.Sleep(ctx, nextInterval(spec, attempt, time.Since(start), Progress{})); err != nil {
 				aggregate(res, states)
 				return err
 			}

@@ -300,8 +300,10 @@ func TestRun_splitsMoreThan50IDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The three commands are waited for together: one ListCommands per poll.
-	if n := e.CallCount("ssm.ListCommands"); n > int64(polls) {
+	// The three commands are waited for together: one ListCommands per poll
+	// (three per poll if polled one by one), give or take one by-id call for a
+	// command a listing did not show yet.
+	if n := e.CallCount("ssm.ListCommands"); polls == 0 || n > int64(polls)+1 {
 		t.Errorf("%d ListCommands calls for %d polls of 3 commands, want at most one per poll", n, polls)
 	}
 	if len(res.CommandIDs) != 3 || e.CallCount("ssm.SendCommand") != 3 {

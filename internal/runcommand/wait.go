@@ -18,6 +18,21 @@ import (
 // 10 min command at most ~MaxInterval late.
 const lagFraction = 0.2
 
+// Once part of a run's targets have completed, the wait also uses the run's own
+// pace: the rest is estimated to take elapsed × remaining / completed, and the
+// next poll waits up to half of that (etaFraction), never beyond the cap. A fleet
+// whose instances finish steadily is then polled a few times instead of once per
+// growing lag interval; a straggler (the estimate falls below the lag bound) is
+// polled as before.
+const etaFraction = 0.5
+
+// targetsPerMaxInterval: the cap on the interval grows by MaxInterval per this
+// many targets. Collecting a run's results costs one ListCommandInvocations call
+// per 50 targets, so for 5,000 targets or more the status polls would otherwise
+// be a large part of the run's calls, while noticing the end of a run that big
+// another 10 s later changes little.
+const targetsPerMaxInterval = 5000
+
 // invalidCommandGrace: how long after sending InvalidCommandId is taken for
 // eventual consistency rather than an error.
 const invalidCommandGrace = time.Minute
@@ -54,16 +69,23 @@ func commandTerminal(status string) bool {
 	return true
 }
 
-// nextInterval is the wait before poll n (0-based), elapsed after sending:
-// MinInterval growing by Backoff up to MaxInterval, and at most lagFraction of
-// the elapsed time (but at least MinInterval).
-func nextInterval(s Spec, n int, elapsed time.Duration) time.Duration {
+// nextInterval is the wait before poll n (0-based), elapsed after sending, with
+// the run's last known progress p: MinInterval growing by Backoff up to the cap,
+// and at most lagFraction of the elapsed time (but at least MinInterval); or,
+// when longer, etaFraction of the time the remaining targets are estimated to
+// take at the pace so far. The cap is MaxInterval, one more MaxInterval per
+// targetsPerMaxInterval targets.
+func nextInterval(s Spec, n int, elapsed time.Duration, p Progress) time.Duration {
+	limit := float64(s.MaxInterval) * float64(max(1, (p.Targets+targetsPerMaxInterval-1)/targetsPerMaxInterval))
 	d := float64(s.MinInterval)
-	for i := 0; i < n && d < float64(s.MaxInterval); i++ {
+	for i := 0; i < n && d < limit; i++ {
 		d *= s.Backoff
 	}
-	lag := max(float64(s.MinInterval), lagFraction*float64(elapsed))
-	return time.Duration(min(d, lag, float64(s.MaxInterval)))
+	d = min(d, max(float64(s.MinInterval), lagFraction*float64(elapsed)))
+	if done := p.Completed; done > 0 && p.Targets > done {
+		d = max(d, etaFraction*float64(elapsed)*float64(p.Targets-done)/float64(done))
+	}
+	return time.Duration(min(d, limit))
 }
 
 // waitCommands polls ListCommands until every command is terminal. One command
@@ -78,7 +100,7 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 		if allDone(states) {
 			return nil
 		}
-		if err := poll.Sleep(ctx, nextInterval(spec, n, time.Since(sentAt))); err != nil {
+		if err := poll.Sleep(ctx, nextInterval(spec, n, time.Since(sentAt), progressOf(states))); err != nil {
 			return err
 		}
 		pending := map[string]*cmdState{}
@@ -110,15 +132,20 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 			st.update(&out.Commands[0])
 		}
 		if spec.Progress != nil {
-			var p Progress
-			for _, st := range states {
-				p.Targets += st.target
-				p.Completed += st.completed
-				p.Errors += st.errors
-			}
-			spec.Progress(p)
+			spec.Progress(progressOf(states))
 		}
 	}
+}
+
+// progressOf sums the commands' last known counts.
+func progressOf(states []*cmdState) Progress {
+	var p Progress
+	for _, st := range states {
+		p.Targets += st.target
+		p.Completed += st.completed
+		p.Errors += st.errors
+	}
+	return p
 }
 
 // pollListing updates the pending commands from ListCommands pages filtered to
