@@ -144,8 +144,18 @@ var Guesses = []Guess{
 		Emulator: "stopped instance among the tag targets: false", Measure: measureStoppedTagTarget, StopsInstance: true},
 	{ID: "ec2_max_results_above_1000", Notes: "the wording above 1000",
 		Emulator: "InvalidParameterValue: Value ( 1001 ) for parameter maxResults is invalid. Expecting a value less than 1000.", Measure: measureMaxResults},
-	{ID: "list_commands_after_send", Notes: "a command is listed by ListCommands as soon as SendCommand has returned",
+	{ID: "list_commands_after_send", Notes: "that ListCommands shows a command less than 15 s after SendCommand created it",
 		Emulator: "listed", Measure: measureListAfterSend},
+	{ID: "instance_ids_filter_pages", Notes: "emulator pages those from the ids; GUESS",
+		WhyNone: "paging by ids shows only with more than 50 managed nodes; the lane launches at most 2"},
+	{ID: "instance_properties_same_nodes", Notes: "DescribeInstanceProperties lists the same nodes as DescribeInstanceInformation",
+		Emulator: "the fixture's nodes listed alike: true", Measure: measureInstanceProperties},
+	{ID: "session_data_channel_denied", Notes: "fails the session when it lacks the data channel ones",
+		WhyNone: "the lane opens no Session Manager session (its fixture role keeps the data channel actions)"},
+	{ID: "session_id_caller_name", Notes: "session name for assumed roles and `root` for the account's keys",
+		WhyNone: "the lane opens no Session Manager session yet; a StartSession on the fixture instance would show it"},
+	{ID: "terminate_session_at_once", Notes: "TerminateSession moves the session to Terminated at once",
+		WhyNone: "the lane opens no Session Manager session yet; a StartSession on the fixture instance would show it"},
 	{ID: "idle_session_timeout_default", Notes: "that the service applies 20 when the input is missing",
 		WhyNone: "only a Session Manager session shows it, and the lane opens none (no session-manager-plugin)"},
 	{ID: "document_reserved_prefix_case", Notes: "The emulator compares them case-insensitively",
@@ -257,6 +267,43 @@ func measureListAfterSend(ctx context.Context, p *Probe) (string, error) {
 		return "listed", nil
 	}
 	return fmt.Sprintf("not listed (%d commands)", len(l.Commands)), nil
+}
+
+// measureInstanceProperties compares which of the fixture's nodes
+// DescribeInstanceInformation and DescribeInstanceProperties list (the account
+// may hold other nodes, which come and go between the two listings).
+func measureInstanceProperties(ctx context.Context, p *Probe) (string, error) {
+	info, props := map[string]bool{}, map[string]bool{}
+	pi := ssm.NewDescribeInstanceInformationPaginator(p.C.SSM, &ssm.DescribeInstanceInformationInput{})
+	for pi.HasMorePages() {
+		page, err := pi.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, i := range page.InstanceInformationList {
+			info[aws.ToString(i.InstanceId)] = true
+		}
+	}
+	pp := ssm.NewDescribeInstancePropertiesPaginator(p.C.SSM, &ssm.DescribeInstancePropertiesInput{})
+	for pp.HasMorePages() {
+		page, err := pp.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, i := range page.InstanceProperties {
+			props[aws.ToString(i.InstanceId)] = true
+		}
+	}
+	var differ []string
+	for _, id := range p.F.InstanceIDs {
+		if info[id] != props[id] {
+			differ = append(differ, fmt.Sprintf("%s (information %t, properties %t)", id, info[id], props[id]))
+		}
+	}
+	if len(differ) > 0 {
+		return "the fixture's nodes listed alike: false: " + strings.Join(differ, ", "), nil
+	}
+	return "the fixture's nodes listed alike: true", nil
 }
 
 const tinyDocument = `{"schemaVersion":"2.2","description":"%s","mainSteps":[{"action":"aws:runShellScript","name":"run","inputs":{"runCommand":["true"]}}]}`
