@@ -240,7 +240,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if len(spec.InstanceIDs) == 0 && len(spec.Tags) == 0 {
 		return nil, errors.New("select instances with instance ids or tags")
 	}
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	want := spec.MinCount
 	if want <= 0 {
 		want = len(ids)
@@ -489,13 +489,16 @@ func missingIDs(ids []string, agents map[string]Agent) []string {
 	return out
 }
 
-func dedupe(ids []string) []string {
-	seen := map[string]bool{}
+// Distinct returns ss without repeats, each in the place it first appears:
+// instance ids keep the order they were listed in, which diagnoses and errors
+// follow. runcommand uses it too.
+func Distinct(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
 	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
 	return out

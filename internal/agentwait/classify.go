@@ -57,7 +57,7 @@ func (r *Readiness) Total() int { return len(r.Ready) + len(r.Unreachable) }
 // DescribeInstanceInformation per page of 50) plus, with EC2, the tagged
 // instances that are stopped, stopping or pending.
 func Classify(ctx context.Context, c Clients, spec ReadySpec) (*Readiness, error) {
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
 		return &Readiness{}, nil
 	}

@@ -78,7 +78,7 @@ func (e *NotReadyError) Error() string {
 // each instance, in the order Diagnose uses; a DescribeInstanceInformation
 // failure is returned wrapped, and the context's error when it ends first.
 func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
 		return nil
 	}

@@ -358,24 +358,12 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			if len(ids) == 0 {
 				ids = in.InstanceIds
 			}
-			return nil, &NotRegisteredError{InstanceIDs: dedupe(ids), Waited: spec.AgentWaitTimeout, Err: err}
+			return nil, &NotRegisteredError{InstanceIDs: agentwait.Distinct(ids), Waited: spec.AgentWaitTimeout, Err: err}
 		}
 		if err := poll.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
-}
-
-func dedupe(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // interrupted cancels every command with a fresh context, collects what is known
