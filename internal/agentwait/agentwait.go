@@ -265,6 +265,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if factor < 1 {
 		factor = DefaultBackoff
 	}
+	intervals := pollpkg.Backoff{Interval: interval, Max: maxInterval, Factor: factor}
 	every := failFastEvery(spec.FailFastEvery)
 
 	persist := spec.PersistentErrorLimit
@@ -361,7 +362,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if wctx.Err() != nil {
 			return timedOut()
 		}
-		if !time.Now().Add(interval).Before(deadline) {
+		if !time.Now().Add(intervals.Interval).Before(deadline) {
 			// One last poll just before the deadline.
 			if wait := time.Until(deadline) - min(time.Second, timeout/10); wait > 0 {
 				if err := pollpkg.Sleep(ctx, wait); err != nil {
@@ -381,14 +382,11 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 			}
 			return timedOut()
 		}
-		if err := pollpkg.Sleep(ctx, interval); err != nil {
+		wait := intervals.Next()
+		if err := pollpkg.Sleep(ctx, wait); err != nil {
 			return res, err
 		}
-		res.LastInterval = interval
-		interval = time.Duration(float64(interval) * factor)
-		if interval > maxInterval {
-			interval = maxInterval
-		}
+		res.LastInterval = wait
 	}
 }
 
