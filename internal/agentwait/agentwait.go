@@ -218,26 +218,6 @@ func tagText(tags map[string]string) string {
 // Unwrap returns the last poll error.
 func (e *TimeoutError) Unwrap() error { return e.LastErr }
 
-// PollError ends the wait because DescribeInstanceInformation failed: at once
-// with an error polling again cannot cure, or after transient errors (5xx,
-// throttling, connection errors) lasted Spec.PersistentErrorLimit.
-type PollError struct {
-	Operation string
-	Err       error
-	// For is how long every call had been failing (0: the first error ended it).
-	For time.Duration
-}
-
-func (e *PollError) Error() string {
-	if e.For > 0 {
-		return fmt.Sprintf("listing SSM agents: every %s call failed for %s; the last error: %s", e.Operation, e.For.Round(time.Second), awsclient.Cause(e.Err))
-	}
-	return fmt.Sprintf("listing SSM agents (%s): %s", e.Operation, awsclient.Cause(e.Err))
-}
-
-// Unwrap returns the API error.
-func (e *PollError) Unwrap() error { return e.Err }
-
 // NeverOnlineError is returned as soon as too many selected instances are in a
 // state they cannot come online from while the wait runs (terminated,
 // shutting-down, stopped, stopping).
@@ -260,7 +240,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if len(spec.InstanceIDs) == 0 && len(spec.Tags) == 0 {
 		return nil, errors.New("select instances with instance ids or tags")
 	}
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	want := spec.MinCount
 	if want <= 0 {
 		want = len(ids)
@@ -285,12 +265,14 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if factor < 1 {
 		factor = DefaultBackoff
 	}
+	intervals := pollpkg.Backoff{Interval: interval, Max: maxInterval, Factor: factor}
 	every := failFastEvery(spec.FailFastEvery)
 
 	persist := spec.PersistentErrorLimit
 	if persist <= 0 {
 		persist = DefaultPersistentErrorLimit
 	}
+	track := &pollpkg.Tracker{Limit: persist, Transient: awsclient.Transient, ContextOnly: awsclient.ContextOnly, Describe: awsclient.Cause}
 
 	// Every call gets the time left as its deadline (the SDK stops retrying
 	// before it), so the timeout is wall time.
@@ -299,57 +281,38 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	defer cancel()
 	res := &Result{}
 	var last map[string]Agent
-	var lastErr error
-	var failingSince time.Time
 	// pollOnce polls and sorts the outcome: stop is non-nil when the wait ends
 	// with that error.
 	pollOnce := func() (agents map[string]Agent, stop error) {
 		// A call's SDK retries also count towards the persistence limit.
-		start := time.Now()
-		since := failingSince
-		if since.IsZero() {
-			since = start
-		}
-		pctx, pcancel := context.WithDeadline(wctx, since.Add(persist))
+		pctx, finish := track.Begin(wctx, "DescribeInstanceInformation")
 		agents, calls, err := poll(pctx, c.SSM, ids, spec.Tags)
-		pcancel()
+		failed := finish(err)
 		res.Polls++
 		res.Calls += calls
 		switch {
 		case err == nil:
-			failingSince = time.Time{}
 			return agents, nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case wctx.Err() != nil:
-			if !awsclient.ContextOnly(err) {
-				lastErr = err
-			}
-			return nil, nil // the deadline: the caller times out
-		case !awsclient.Transient(err) && !awsclient.ContextOnly(err):
-			return nil, &PollError{Operation: "DescribeInstanceInformation", Err: err}
+		case failed != nil:
+			return nil, fmt.Errorf("listing SSM agents: %w", failed)
 		}
-		if !awsclient.ContextOnly(err) || lastErr == nil {
-			lastErr = err
-		}
-		if failingSince.IsZero() {
-			failingSince = start
-		}
-		if d := time.Since(failingSince); d >= persist {
-			return nil, &PollError{Operation: "DescribeInstanceInformation", Err: lastErr, For: d}
-		}
-		return nil, nil
+		return nil, nil // transient, or the deadline: the caller polls again or times out
 	}
 	timedOut := func() (*Result, error) {
 		online := onlineOf(last)
 		res.Online = online
-		terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout, LastErr: lastErr, Tags: spec.Tags}
+		terr := &TimeoutError{Online: len(online), Want: want, Timeout: timeout, Tags: spec.Tags}
+		if e := track.Last(); e != nil {
+			terr.LastErr = e.Err
+		}
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagnoseBudget)
 		defer cancel()
 		candidates := ids
 		if len(candidates) == 0 && c.EC2 != nil {
 			candidates = tagCandidates(dctx, c.EC2, spec.Tags)
-			terr.NoTagMatch = len(candidates) == 0 && len(last) == 0 && lastErr == nil && dctx.Err() == nil
+			terr.NoTagMatch = len(candidates) == 0 && len(last) == 0 && terr.LastErr == nil && dctx.Err() == nil
 		}
 		missing := missingIDs(candidates, last)
 		// Listed instances whose agent is Online but that lack the tags.
@@ -399,7 +362,7 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		if wctx.Err() != nil {
 			return timedOut()
 		}
-		if !time.Now().Add(interval).Before(deadline) {
+		if !time.Now().Add(intervals.Interval).Before(deadline) {
 			// One last poll just before the deadline.
 			if wait := time.Until(deadline) - min(time.Second, timeout/10); wait > 0 {
 				if err := pollpkg.Sleep(ctx, wait); err != nil {
@@ -419,14 +382,11 @@ func Wait(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 			}
 			return timedOut()
 		}
-		if err := pollpkg.Sleep(ctx, interval); err != nil {
+		wait := intervals.Next()
+		if err := pollpkg.Sleep(ctx, wait); err != nil {
 			return res, err
 		}
-		res.LastInterval = interval
-		interval = time.Duration(float64(interval) * factor)
-		if interval > maxInterval {
-			interval = maxInterval
-		}
+		res.LastInterval = wait
 	}
 }
 
@@ -527,13 +487,16 @@ func missingIDs(ids []string, agents map[string]Agent) []string {
 	return out
 }
 
-func dedupe(ids []string) []string {
-	seen := map[string]bool{}
+// Distinct returns ss without repeats, each in the place it first appears:
+// instance ids keep the order they were listed in, which diagnoses and errors
+// follow. runcommand uses it too.
+func Distinct(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
 	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
 	return out

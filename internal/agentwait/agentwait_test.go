@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,17 @@ func BenchmarkWait(b *testing.B) {
 			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
 			b.ReportMetric(float64(latency.Milliseconds())/float64(b.N), "detect-ms")
 		})
+	}
+}
+
+// Distinct drops repeats and keeps the order ids were listed in.
+func TestDistinctKeepsTheFirstOrder(t *testing.T) {
+	t.Parallel()
+	got := agentwait.Distinct([]string{"i-b", "i-a", "i-b", "i-c", "i-a"})
+	if want := []string{"i-b", "i-a", "i-c"}; !slices.Equal(got, want) {
+		t.Errorf("Distinct = %v, want %v", got, want)
+	}
+	if got := agentwait.Distinct(nil); len(got) != 0 {
+		t.Errorf("Distinct(nil) = %v", got)
 	}
 }

@@ -57,7 +57,7 @@ func (r *Readiness) Total() int { return len(r.Ready) + len(r.Unreachable) }
 // DescribeInstanceInformation per page of 50) plus, with EC2, the tagged
 // instances that are stopped, stopping or pending.
 func Classify(ctx context.Context, c Clients, spec ReadySpec) (*Readiness, error) {
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
 		return &Readiness{}, nil
 	}
@@ -202,19 +202,13 @@ func Classify(ctx context.Context, c Clients, spec ReadySpec) (*Readiness, error
 // and returns those still not Online with the last agents seen. An instance
 // that stops or terminates meanwhile ends its wait at once (it is returned).
 func waitOnline(ctx context.Context, c Clients, ids []string, spec ReadySpec) ([]string, map[string]Agent, error) {
-	interval, maxInterval := spec.MinInterval, spec.MaxInterval
-	if interval <= 0 {
-		interval = DefaultMinInterval
-	}
-	if maxInterval <= 0 {
-		maxInterval = DefaultMaxInterval
-	}
+	intervals := spec.intervals()
 	deadline := time.Now().Add(spec.Wait)
 	pending := ids
 	last := map[string]Agent{}
 	var dead []string
 	for polls := 1; ; polls++ {
-		if err := pollpkg.Sleep(ctx, min(interval, max(time.Until(deadline), 0))); err != nil {
+		if err := pollpkg.Sleep(ctx, min(intervals.Next(), max(time.Until(deadline), 0))); err != nil {
 			return nil, nil, err
 		}
 		agents, _, err := poll(ctx, c.SSM, pending, nil)
@@ -246,7 +240,6 @@ func waitOnline(ctx context.Context, c Clients, ids []string, spec ReadySpec) ([
 		if len(pending) == 0 || !time.Now().Before(deadline) {
 			return append(pending, dead...), last, nil
 		}
-		interval = min(time.Duration(float64(interval)*DefaultBackoff), maxInterval)
 	}
 }
 

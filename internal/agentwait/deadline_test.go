@@ -10,6 +10,7 @@ import (
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // providerClients are the clients the provider builds (its retryer: 26
@@ -79,9 +80,9 @@ func TestWait_persistentServerErrorsEndTheWait(t *testing.T) {
 	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{
 		InstanceIDs: ids, Timeout: time.Minute, PersistentErrorLimit: 2 * time.Second,
 	})
-	var pe *agentwait.PollError
+	var pe *poll.CallError
 	if !errors.As(err, &pe) || pe.For < 2*time.Second {
-		t.Fatalf("err = %v, want a PollError after 2s of failures", err)
+		t.Fatalf("err = %v, want a CallError after 2s of failures", err)
 	}
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("persistent 500s ended the wait only after %s", took)
@@ -103,9 +104,9 @@ func TestWait_nonTransientErrorEndsTheWaitAtOnce(t *testing.T) {
 	c := providerClients(t, e, "wrong-secret")
 	start := time.Now()
 	res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
-	var pe *agentwait.PollError
+	var pe *poll.CallError
 	if !errors.As(err, &pe) || pe.For != 0 {
-		t.Fatalf("err = %v, want an immediate PollError", err)
+		t.Fatalf("err = %v, want an immediate CallError", err)
 	}
 	if res.Polls != 1 || time.Since(start) > 5*time.Second {
 		t.Errorf("%d polls in %s, want one at once", res.Polls, time.Since(start))

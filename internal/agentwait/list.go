@@ -68,12 +68,12 @@ func List(ctx context.Context, api SSMAPI, spec ListSpec) (*Listing, error) {
 		}
 		return nil
 	}
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	filter := func(key string, values []string) []ssmtypes.InstanceInformationStringFilter {
 		if len(values) == 0 {
 			return nil
 		}
-		return []ssmtypes.InstanceInformationStringFilter{{Key: aws.String(key), Values: dedupe(values)}}
+		return []ssmtypes.InstanceInformationStringFilter{{Key: aws.String(key), Values: Distinct(values)}}
 	}
 	if len(spec.Tags) > 0 {
 		var filters []ssmtypes.InstanceInformationStringFilter

@@ -34,6 +34,20 @@ type ReadySpec struct {
 	FailFastEvery int
 }
 
+// intervals is the poll schedule while waiting: MinInterval (zero:
+// DefaultMinInterval) growing by DefaultBackoff up to MaxInterval (zero:
+// DefaultMaxInterval).
+func (s ReadySpec) intervals() pollpkg.Backoff {
+	b := pollpkg.Backoff{Interval: s.MinInterval, Max: s.MaxInterval, Factor: DefaultBackoff}
+	if b.Interval <= 0 {
+		b.Interval = DefaultMinInterval
+	}
+	if b.Max <= 0 {
+		b.Max = DefaultMaxInterval
+	}
+	return b
+}
+
 // failFastEvery returns n, or DefaultFailFastEvery when n is not positive.
 func failFastEvery(n int) int {
 	if n <= 0 {
@@ -78,17 +92,11 @@ func (e *NotReadyError) Error() string {
 // each instance, in the order Diagnose uses; a DescribeInstanceInformation
 // failure is returned wrapped, and the context's error when it ends first.
 func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	if len(ids) == 0 && len(spec.TagValues) == 0 {
 		return nil
 	}
-	interval, maxInterval := spec.MinInterval, spec.MaxInterval
-	if interval <= 0 {
-		interval = DefaultMinInterval
-	}
-	if maxInterval <= 0 {
-		maxInterval = DefaultMaxInterval
-	}
+	intervals := spec.intervals()
 	start := time.Now()
 	deadline := start.Add(spec.Wait)
 	for polls := 1; ; polls++ {
@@ -103,7 +111,7 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 		if len(notReady) == 0 {
 			return nil
 		}
-		last := spec.Wait <= 0 || !time.Now().Add(interval).Before(deadline)
+		last := spec.Wait <= 0 || !time.Now().Add(intervals.Interval).Before(deadline)
 		if !last && c.EC2 != nil && (polls == 1 || polls%failFastEvery(spec.FailFastEvery) == 0) {
 			// Waiting cannot help an instance that is gone, stopped or stopping
 			// (nothing starts it while the wait runs).
@@ -128,10 +136,9 @@ func Ready(ctx context.Context, c Clients, spec ReadySpec) error {
 			e.More = len(notReady) - len(e.Missing)
 			return e
 		}
-		if err := pollpkg.Sleep(ctx, interval); err != nil {
+		if err := pollpkg.Sleep(ctx, intervals.Next()); err != nil {
 			return err
 		}
-		interval = min(time.Duration(float64(interval)*DefaultBackoff), maxInterval)
 	}
 }
 

@@ -44,7 +44,7 @@ func WaitReport(ctx context.Context, c Clients, spec Spec) (*Report, error) {
 		timeout = DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
-	ids := dedupe(spec.InstanceIDs)
+	ids := Distinct(spec.InstanceIDs)
 	rep := &Report{Want: spec.MinCount}
 	if len(ids) > 0 {
 		rep.Want = len(ids)

@@ -21,6 +21,8 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // Guess is one behaviour notes/aws-behaviour.md marks GUESS, with how the
@@ -226,7 +228,7 @@ func run(ctx context.Context, p *Probe, commands ...string) (*ssm.GetCommandInvo
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("command %s not done after 3 minutes", aws.ToString(cid))
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		if err := poll.Sleep(ctx, time.Second); err != nil {
 			return nil, err
 		}
 	}
@@ -534,7 +536,7 @@ func measureStopped(ctx context.Context, p *Probe) *stoppedNode {
 			r.err = fmt.Errorf("the long command never went InProgress (last %q)", st)
 			return r
 		}
-		if r.err = sleep(ctx, time.Second); r.err != nil {
+		if r.err = poll.Sleep(ctx, time.Second); r.err != nil {
 			return r
 		}
 	}
@@ -556,7 +558,7 @@ func measureStopped(ctx context.Context, p *Probe) *stoppedNode {
 			r.err = fmt.Errorf("instance %s not stopped after 5 minutes", id)
 			return r
 		}
-		if r.err = sleep(ctx, 2*time.Second); r.err != nil {
+		if r.err = poll.Sleep(ctx, 2*time.Second); r.err != nil {
 			return r
 		}
 	}
@@ -601,7 +603,7 @@ func measureStopped(ctx context.Context, p *Probe) *stoppedNode {
 		if time.Now().After(deadline) {
 			break
 		}
-		if r.err = sleep(ctx, 2*time.Second); r.err != nil {
+		if r.err = poll.Sleep(ctx, 2*time.Second); r.err != nil {
 			return r
 		}
 	}

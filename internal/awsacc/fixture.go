@@ -20,6 +20,8 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // Clients are the SDK clients the lane uses.
@@ -155,7 +157,7 @@ func Launch(ctx context.Context, c Clients, s Settings) (*Fixture, error) {
 		if err == nil || !isProfileNotYetVisible(err) || time.Now().After(deadline) {
 			break
 		}
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := poll.Sleep(ctx, 2*time.Second); err != nil {
 			return f, err
 		}
 	}
@@ -212,19 +214,8 @@ func WaitOnline(ctx context.Context, c Clients, ids []string, timeout time.Durat
 		if time.Now().After(deadline) {
 			return fmt.Errorf("fixture: %d of %d agents Online after %s", len(online), len(ids), timeout)
 		}
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		if err := poll.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

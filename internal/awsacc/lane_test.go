@@ -28,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/acctest"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 var (
@@ -77,7 +78,7 @@ func runLane(m *testing.M) int {
 				fmt.Fprintf(os.Stderr, "==> sweep of run %s incomplete: %v\n    run `make sweep-aws SSM_ACC_RUN_ID=%s`\n", s.RunID, err, s.RunID)
 				return 1
 			}
-			_ = sleep(sctx, 5*time.Second)
+			_ = poll.Sleep(sctx, 5*time.Second)
 		}
 	}
 	// Interrupted: sweep before going.

@@ -1,8 +1,14 @@
-// Package poll is how the engines wait between calls: Sleep (a pause that ends
-// early with its context) and Backoff (an interval that grows by a factor up
-// to a cap). Every engine's waiting loop (iamx, agentwait, runcommand) pauses
-// through it, so that no package keeps its own timer code. It has no AWS or
-// Terraform dependency.
+// Package poll is how the engines wait between calls. Sleep is a pause that
+// ends early with its context and Backoff an interval that grows by a factor
+// up to a cap: every waiting loop outside the emulator (the engines, the
+// Session Manager channel's reconnects, the AWS lane's fixture and sweeper)
+// pauses through them, so time.Sleep, time.NewTimer and time.After appear
+// outside this package only in the emulator; a bound on a wait is a context
+// deadline, not a timer. Tracker follows the calls of a wait that keep
+// failing and says when to give up on them, with a CallError naming the
+// operation, its last error and how long every call failed. It imports the
+// standard library only: what an error means (transient, or only the context
+// ending) and how to tell it in a message are the caller's to say.
 package poll
 
 import (

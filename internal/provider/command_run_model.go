@@ -19,6 +19,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -577,7 +578,7 @@ func addRunError(diags *diag.Diagnostics, phase runPhase, spec runcommand.Spec, 
 		diags.AddError(summary, err.Error()+"\n\n"+outputBucketMissingNext)
 	default:
 		detail := err.Error()
-		var ae *runcommand.APICallError
+		var ae *poll.CallError
 		if errors.As(err, &ae) && ae.For > 0 {
 			detail += fmt.Sprintf("\n\nAWS kept failing for %s, so the run stopped waiting; the command ids and what is known are saved in state. Check the endpoint and the service's health, then apply again.", shortDuration(ae.For.Round(time.Second)))
 		}

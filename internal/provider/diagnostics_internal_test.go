@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -173,6 +174,8 @@ func TestDiagnostics_engineErrorsGetArgumentAdvice(t *testing.T) {
 		return diags[0]
 	}
 	spec := runcommand.Spec{InstanceIDs: []string{"i-0123456789abcdef0", "i-0123456789abcdef1"}}
+	persistent := fmt.Errorf("waiting for command %s: %w", "00000000-0000-0000-0000-000000000000",
+		&poll.CallError{Operation: "ListCommands", Err: errors.New("HTTP 500 InternalServerError"), For: 2 * time.Minute})
 	cases := []struct {
 		name          string
 		engine        error
@@ -194,6 +197,9 @@ func TestDiagnostics_engineErrorsGetArgumentAdvice(t *testing.T) {
 				addRunError(d, phaseDestroy, spec, fmt.Errorf("%w: S3 has no bucket %q", runcommand.ErrOutputBucketMissing, "out"), false, time.Minute)
 			}),
 			"running destroy commands on 2 instances", "fix output_s3_bucket_name"},
+		{"api kept failing", persistent,
+			one(func(d *diag.Diagnostics) { addRunError(d, phaseCreate, spec, persistent, false, time.Minute) }),
+			"running command on 2 instances", "AWS kept failing for 2m"},
 	}
 	noProfile := &agentwait.NotReadyError{Total: 1, Missing: []agentwait.Diagnosis{{InstanceID: "i-0123456789abcdef0", Check: "profile",
 		Reason: "instance has no IAM instance profile and Default Host Management is off in this account and region"}}}

@@ -73,7 +73,7 @@ func collectAll(ctx context.Context, c Clients, spec Spec, res *Result, states [
 	for _, st := range states {
 		start := time.Now()
 		for attempt := 0; ; attempt++ {
-			lctx, finish := spec.track.begin(ctx, "ListCommandInvocations")
+			lctx, finish := spec.track.Begin(ctx, "ListCommandInvocations")
 			invs, ts, err := listInvocations(lctx, c.SSM, spec, st)
 			stop := finish(err)
 			// A listing short of TargetCount is waited for, but not forever: after

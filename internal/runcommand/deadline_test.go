@@ -9,6 +9,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -81,7 +82,7 @@ func TestRun_persistentServerErrorsEndTheCollection(t *testing.T) {
 	res, err := runcommand.Run(ctxTimeout(t, time.Minute), c, runcommand.Spec{
 		InstanceIDs: ids, Parameters: map[string][]string{"commands": {"true"}}, PersistentErrorLimit: 2 * time.Second,
 	})
-	var ae *runcommand.APICallError
+	var ae *poll.CallError
 	if !errors.As(err, &ae) || ae.For < 2*time.Second || ae.Operation != "ListCommandInvocations" {
 		t.Fatalf("err = %v, want ListCommandInvocations failing for 2s", err)
 	}

@@ -39,7 +39,7 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 	if c.SSM == nil {
 		return nil, errors.New("runcommand: no SSM client")
 	}
-	spec.track = &errTracker{limit: spec.PersistentErrorLimit}
+	spec.track = newTracker(spec.PersistentErrorLimit)
 	if err := checkOutputBucket(ctx, c, spec); err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func Run(ctx context.Context, c Clients, spec Spec) (*Result, error) {
 		cmd, err := send(ctx, c.SSM, spec, in)
 		if err != nil {
 			if ctx.Err() != nil {
-				_ = spec.track.failed("SendCommand", err) // the cause, if AWS or the network gave one
+				_ = spec.track.Failed("SendCommand", err) // the cause, if AWS or the network gave one
 				return res, interrupted(ctx, c, spec, res, states)
 			}
 			if len(states) > 0 {
@@ -358,7 +358,7 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 			if len(ids) == 0 {
 				ids = in.InstanceIds
 			}
-			return nil, &NotRegisteredError{InstanceIDs: dedupe(ids), Waited: spec.AgentWaitTimeout, Err: err}
+			return nil, &NotRegisteredError{InstanceIDs: agentwait.Distinct(ids), Waited: spec.AgentWaitTimeout, Err: err}
 		}
 		if err := poll.Sleep(ctx, wait); err != nil {
 			return nil, err
@@ -366,22 +366,10 @@ func send(ctx context.Context, api SSMAPI, spec Spec, in *ssm.SendCommandInput) 
 	}
 }
 
-func dedupe(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // interrupted cancels every command with a fresh context, collects what is known
 // and returns the *CancelledError.
 func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states []*cmdState) error {
-	ce := &CancelledError{Result: res, Cause: context.Cause(ctx), LastErr: spec.track.lastError()}
+	ce := &CancelledError{Result: res, Cause: context.Cause(ctx), LastErr: spec.track.Last()}
 	if ce.Cause == nil {
 		ce.Cause = ctx.Err()
 	}
@@ -394,7 +382,7 @@ func interrupted(ctx context.Context, c Clients, spec Spec, res *Result, states 
 	ce.CancelErr = err
 	ce.CancelSent = sent > 0 && err == nil
 	ce.NothingToCancel = sent == 0 && err == nil
-	if ce.LastErr != nil && spec.track.failing() {
+	if ce.LastErr != nil && spec.track.Failing() {
 		// The API was failing when the deadline came: asking again would only
 		// add its retries to the time the user set.
 		aggregate(res, states)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // SSMAPI is the part of the SSM client the engine uses.
@@ -134,7 +135,7 @@ type Spec struct {
 	// reported in Result.NotReached.
 	SkipInstanceIDs []string
 
-	track *errTracker // the run's API errors, set by Run
+	track *poll.Tracker // the run's API errors, set by Run
 }
 
 // NoOutput as Spec.OutputLimit keeps no output (only whether there was some).
@@ -257,5 +258,5 @@ type CancelledError struct {
 	Cause           error
 	// LastErr is the last API error seen while waiting or collecting, if any:
 	// what kept the run from finishing before the deadline.
-	LastErr *APICallError
+	LastErr *poll.CallError
 }

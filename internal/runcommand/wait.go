@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
@@ -118,7 +119,7 @@ func waitCommands(ctx context.Context, api SSMAPI, spec Spec, states []*cmdState
 			if st.done || pending[st.id] == nil {
 				continue
 			}
-			lctx, finish := spec.track.begin(ctx, "ListCommands")
+			lctx, finish := spec.track.Begin(ctx, "ListCommands")
 			out, err := api.ListCommands(lctx, &ssm.ListCommandsInput{CommandId: aws.String(st.id)})
 			if err := waitError(ctx, finish, err, st.id, sentAt); err != nil {
 				return err
@@ -152,7 +153,7 @@ func progressOf(states []*cmdState) Progress {
 // commands requested since the run started (newest first), and removes the ones
 // it saw from pending. It reads at most one page per 50 pending commands plus
 // one; what it does not see is left for by-id calls.
-func pollListing(ctx context.Context, api SSMAPI, track *errTracker, pending map[string]*cmdState, sentAt time.Time) error {
+func pollListing(ctx context.Context, api SSMAPI, track *poll.Tracker, pending map[string]*cmdState, sentAt time.Time) error {
 	since := sentAt
 	for _, st := range pending {
 		if !st.requested.IsZero() && st.requested.Before(since) {
@@ -165,7 +166,7 @@ func pollListing(ctx context.Context, api SSMAPI, track *errTracker, pending map
 		Filters:    []ssmtypes.CommandFilter{{Key: ssmtypes.CommandFilterKeyInvokedAfter, Value: aws.String(since.Format(time.RFC3339))}},
 	})
 	for pages := 0; p.HasMorePages() && len(pending) > 0 && pages <= len(pending)/MaxInstanceIDsPerCommand+1; pages++ {
-		lctx, finish := track.begin(ctx, "ListCommands")
+		lctx, finish := track.Begin(ctx, "ListCommands")
 		out, err := p.NextPage(lctx)
 		if werr := waitError(ctx, finish, err, "", sentAt); werr != nil {
 			return werr
@@ -187,7 +188,7 @@ func pollListing(ctx context.Context, api SSMAPI, track *errTracker, pending map
 // is transient (nil): InvalidCommandId right after sending (eventual
 // consistency), throttling, 5xx and connection errors are, until they have
 // lasted Spec.PersistentErrorLimit.
-func waitError(ctx context.Context, finish func(error) *APICallError, err error, id string, sentAt time.Time) error {
+func waitError(ctx context.Context, finish func(error) *poll.CallError, err error, id string, sentAt time.Time) error {
 	if err == nil || errorCode(err) == "InvalidCommandId" && time.Since(sentAt) <= invalidCommandGrace {
 		_ = finish(nil)
 		return ctx.Err()
@@ -197,7 +198,7 @@ func waitError(ctx context.Context, finish func(error) *APICallError, err error,
 		return ctx.Err()
 	}
 	if stop == nil && fatalWhileWaiting(err) {
-		stop = &APICallError{Operation: "ListCommands", Err: err}
+		stop = &poll.CallError{Operation: "ListCommands", Err: err, Describe: awsclient.Cause}
 	}
 	if stop == nil {
 		return nil

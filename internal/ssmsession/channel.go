@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 // Data channel tuning, as the plugin's config package sets it.
@@ -84,13 +86,17 @@ type channel struct {
 	resumes    int
 	resends    int
 
-	window    chan struct{}
-	done      chan struct{}
+	window chan struct{}
+	// life ends when the channel does (finish, after err is set): Done, the
+	// loops and the reconnect pauses wait on it.
+	life      context.Context
+	end       context.CancelFunc
 	closeOnce sync.Once
 	err       error
 }
 
 func newChannel(url, token, clientID, sessionID string, resume func(context.Context) (string, error)) *channel {
+	life, end := context.WithCancel(context.Background())
 	return &channel{
 		url:       url,
 		token:     token,
@@ -103,7 +109,8 @@ func newChannel(url, token, clientID, sessionID string, resume func(context.Cont
 		srtt:      float64(defaultRTT),
 		rto:       defaultRTO,
 		window:    make(chan struct{}, sendWindow),
-		done:      make(chan struct{}),
+		life:      life,
+		end:       end,
 	}
 }
 
@@ -155,17 +162,17 @@ func (c *channel) connect(ctx context.Context) (*websocket.Conn, error) {
 }
 
 // Done is closed when the channel has ended; Err says why.
-func (c *channel) Done() <-chan struct{} { return c.done }
+func (c *channel) Done() <-chan struct{} { return c.life.Done() }
 
 func (c *channel) Err() error {
-	<-c.done
+	<-c.life.Done()
 	return c.err
 }
 
 func (c *channel) finish(err error) {
 	c.closeOnce.Do(func() {
 		c.err = err
-		close(c.done)
+		c.end()
 		c.mu.Lock()
 		ws := c.ws
 		c.mu.Unlock()
@@ -200,7 +207,7 @@ func (c *channel) write(raw []byte) {
 func (c *channel) send(ctx context.Context, pt PayloadType, payload []byte) error {
 	select {
 	case c.window <- struct{}{}:
-	case <-c.done:
+	case <-c.life.Done():
 		return c.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -257,7 +264,7 @@ func (c *channel) readLoop(ws *websocket.Conn) {
 		kind, data, err := ws.ReadMessage()
 		if err != nil {
 			select {
-			case <-c.done:
+			case <-c.life.Done():
 				return
 			default:
 			}
@@ -280,16 +287,13 @@ func (c *channel) readLoop(ws *websocket.Conn) {
 // reconnect resumes the session (a fresh token from ResumeSession), dials the
 // same stream URL again and resends everything not yet acknowledged.
 func (c *channel) reconnect() (*websocket.Conn, error) {
-	backoff := reconnectBaseBackoff
+	pauses := poll.Backoff{Interval: reconnectBaseBackoff, Max: reconnectMaxBackoff, Factor: 2}
 	var last error
 	for attempt := 0; attempt < reconnectAttempts; attempt++ {
 		if attempt > 0 {
-			select {
-			case <-c.done:
+			if poll.Sleep(c.life, pauses.Next()) != nil {
 				return nil, c.err
-			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, reconnectMaxBackoff)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		token, err := c.resume(ctx)
@@ -424,7 +428,7 @@ func (c *channel) resendLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-c.done:
+		case <-c.life.Done():
 			return
 		case <-t.C:
 		}

@@ -210,8 +210,8 @@ func (s *session) handshake(payload []byte) error {
 
 // waitHandshake waits for HandshakeComplete and checks what was agreed.
 func (s *session) waitHandshake(ctx context.Context) error {
-	t := time.NewTimer(handshakeTimeout)
-	defer t.Stop()
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
 	select {
 	case <-s.complete:
 	case <-s.ch.Done():
@@ -223,10 +223,11 @@ func (s *session) waitHandshake(ctx context.Context) error {
 			return &HandshakeError{SessionID: s.id, Reason: "the session preferences require KMS encryption of session data, which this client does not support; set kmsKeyId to empty in the preferences document or use the session-manager-plugin (" + err.Error() + ")"}
 		}
 		return err
-	case <-t.C:
+	case <-hctx.Done():
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		return &HandshakeError{SessionID: s.id, Reason: fmt.Sprintf("no handshake from the agent within %s", handshakeTimeout)}
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

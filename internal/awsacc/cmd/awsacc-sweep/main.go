@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsacc"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/poll"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -95,10 +96,14 @@ func run(args []string) int {
 			}
 			err = errors.Join(ferr, fmt.Errorf("still there: %s", left))
 		}
-		if attempt == 5 {
-			fmt.Fprintf(os.Stderr, "sweep of %s incomplete: %v\n", which, err)
-			return 1
+		if attempt < 5 {
+			serr := poll.Sleep(ctx, 5*time.Second)
+			if serr == nil {
+				continue
+			}
+			err = errors.Join(err, serr)
 		}
-		time.Sleep(5 * time.Second)
+		fmt.Fprintf(os.Stderr, "sweep of %s incomplete: %v\n", which, err)
+		return 1
 	}
 }
