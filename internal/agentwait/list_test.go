@@ -64,7 +64,7 @@ func TestList_thousandNodesTwentyCalls(t *testing.T) {
 	for _, spec := range []agentwait.ListSpec{{}, {Tags: map[string]string{"Fleet": "big"}}, {PingStatuses: []string{"Online"}}} {
 		e.ResetCalls()
 		attempts.Store(0)
-		l, err := agentwait.List(context.Background(), api, spec)
+		l, err := agentwait.List(t.Context(), api, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestList_filters(t *testing.T) {
 		{"ids and ping", agentwait.ListSpec{InstanceIDs: []string{lost, winIDs[1]}, PingStatuses: []string{"Online"}}, []string{winIDs[1]}, nil},
 	}
 	for _, tc := range cases {
-		l, err := agentwait.List(context.Background(), c.SSM, tc.spec)
+		l, err := agentwait.List(t.Context(), c.SSM, tc.spec)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -143,7 +143,7 @@ func TestList_filters(t *testing.T) {
 		}
 	}
 
-	l, err := agentwait.List(context.Background(), c.SSM, agentwait.ListSpec{InstanceIDs: []string{lost, winIDs[0]}})
+	l, err := agentwait.List(t.Context(), c.SSM, agentwait.ListSpec{InstanceIDs: []string{lost, winIDs[0]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestList_followsEmptyFilteredPages(t *testing.T) {
 	}
 	waitPing(t, e, awsemu.PingOnline, append(first, late...)...)
 	e.ResetCalls()
-	l, err := agentwait.List(context.Background(), c.SSM, agentwait.ListSpec{Tags: map[string]string{"Batch": "late"}})
+	l, err := agentwait.List(t.Context(), c.SSM, agentwait.ListSpec{Tags: map[string]string{"Batch": "late"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -16,7 +15,7 @@ func TestListLagHidesRecentCommands(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
 	cl := ssm.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	list := func() []ssmtypes.Command {
 		t.Helper()

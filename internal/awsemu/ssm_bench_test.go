@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"os"
 	"runtime"
 	"strconv"
@@ -24,7 +23,7 @@ func BenchmarkFleetCommand(b *testing.B) {
 	e, cl := newSSMTest(b, Options{MaxProcesses: maxProcs})
 	onlineInstances(b, e, InstanceSpec{Count: 1000, Tags: map[string]string{"group": "target"}})
 	onlineInstances(b, e, InstanceSpec{Count: 1000, Tags: map[string]string{"group": "other"}})
-	ctx := context.Background()
+	ctx := b.Context()
 
 	var peakHeap uint64
 	stop := make(chan struct{})

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -16,7 +15,7 @@ func TestSSMServiceSettings(t *testing.T) {
 	t.Parallel()
 	_, cfg := newTestEmulator(t, Options{})
 	c := ssm.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	arn := "arn:aws:ssm:us-east-1:123456789012:servicesetting" + DHMCSettingID
 
 	got, err := c.GetServiceSetting(ctx, &ssm.GetServiceSettingInput{SettingId: aws.String(DHMCSettingID)})
@@ -63,7 +62,7 @@ func TestSSMDefaultHostManagementRegistration(t *testing.T) {
 	e, cfg := newTestEmulator(t, Options{})
 	c := ssm.NewFromConfig(cfg)
 	ic := iam.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, r := range []struct{ name, path, trust string }{
 		{"DHMC", "/service-role/", ssmTrustPolicy},
 		{"EC2Trust", "/", ec2TrustPolicy},

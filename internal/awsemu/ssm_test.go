@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -52,7 +51,7 @@ func send(t testing.TB, cl *ssm.Client, in *ssm.SendCommandInput) *ssmtypes.Comm
 	if in.DocumentName == nil {
 		in.DocumentName = aws.String("AWS-RunShellScript")
 	}
-	out, err := cl.SendCommand(context.Background(), in)
+	out, err := cl.SendCommand(t.Context(), in)
 	if err != nil {
 		t.Fatalf("SendCommand: %v", err)
 	}
@@ -66,7 +65,7 @@ func waitCommand(t testing.TB, cl *ssm.Client, id string, within time.Duration) 
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		out, err := cl.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
+		out, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
 		if err != nil {
 			t.Fatalf("ListCommands: %v", err)
 		}
@@ -88,7 +87,7 @@ func waitCommand(t testing.TB, cl *ssm.Client, id string, within time.Duration) 
 
 func invocation(t testing.TB, cl *ssm.Client, cmdID, instID string) *ssm.GetCommandInvocationOutput {
 	t.Helper()
-	out, err := cl.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instID)})
+	out, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instID)})
 	if err != nil {
 		t.Fatalf("GetCommandInvocation: %v", err)
 	}
@@ -188,7 +187,7 @@ func TestSSMSendCommandValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := cl.SendCommand(context.Background(), tc.in)
+			_, err := cl.SendCommand(t.Context(), tc.in)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -225,13 +224,13 @@ func TestSSMSendCommandValidation(t *testing.T) {
 		})
 	}
 	// The InvalidInstanceId message names the instance the way AWS does.
-	_, err := cl.SendCommand(context.Background(), ok(&ssm.SendCommandInput{InstanceIds: unregistered}))
+	_, err := cl.SendCommand(t.Context(), ok(&ssm.SendCommandInput{InstanceIds: unregistered}))
 	want := "Instances [[" + unregistered[0] + "]] not in a valid state for account 123456789012"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("message %v, want %q", err, want)
 	}
 	// The ValidationException message has the real shape.
-	_, err = cl.SendCommand(context.Background(), ok(&ssm.SendCommandInput{TimeoutSeconds: aws.Int32(29)}))
+	_, err = cl.SendCommand(t.Context(), ok(&ssm.SendCommandInput{TimeoutSeconds: aws.Int32(29)}))
 	if err == nil || !strings.Contains(err.Error(), "1 validation error detected: Value '29' at 'timeoutSeconds' failed to satisfy constraint") {
 		t.Fatalf("message %v", err)
 	}
@@ -261,7 +260,7 @@ func TestSSMCommandSuccess(t *testing.T) {
 		t.Fatalf("invocation fields %+v", inv)
 	}
 	// Details: CommandPlugins with the combined output.
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
 	if err != nil || len(li.CommandInvocations) != 1 || len(li.CommandInvocations[0].CommandPlugins) != 1 {
 		t.Fatalf("ListCommandInvocations: %v %+v", err, li)
 	}
@@ -361,7 +360,7 @@ func TestSSMCancelCommand(t *testing.T) {
 	if processGone(pid) {
 		t.Fatal("sleep not running")
 	}
-	if _, err := cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: c.CommandId}); err != nil {
+	if _, err := cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: c.CommandId}); err != nil {
 		t.Fatal(err)
 	}
 	done := waitCommand(t, cl, *c.CommandId, 10*time.Second)
@@ -373,16 +372,16 @@ func TestSSMCancelCommand(t *testing.T) {
 		t.Fatalf("process %d survived CancelCommand", pid)
 	}
 	// Errors.
-	_, err := cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: aws.String("00000000-0000-4000-8000-000000000000")})
+	_, err := cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: aws.String("00000000-0000-4000-8000-000000000000")})
 	var ic *ssmtypes.InvalidCommandId
 	if !errors.As(err, &ic) {
 		t.Fatalf("unknown command: %v", err)
 	}
-	_, err = cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: aws.String("short")})
+	_, err = cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: aws.String("short")})
 	if ssmAPICode(err) != "ValidationException" {
 		t.Fatalf("short id: %v", err)
 	}
-	_, err = cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: c.CommandId, InstanceIds: []string{ids[0], ids[0]}})
+	_, err = cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: c.CommandId, InstanceIds: []string{ids[0], ids[0]}})
 	var dup *ssmtypes.DuplicateInstanceId
 	if !errors.As(err, &dup) {
 		t.Fatalf("duplicate ids: %v", err)
@@ -444,7 +443,7 @@ func TestSSMOutputCaps(t *testing.T) {
 	if n := len(aws.ToString(inv.StandardErrorContent)); n != 8000 {
 		t.Fatalf("stderr %d chars, want 8000", n)
 	}
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +451,7 @@ func TestSSMOutputCaps(t *testing.T) {
 		t.Fatalf("Output %d chars, want 2500", n)
 	}
 	// Without Details there are no plugins.
-	li, _ = cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+	li, _ = cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
 	if len(li.CommandInvocations[0].CommandPlugins) != 0 {
 		t.Fatal("plugins without Details")
 	}
@@ -463,16 +462,16 @@ func TestSSMInvocationVisibilityDelay(t *testing.T) {
 	e, cl := newSSMTest(t, Options{InvocationVisibilityDelay: 400 * time.Millisecond})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo hi")})
-	_, err := cl.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
+	_, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
 	var idne *ssmtypes.InvocationDoesNotExist
 	if !errors.As(err, &idne) {
 		t.Fatalf("want InvocationDoesNotExist, got %v", err)
 	}
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
 	if err != nil || len(li.CommandInvocations) != 0 {
 		t.Fatalf("want an empty list: %v %d", err, len(li.CommandInvocations))
 	}
-	lc, err := cl.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: c.CommandId})
+	lc, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: c.CommandId})
 	if err != nil || len(lc.Commands) != 1 {
 		t.Fatalf("ListCommands must show the command: %v", err)
 	}
@@ -488,7 +487,7 @@ func TestSSMReadErrors(t *testing.T) {
 	e, cl := newSSMTest(t, Options{})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("true")})
-	ctx := context.Background()
+	ctx := t.Context()
 	unknown := aws.String("00000000-0000-4000-8000-000000000000")
 	_, err := cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String("abc"), InstanceId: aws.String(ids[0])})
 	if ssmAPICode(err) != "ValidationException" {
@@ -551,7 +550,7 @@ func TestSSMListCommandsOrderAndPaging(t *testing.T) {
 	var got []string
 	var token *string
 	for {
-		out, err := cl.ListCommands(context.Background(), &ssm.ListCommandsInput{MaxResults: aws.Int32(2), NextToken: token})
+		out, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{MaxResults: aws.Int32(2), NextToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +571,7 @@ func TestSSMListCommandsOrderAndPaging(t *testing.T) {
 	p := ssm.NewListCommandInvocationsPaginator(cl, &ssm.ListCommandInvocationsInput{MaxResults: aws.Int32(2)})
 	n := 0
 	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
+		out, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -582,7 +581,7 @@ func TestSSMListCommandsOrderAndPaging(t *testing.T) {
 		t.Fatalf("%d invocations, want 9", n)
 	}
 	// By instance.
-	li, _ := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{InstanceId: aws.String(ids[1])})
+	li, _ := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{InstanceId: aws.String(ids[1])})
 	if len(li.CommandInvocations) != 3 {
 		t.Fatalf("by instance: %d", len(li.CommandInvocations))
 	}
@@ -645,7 +644,7 @@ func TestSSMCustomCommandDocument(t *testing.T) {
 	t.Parallel()
 	e, cl := newSSMTest(t, Options{})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
-	ctx := context.Background()
+	ctx := t.Context()
 	content := `{"schemaVersion":"2.2","description":"greet","parameters":{"who":{"type":"String","default":"world","allowedPattern":"^[a-z]+$"}},
 	"mainSteps":[{"action":"aws:runShellScript","name":"greet","inputs":{"runCommand":["echo hello {{ who }}"]}}]}`
 	if _, err := cl.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("Greet"), Content: aws.String(content), DocumentType: ssmtypes.DocumentTypeCommand}); err != nil {

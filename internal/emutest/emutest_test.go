@@ -1,7 +1,6 @@
 package emutest_test
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/url"
@@ -37,7 +36,7 @@ func TestStartAndConfig(t *testing.T) {
 		if cfg.Region != "eu-west-3" || aws.ToString(cfg.BaseEndpoint) != e.URL() {
 			t.Errorf("config region %q, endpoint %q", cfg.Region, aws.ToString(cfg.BaseEndpoint))
 		}
-		ctx := context.Background()
+		ctx := t.Context()
 		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			t.Fatal(err)

@@ -37,7 +37,7 @@ func newEnv(t testing.TB, n int) *env {
 	e := emutest.Start(t, awsemu.Options{})
 	cfg := emutest.Config(e)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
 	ids, err := e.AddInstances(awsemu.InstanceSpec{Count: n, Ready: true})
@@ -62,7 +62,7 @@ func newEnv(t testing.TB, n int) *env {
 
 func (v *env) objects(t testing.TB) []string {
 	t.Helper()
-	out, err := v.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+	out, err := v.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func fileSum(t testing.TB, p string) string {
 }
 
 func ctx(t testing.TB, d time.Duration) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), d)
+	c, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return c
 }
@@ -204,7 +204,7 @@ func TestCopy_interruptedCleansUp(t *testing.T) {
 	v := newEnv(t, 1)
 	v.e.SetFault("s3.GetObject", awsemu.Fault{Latency: 20 * time.Second})
 	src, _ := randomFile(t, 100<<10)
-	c, cancel := context.WithCancel(context.Background())
+	c, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(2*time.Second, cancel)
 	_, err := filecopy.Copy(c, v.c, filecopy.Spec{
 		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Path: src},
@@ -240,10 +240,10 @@ func TestCopy_presignedURLExpires(t *testing.T) {
 	}
 
 	// Directly: a presigned GET works before expiry and is refused after.
-	if _, err := v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
+	if _, err := v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
 		t.Fatal(err)
 	}
-	req, err := v.c.Presign.PresignGetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("staging"), Key: aws.String("k")}, s3.WithPresignExpires(time.Second))
+	req, err := v.c.Presign.PresignGetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String("staging"), Key: aws.String("k")}, s3.WithPresignExpires(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestCleanupStaging(t *testing.T) {
 	v := newEnv(t, 1)
 	tg := filecopy.Target{InstanceIDs: v.ids}
 	for _, k := range []string{filecopy.StagingKey("p/", "/etc/a", tg), filecopy.StagingKey("p/", "/etc/a", tg), "p/other"} {
-		if _, err := v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+		if _, err := v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,7 +336,7 @@ func TestCopy_windowsSendsPowerShell(t *testing.T) {
 		t.Fatalf("no command sent: %v", err)
 	}
 	ssmc := ssm.NewFromConfig(emutest.Config(v.e))
-	out, lerr := ssmc.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(res.Run.CommandIDs[0])})
+	out, lerr := ssmc.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: aws.String(res.Run.CommandIDs[0])})
 	if lerr != nil || len(out.Commands) != 1 {
 		t.Fatalf("ListCommands: %v", lerr)
 	}
@@ -371,11 +371,11 @@ func TestCopy_checksumMismatchKeepsPrevious(t *testing.T) {
 	v.e.SetFault("ssm.SendCommand", awsemu.Fault{Latency: 3 * time.Second})
 	go func() {
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			out, err := v.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+			out, err := v.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
 			if err != nil || len(out.Contents) == 0 {
 				continue
 			}
-			_, _ = v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
+			_, _ = v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
 			return
 		}
 	}()

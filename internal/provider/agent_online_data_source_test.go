@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -140,7 +139,7 @@ func emuConfig(e *awsemu.Emulator) aws.Config {
 // in a profile and associates the profile with the instance.
 func profileWithPolicy(t *testing.T, e *awsemu.Emulator, name, policy, instanceID string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := emuConfig(e)
 	ic, ec := iam.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`

@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -77,7 +76,7 @@ data "ssm_agent_online" "web" {
 			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{online}},
 			{
 				PreConfig: func() {
-					if _, err := iamClient(e).DetachRolePolicy(context.Background(), &iam.DetachRolePolicyInput{RoleName: aws.String("web"),
+					if _, err := iamClient(e).DetachRolePolicy(t.Context(), &iam.DetachRolePolicyInput{RoleName: aws.String("web"),
 						PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")}); err != nil {
 						t.Fatal(err)
 					}

@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,7 +48,7 @@ func TestAccCommandRun_importInProgressEndsFinal(t *testing.T) {
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	waitOnline(t, e, ids[0])
 	c := ssmClient(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	// The command runs until the test lets it finish (a machine under load must
 	// not let it end before the import).
 	gate := filepath.Join(t.TempDir(), "finish")

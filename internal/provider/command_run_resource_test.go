@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -305,7 +304,7 @@ func TestAccCommandRun_output(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	cfg := emuConfig(e)
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	// 30,000 lines of "line NNNNN" (11 bytes each) = 330,000 bytes of stdout.

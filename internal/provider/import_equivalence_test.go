@@ -134,7 +134,7 @@ func (noReplacement) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest
 func TestAccImport_guideIdentityNoReplacement(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("web-ssm"), AssumeRolePolicyDocument: aws.String(iamx.TrustPolicy("aws").JSON())})
 	if err != nil {
@@ -226,7 +226,7 @@ func TestAccImport_cliCommandNoReplacement(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	waitAgentPing(t, e, ids[0], awsemu.PingOnline)
-	ctx := context.Background()
+	ctx := t.Context()
 	out, err := ssmClient(e).SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
 		InstanceIds: ids, Parameters: map[string][]string{"commands": {"echo hi"}}})
 	if err != nil {

@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -182,7 +181,7 @@ resource "ssm_command_run" "test" {
 		var got []string
 		p := ssm.NewListCommandsPaginator(ssm.NewFromConfig(emuConfig(e)), &ssm.ListCommandsInput{})
 		for p.HasMorePages() {
-			page, err := p.NextPage(context.Background())
+			page, err := p.NextPage(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}

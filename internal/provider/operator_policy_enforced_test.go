@@ -98,7 +98,7 @@ func operatorUser(t *testing.T, e *awsemu.Emulator, name, policy string) string 
 // operatorUserConfig is operatorUser, with an SDK config signing as the user.
 func operatorUserConfig(t *testing.T, e *awsemu.Emulator, name, policy string) (string, aws.Config) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ provider "ssm" {
 // (which AmazonSSMManagedInstanceCore does not grant, on AWS either).
 func operatorFixture(t *testing.T) (*awsemu.Emulator, []string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 	web := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Team": "web"}})
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
@@ -389,7 +389,7 @@ resource "ssm_file" "staged" {
 // AccessDenied naming the action.
 func TestAccOperatorPolicy_statementsBehindWarnings(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	e, web := operatorFixture(t)
 	policy := operatorPolicyJSON(t, e, operatorArgs)
 	// Every statement of the policy is proven needed here or in

@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -87,7 +86,7 @@ func sessionsByState(t *testing.T, e *awsemu.Emulator, state ssmtypes.SessionSta
 	var out []string
 	p := ssm.NewDescribeSessionsPaginator(ssm.NewFromConfig(emuConfig(e)), &ssm.DescribeSessionsInput{State: state})
 	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
+		page, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

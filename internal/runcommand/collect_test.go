@@ -20,7 +20,7 @@ import (
 
 func makeBucket(t *testing.T, e *awsemu.Emulator, name string) {
 	t.Helper()
-	if _, err := sdkS3(e).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := sdkS3(e).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -127,7 +127,7 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	ids := addReady(t, e, 2, nil)
 	// Take the host's only process slot.
 	ssmc := sdkSSM(e)
-	busy, err := ssmc.SendCommand(context.Background(), &ssm.SendCommandInput{
+	busy, err := ssmc.SendCommand(t.Context(), &ssm.SendCommandInput{
 		DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids[:1], Parameters: cmds("sleep 30"),
 	})
 	if err != nil {
@@ -135,7 +135,7 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	}
 	defer func() {
 		// Frees the slot; best effort, the test's outcome is settled by then.
-		_, _ = ssmc.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
+		_, _ = ssmc.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
 	}()
 	// The slot is taken once the busy command's process runs.
 	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
@@ -146,7 +146,7 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 			t.Fatal("the busy command's process did not start")
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids[1:], Parameters: cmds("echo never")})
 	var ce *runcommand.CancelledError
@@ -156,7 +156,7 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	// The engine's own report stops at the cancel; the invocation's end is read back.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gi, err := ssmc.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{
+		gi, err := ssmc.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{
 			CommandId: aws.String(res.CommandIDs[0]), InstanceId: aws.String(ids[1])})
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ func TestRun_twoStepDocumentOutput(t *testing.T) {
 	content := `{"schemaVersion":"2.2","description":"two steps","mainSteps":[
 	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one","echo first err >&2"]}},
 	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two","echo second err >&2","exit 4"]}}]}`
-	if _, err := sdkSSM(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+	if _, err := sdkSSM(e).CreateDocument(t.Context(), &ssm.CreateDocumentInput{
 		Name: aws.String("TwoSteps"), Content: aws.String(content), DocumentType: "Command"}); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func waitOnline(t testing.TB, e *awsemu.Emulator, ids []string) {
 }
 
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -87,7 +87,7 @@ func body(n int) []byte {
 
 func (v *emuEnv) open(t testing.TB, spec ssmsession.OpenSpec) *ssmsession.Forwarder {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	if spec.Target == "" && spec.InstanceTags == nil {
 		spec.Target = v.id
@@ -106,7 +106,7 @@ func (v *emuEnv) open(t testing.TB, spec ssmsession.OpenSpec) *ssmsession.Forwar
 func (v *emuEnv) status(t testing.TB, id string) string {
 	t.Helper()
 	for _, state := range []ssmtypes.SessionState{ssmtypes.SessionStateActive, ssmtypes.SessionStateHistory} {
-		out, err := v.ssm.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: state,
+		out, err := v.ssm.DescribeSessions(t.Context(), &ssm.DescribeSessionsInput{State: state,
 			Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 		if err != nil {
 			t.Fatalf("DescribeSessions: %v", err)
@@ -213,7 +213,7 @@ func TestEmu_oldAgentOneConnectionAtATime(t *testing.T) {
 func TestEmu_namedFailures(t *testing.T) {
 	t.Parallel()
 	v := newEmuEnv(t, "")
-	ctx := context.Background()
+	ctx := t.Context()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := portOfAddr(ln.Addr())
 	_ = ln.Close()

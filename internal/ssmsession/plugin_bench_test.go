@@ -115,7 +115,8 @@ func startPluginForward(b *testing.B, awsCLI string, v *emuEnv, remotePort int) 
 		// Terminate the session (the plugin then exits by itself, as after
 		// `aws ssm terminate-session`), and kill whatever is left in any case.
 		if m := sessionIDLine.FindStringSubmatch(out.String()); m != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			// b.Context() is cancelled before cleanups run.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) //nolint:usetesting // a cleanup's own context
 			_, err := v.ssm.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: aws.String(m[1])})
 			cancel()
 			if err != nil {
