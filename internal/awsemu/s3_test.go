@@ -889,7 +889,7 @@ func TestS3PresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond) // wall time on purpose: the URL's 1 s expiry must pass
 	code, body := fetch(short.URL)
 	if code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") || !strings.Contains(body, "Request has expired") {
 		t.Errorf("expired URL: %d %s", code, body)

@@ -132,13 +132,12 @@ func TestSSMAgentCancelBeforeStart(t *testing.T) {
 	// The host's only process slot is taken: this one is delivered (InProgress)
 	// but its plugin cannot start.
 	queued := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids[1:2], Parameters: shell("echo never")})
-	deadline := time.Now().Add(10 * time.Second)
-	for invocationStatus(t, cl, *queued.CommandId) != ssmtypes.CommandInvocationStatusInProgress {
-		if time.Now().After(deadline) {
-			t.Fatal("queued invocation never InProgress")
+	eventually(t, 10*time.Second, func() error {
+		if st := invocationStatus(t, cl, *queued.CommandId); st != ssmtypes.CommandInvocationStatusInProgress {
+			return fmt.Errorf("queued invocation %s, want InProgress", st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := cl.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: queued.CommandId}); err != nil {
 		t.Fatal(err)
 	}
@@ -309,13 +308,12 @@ func TestSSMInstanceStoppedMidCommand(t *testing.T) {
 	if _, err := ec.StopInstances(t.Context(), &ec2.StopInstancesInput{InstanceIds: ids}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !processGone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the script (pid %d) outlived its instance", pid)
+	eventually(t, 5*time.Second, func() error {
+		if !processGone(pid) {
+			return fmt.Errorf("the script (pid %d) outlived its instance", pid)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	if st := invocationStatus(t, cl, *c.CommandId); st != ssmtypes.CommandInvocationStatusInProgress {
 		t.Fatalf("right after the stop: %s, want InProgress (the agent reported nothing)", st)
 	}
@@ -359,15 +357,10 @@ func TestSSMInstanceRestartedMidCommand(t *testing.T) {
 
 func waitState(t *testing.T, e *Emulator, id, state string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		inst, _ := e.Instance(id)
-		if inst.State == state {
-			return
+	eventually(t, 10*time.Second, func() error {
+		if inst, _ := e.Instance(id); inst.State != state {
+			return fmt.Errorf("instance %s is %s, want %s", id, inst.State, state)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s is %s, want %s", id, inst.State, state)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -315,9 +315,20 @@ func TestSessionPortMuxAndResume(t *testing.T) {
 	if *r.TokenValue == *s.TokenValue {
 		t.Fatal("ResumeSession returned the old token")
 	}
+	dc.mu.Lock()
+	sentBefore := dc.seq
+	dc.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- roundTrip(2 << 20) }()
-	time.Sleep(50 * time.Millisecond) // some of the round trip goes while disconnected
+	// Some of the round trip goes while disconnected: reconnect once it has sent input.
+	eventually(t, 10*time.Second, func() error {
+		dc.mu.Lock()
+		defer dc.mu.Unlock()
+		if dc.seq == sentBefore {
+			return errors.New("the round trip sent nothing while disconnected")
+		}
+		return nil
+	})
 	dc.connect(*r.StreamUrl, *r.TokenValue)
 	select {
 	case err := <-done:

@@ -1,6 +1,7 @@
 package awsemu
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,17 +91,16 @@ func TestSSMDefaultHostManagementRegistration(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for status() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("PingStatus %q, want %q", status(), want)
+		eventually(t, 5*time.Second, func() error {
+			if s := status(); s != want {
+				return fmt.Errorf("PingStatus %q, want %q", s, want)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	for _, v := range []string{"EC2Trust", "DHMC", "other-path/DHMC", "NoSuchRole"} { // wrong trust, path missing, wrong path, absent
 		set(v)
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond) // wall time on purpose: no registration within 3 fleet ticks of 50 ms
 		if s := status(); s != "" {
 			t.Fatalf("setting %q: PingStatus %q, want unregistered", v, s)
 		}

@@ -2,6 +2,7 @@ package awsemu
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,19 +31,14 @@ func onlineInstances(t testing.TB, e *Emulator, spec InstanceSpec) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, id := range ids {
-		for {
-			inst, _ := e.Instance(id)
-			if inst.PingStatus == PingOnline {
-				break
+	eventually(t, 10*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != PingOnline {
+				return fmt.Errorf("instance %s did not come Online (PingStatus %q)", id, inst.PingStatus)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %s did not come Online (PingStatus %q)", id, inst.PingStatus)
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	return ids
 }
 
@@ -63,8 +59,8 @@ func shell(cmds ...string) map[string][]string { return map[string][]string{"com
 // waitCommand polls ListCommands until the command is terminal.
 func waitCommand(t testing.TB, cl *ssm.Client, id string, within time.Duration) ssmtypes.Command {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	var c ssmtypes.Command
+	eventually(t, within, func() error {
 		out, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
 		if err != nil {
 			t.Fatalf("ListCommands: %v", err)
@@ -72,17 +68,14 @@ func waitCommand(t testing.TB, cl *ssm.Client, id string, within time.Duration) 
 		if len(out.Commands) != 1 {
 			t.Fatalf("ListCommands returned %d commands", len(out.Commands))
 		}
-		c := out.Commands[0]
+		c = out.Commands[0]
 		switch c.Status {
 		case ssmtypes.CommandStatusPending, ssmtypes.CommandStatusInProgress, ssmtypes.CommandStatusCancelling:
-		default:
-			return c
+			return fmt.Errorf("command %s still %s", id, c.Status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("command %s still %s after %v", id, c.Status, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return c
 }
 
 func invocation(t testing.TB, cl *ssm.Client, cmdID, instID string) *ssm.GetCommandInvocationOutput {
@@ -107,20 +100,17 @@ func processGone(pid int) bool {
 
 func waitPidFile(t testing.TB, path string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var pid int
+	eventually(t, 10*time.Second, func() error {
 		b, err := os.ReadFile(path)
 		if err == nil && strings.HasSuffix(string(b), "\n") {
-			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err == nil {
-				return pid
+			if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pid file %s never written", path)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("pid file %s never written", path)
+	})
+	return pid
 }
 
 func ssmAPICode(err error) string {
@@ -316,13 +306,12 @@ func TestSSMExecutionTimeout(t *testing.T) {
 	}
 	for _, f := range []string{"bg.pid", "sh.pid"} {
 		pid := waitPidFile(t, filepath.Join(dir, f))
-		deadline := time.Now().Add(2 * time.Second)
-		for !processGone(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("process %d (%s) still runs", pid, f)
+		eventually(t, 2*time.Second, func() error {
+			if !processGone(pid) {
+				return fmt.Errorf("process %d (%s) still runs", pid, f)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 }
 
@@ -459,8 +448,10 @@ func TestSSMOutputCaps(t *testing.T) {
 
 func TestSSMInvocationVisibilityDelay(t *testing.T) {
 	t.Parallel()
-	e, cl := newSSMTest(t, Options{InvocationVisibilityDelay: 400 * time.Millisecond})
+	const delay = 400 * time.Millisecond
+	e, cl := newSSMTest(t, Options{InvocationVisibilityDelay: delay})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
+	sent := time.Now()
 	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo hi")})
 	_, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
 	var idne *ssmtypes.InvocationDoesNotExist
@@ -475,7 +466,20 @@ func TestSSMInvocationVisibilityDelay(t *testing.T) {
 	if err != nil || len(lc.Commands) != 1 {
 		t.Fatalf("ListCommands must show the command: %v", err)
 	}
-	time.Sleep(450 * time.Millisecond)
+	// The invocation shows once the delay has passed, never before.
+	eventually(t, 10*time.Second, func() error {
+		_, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
+		if errors.As(err, &idne) {
+			return err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(sent); waited < delay {
+			t.Fatalf("invocation visible %s after SendCommand, before the %s delay", waited, delay)
+		}
+		return nil
+	})
 	waitCommand(t, cl, *c.CommandId, 10*time.Second)
 	if inv := invocation(t, cl, *c.CommandId, ids[0]); aws.ToString(inv.StandardOutputContent) != "hi\n" {
 		t.Fatalf("stdout %q", aws.ToString(inv.StandardOutputContent))
@@ -671,22 +675,15 @@ func TestSSMResetKillsProcesses(t *testing.T) {
 	send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo $$ > sleep.pid", "exec sleep 30")})
 	pid := waitPidFile(t, dir+"/sleep.pid")
 	e.Reset()
-	deadline := time.Now().Add(5 * time.Second)
-	for !processGone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatal("Reset left the process running")
+	eventually(t, 5*time.Second, func() error {
+		if !processGone(pid) {
+			return errors.New("Reset left the process running")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	for {
-		if running, _ := e.ProcessStats(); running == 0 {
-			break
+		if running, _ := e.ProcessStats(); running != 0 {
+			return fmt.Errorf("process count %d, not back to 0", running)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("process count not back to 0")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A script that exits 0 but leaves a background job holding its output open
