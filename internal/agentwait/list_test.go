@@ -2,6 +2,7 @@ package agentwait_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -18,19 +19,14 @@ import (
 // waitPing polls the emulator until each instance's agent reports status.
 func waitPing(t *testing.T, e *awsemu.Emulator, status string, ids ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids {
-		for {
-			inst, _ := e.Instance(id)
-			if inst.PingStatus == status {
-				break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != status {
+				return fmt.Errorf("%s: ping status %q, want %q", id, inst.PingStatus, status)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: ping status %q, want %q", id, inst.PingStatus, status)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
 
 func listedIDs(l *agentwait.Listing) []string {

@@ -2,6 +2,7 @@ package agentwait_test
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 func readyInstances(t *testing.T, e *awsemu.Emulator, spec awsemu.InstanceSpec) []string {
@@ -17,18 +19,14 @@ func readyInstances(t *testing.T, e *awsemu.Emulator, spec awsemu.InstanceSpec) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, id := range ids {
-		for {
-			if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
-				break
+	emutest.Eventually(t, 10*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
+				return fmt.Errorf("agent of %s never came online (ping status %q)", id, inst.PingStatus)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("agent of %s never came online", id)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	return ids
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -44,20 +45,22 @@ func newEnv(t testing.TB, n int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids {
-		for {
-			if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not online", id)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	waitOnline(t, e, ids...)
 	c := filecopy.NewClients(runcommand.Clients{SSM: ssm.NewFromConfig(cfg)}, s3c)
 	return &env{e: e, c: c, s3: s3c, ids: ids}
+}
+
+// waitOnline waits until the agents of ids are Online.
+func waitOnline(t testing.TB, e *awsemu.Emulator, ids ...string) {
+	t.Helper()
+	emutest.Eventually(t, 30*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
+				return fmt.Errorf("%s not online (ping status %q)", id, inst.PingStatus)
+			}
+		}
+		return nil
+	})
 }
 
 func (v *env) objects(t testing.TB) []string {
@@ -258,7 +261,7 @@ func TestCopy_presignedURLExpires(t *testing.T) {
 	if code := get(); code != 200 {
 		t.Fatalf("before expiry: %d", code)
 	}
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond) // wall time on purpose: the URL's 1 s expiry must pass
 	if code := get(); code != 403 {
 		t.Errorf("after expiry: %d, want 403", code)
 	}
@@ -320,13 +323,7 @@ func TestCopy_windowsSendsPowerShell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for inst, _ := v.e.Instance(ids[0]); inst.PingStatus != awsemu.PingOnline; inst, _ = v.e.Instance(ids[0]) {
-		if time.Now().After(deadline) {
-			t.Fatal("not online")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitOnline(t, v.e, ids...)
 	data := []byte("[app]\r\nport=8080\r\n")
 	res, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
 		Target: filecopy.Target{InstanceIDs: ids}, Payload: filecopy.Payload{Data: data},
@@ -369,20 +366,28 @@ func TestCopy_checksumMismatchKeepsPrevious(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.e.SetFault("ssm.SendCommand", awsemu.Fault{Latency: 3 * time.Second})
+	tampered := make(chan error, 1)
 	go func() {
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// Once the payload is staged, swap it.
+		tampered <- emutest.WaitFor(20*time.Second, func() error {
 			out, err := v.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
-			if err != nil || len(out.Contents) == 0 {
-				continue
+			if err != nil {
+				return err
 			}
-			_, _ = v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
-			return
-		}
+			if len(out.Contents) == 0 {
+				return errors.New("nothing staged")
+			}
+			_, err = v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
+			return err
+		})
 	}()
 	src, want := randomFile(t, 64<<10)
 	_, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
 		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Path: src}, Destination: dest, StagingBucket: "staging",
 	})
+	if terr := <-tampered; terr != nil {
+		t.Fatalf("swapping the staged object: %v", terr)
+	}
 	var fe *runcommand.FailedError
 	if !errors.As(err, &fe) || len(fe.Failed) != 2 {
 		t.Fatalf("err = %v", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,14 +48,12 @@ func TestCopy_presignedAfterAgentWait(t *testing.T) {
 	if err := v.e.SetAgentStopped(id, true); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if inst, _ := v.e.Instance(id); inst.PingStatus == awsemu.PingConnectionLost {
-			break
+	emutest.Eventually(t, 20*time.Second, func() error {
+		if inst, _ := v.e.Instance(id); inst.PingStatus != awsemu.PingConnectionLost {
+			return fmt.Errorf("agent never lost its connection (ping status %q)", inst.PingStatus)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent never lost its connection")
-		}
-	}
+		return nil
+	})
 	const lifetime = 3 * time.Second
 	restartAt := time.Now().Add(2 * lifetime)
 	time.AfterFunc(time.Until(restartAt), func() { _ = v.e.SetAgentStopped(id, false) })

@@ -3,6 +3,7 @@ package runcommand_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -138,14 +140,12 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 		_, _ = ssmc.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
 	}()
 	// The slot is taken once the busy command's process runs.
-	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-		if running, _ := e.ProcessStats(); running == 1 {
-			break
+	emutest.Eventually(t, 10*time.Second, func() error {
+		if running, _ := e.ProcessStats(); running != 1 {
+			return errors.New("the busy command's process did not start")
 		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("the busy command's process did not start")
-		}
-	}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids[1:], Parameters: cmds("echo never")})
@@ -154,24 +154,20 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 		t.Fatalf("err = %v, want *CancelledError", err)
 	}
 	// The engine's own report stops at the cancel; the invocation's end is read back.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	emutest.Eventually(t, 10*time.Second, func() error {
 		gi, err := ssmc.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{
 			CommandId: aws.String(res.CommandIDs[0]), InstanceId: aws.String(ids[1])})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gi.Status == "Cancelled" {
-			if gi.ResponseCode != 1 {
-				t.Errorf("exit code %d, want 1", gi.ResponseCode)
-			}
-			break
+		if gi.Status != "Cancelled" {
+			return fmt.Errorf("status %s, want Cancelled", gi.Status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status %s, want Cancelled", gi.Status)
+		if gi.ResponseCode != 1 {
+			t.Errorf("exit code %d, want 1", gi.ResponseCode)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A 2.x document with two steps, the second failing: each step's stdout and

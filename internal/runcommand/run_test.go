@@ -275,13 +275,12 @@ func TestRun_cancelOnContextEnd(t *testing.T) {
 		}
 		started++
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		deadline := time.Now().Add(5 * time.Second)
-		for syscall.Kill(pid, 0) == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("process %d of %s still running after cancel", pid, id)
+		emutest.Eventually(t, 5*time.Second, func() error {
+			if syscall.Kill(pid, 0) == nil {
+				return fmt.Errorf("process %d of %s still running after cancel", pid, id)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	if started == 0 {
 		t.Fatal("no process started: nothing to kill")

@@ -47,16 +47,12 @@ func newEmuEnv(t testing.TB, agentVersion string) *emuEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if inst, _ := e.Instance(ids[0]); inst.PingStatus == awsemu.PingOnline {
-			break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		if inst, _ := e.Instance(ids[0]); inst.PingStatus != awsemu.PingOnline {
+			return fmt.Errorf("instance %s did not come online (ping status %q)", ids[0], inst.PingStatus)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s did not come online", ids[0])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		_, _ = w.Write(body(n))
@@ -225,16 +221,12 @@ func TestEmu_namedFailures(t *testing.T) {
 	if err := v.e.SetAgentStopped(v.id, true); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if inst, _ := v.e.Instance(v.id); inst.PingStatus != awsemu.PingOnline {
-			break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		if inst, _ := v.e.Instance(v.id); inst.PingStatus == awsemu.PingOnline {
+			return errors.New("agent still online")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent still online")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	_, err = ssmsession.Open(ctx, v.clients, ssmsession.OpenSpec{PortSpec: ssmsession.PortSpec{Target: v.id, RemotePort: v.port}})
 	var nr *agentwait.NotReadyError
 	if !errors.As(err, &nr) {
