@@ -295,12 +295,10 @@ data "ssm_agent_online" "test" {
 // waitOnline waits (bounded) until the emulator reports the agent Online.
 func waitOnline(t *testing.T, e *awsemu.Emulator, id string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if inst, ok := e.Instance(id); ok && inst.PingStatus == awsemu.PingOnline {
-			return
+	emutest.Eventually(t, 10*time.Second, func() error {
+		if inst, ok := e.Instance(id); !ok || inst.PingStatus != awsemu.PingOnline {
+			return fmt.Errorf("agent of %s never came online (ping status %q)", id, inst.PingStatus)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("agent of %s never came online", id)
+		return nil
+	})
 }

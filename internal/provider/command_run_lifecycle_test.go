@@ -67,14 +67,12 @@ func sendCountCheck(e *awsemu.Emulator, n int64) statecheck.StateCheck {
 // status ("" for not listed).
 func waitPing(t *testing.T, e *awsemu.Emulator, id, status string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if inst, ok := e.Instance(id); ok && inst.PingStatus == status {
-			return
+	emutest.Eventually(t, 20*time.Second, func() error {
+		if inst, ok := e.Instance(id); !ok || inst.PingStatus != status {
+			return fmt.Errorf("agent of %s never became %q (ping status %q)", id, status, inst.PingStatus)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("agent of %s never became %q", id, status)
+		return nil
+	})
 }
 
 // The recommended chain (role, profile, associations, a run that waits for its

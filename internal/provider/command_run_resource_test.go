@@ -249,13 +249,12 @@ resource "ssm_command_run" "test" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d on the instance still runs after the cancel", pid)
+	emutest.Eventually(t, 5*time.Second, func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("process %d on the instance still runs after the cancel", pid)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestAccCommandRun_fleets(t *testing.T) {

@@ -233,17 +233,16 @@ func TestAccImport_cliCommandNoReplacement(t *testing.T) {
 		t.Fatal(err)
 	}
 	commandID := aws.ToString(out.Command.CommandId)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	emutest.Eventually(t, 30*time.Second, func() error {
 		inv, err := ssmClient(e).GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(commandID), InstanceId: aws.String(ids[0])})
-		if err == nil && inv.Status == ssmtypes.CommandInvocationStatusSuccess {
-			break
+		if err != nil {
+			return fmt.Errorf("command %s not done: %w", commandID, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("command %s not done after 30s: %v", commandID, err)
+		if inv.Status != ssmtypes.CommandInvocationStatusSuccess {
+			return fmt.Errorf("command %s is %s, not done", commandID, inv.Status)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
   instance_ids = %s

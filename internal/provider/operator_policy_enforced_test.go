@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -422,20 +421,14 @@ func TestAccOperatorPolicy_statementsBehindWarnings(t *testing.T) {
 		return nil
 	}
 
-	// An interrupted run cancels its command (ssm:CancelCommand).
+	// An interrupted run cancels its command (ssm:CancelCommand). The run is
+	// interrupted once it holds its command id: at its first poll.
 	interrupt := func(cfg aws.Config) *runcommand.CancelledError {
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		go func() {
-			for i := 0; i < 200 && e.CallCount("ssm.SendCommand") == 0; i++ {
-				time.Sleep(50 * time.Millisecond)
-			}
-			time.Sleep(500 * time.Millisecond)
-			cancel()
-		}()
-		e.ResetCalls()
 		_, err := runcommand.Run(cctx, runcommand.Clients{SSM: ssm.NewFromConfig(cfg)}, runcommand.Spec{
-			InstanceIDs: []string{web[0]}, Parameters: map[string][]string{"commands": {"sleep 20"}}})
+			InstanceIDs: []string{web[0]}, Parameters: map[string][]string{"commands": {"sleep 20"}},
+			Progress: func(runcommand.Progress) { cancel() }})
 		var ce *runcommand.CancelledError
 		if !errors.As(err, &ce) {
 			t.Fatalf("interrupted run: %v", err)

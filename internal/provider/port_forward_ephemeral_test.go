@@ -193,16 +193,12 @@ func TestAccPortForward_secondProviderThroughTunnel(t *testing.T) {
 	go func() {
 		// The command below runs only in the apply: wait for it, load the web
 		// tunnel, then let the command finish.
-		deadline := time.Now().Add(5 * time.Minute)
-		for {
-			if _, err := os.Stat(filepath.Join(syncDir, "started")); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				loadErr <- fmt.Errorf("the command through the tunnel never started")
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := emutest.WaitFor(5*time.Minute, func() error {
+			_, err := os.Stat(filepath.Join(syncDir, "started"))
+			return err
+		}); err != nil {
+			loadErr <- fmt.Errorf("the command through the tunnel never started: %w", err)
+			return
 		}
 		start := time.Now()
 		err := loadThroughTunnel(net.JoinHostPort("127.0.0.1", strconv.Itoa(local)))
@@ -316,16 +312,12 @@ ephemeral "ssm_port_forward" "test" {
 
 func waitNotOnline(t *testing.T, e *awsemu.Emulator, id string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
-			return
+	emutest.Eventually(t, time.Minute, func() error {
+		if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
+			return fmt.Errorf("agent of %s still Online", id)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent of %s still Online", id)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // portOfAddr is the port of a listener's address.
