@@ -34,7 +34,7 @@ func TestWait_detectsRegistrationWithinOneStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
+	res, err := agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestWait_manyIDsAreChunked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
+	res, err := agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestWait_tagsAndMinCount(t *testing.T) {
 	if _, err := e.AddInstances(awsemu.InstanceSpec{Count: 30, Ready: true, Tags: map[string]string{"Role": "db"}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{Tags: map[string]string{"Role": "web"}, MinCount: 120, Timeout: time.Minute})
+	res, err := agentwait.Wait(t.Context(), c, agentwait.Spec{Tags: map[string]string{"Role": "web"}, MinCount: 120, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestWait_failsFastOnTerminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: 5 * time.Minute})
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: 5 * time.Minute})
 	var ne *agentwait.NeverOnlineError
 	if !errors.As(err, &ne) {
 		t.Fatalf("err = %v, want NeverOnlineError", err)
@@ -126,7 +126,7 @@ func TestWait_honoursCancellation(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{})
 	ids, _ := e.AddInstances(awsemu.InstanceSpec{Count: 1})
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
 	_, err := agentwait.Wait(ctx, c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute, MinInterval: 10 * time.Second})
@@ -153,7 +153,7 @@ func BenchmarkWait(b *testing.B) {
 					b.Fatal(err)
 				}
 				e.ResetCalls()
-				res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
+				res, err := agentwait.Wait(b.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
 				if err != nil {
 					b.Fatal(err)
 				}

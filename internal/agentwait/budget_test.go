@@ -1,7 +1,6 @@
 package agentwait_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ func TestReady_diagnosisBudgetIsWaits(t *testing.T) {
 	e.SetFault("ec2", awsemu.Fault{Latency: 25 * time.Second})
 	e.SetFault("iam", awsemu.Fault{Latency: 25 * time.Second})
 	start := time.Now()
-	err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids})
+	err := agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids})
 	took := time.Since(start)
 	var nr *agentwait.NotReadyError
 	if !errors.As(err, &nr) {
@@ -48,7 +47,7 @@ func TestReady_failFastEveryIsConfigurable(t *testing.T) {
 	checks := func(every int) (polls, ec2Calls int64) {
 		t.Helper()
 		e.ResetCalls()
-		err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: 2 * time.Second,
+		err := agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: 2 * time.Second,
 			MinInterval: 100 * time.Millisecond, MaxInterval: 100 * time.Millisecond, FailFastEvery: every})
 		var nr *agentwait.NotReadyError
 		if !errors.As(err, &nr) {

@@ -1,7 +1,6 @@
 package agentwait_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -23,7 +22,7 @@ const ec2Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Princi
 func withRole(t *testing.T, e *awsemu.Emulator, id, name, policy string) {
 	t.Helper()
 	cfg := emutest.Config(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(ec2Trust)}); err != nil {
 		t.Fatal(err)
@@ -55,14 +54,14 @@ func TestWait_ssmmessagesChannelOnly(t *testing.T) {
 	}
 	withRole(t, e, ids[0], "mgs-only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation",
 		"ssmmessages:CreateControlChannel","ssmmessages:CreateDataChannel","ssmmessages:OpenControlChannel","ssmmessages:OpenDataChannel"],"Resource":"*"}]}`)
-	res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
+	res, err := agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
 	if err != nil {
 		t.Fatalf("agent with the ssmmessages channel only: %v", err)
 	}
 	if len(res.Online) != 1 {
 		t.Fatalf("online = %v", res.Online)
 	}
-	if d := agentwait.Diagnose(context.Background(), c, ids, nil); len(d) != 1 || d[0].Check != "agent" || strings.Contains(d[0].Reason, "cannot run") {
+	if d := agentwait.Diagnose(t.Context(), c, ids, nil); len(d) != 1 || d[0].Check != "agent" || strings.Contains(d[0].Reason, "cannot run") {
 		t.Fatalf("diagnosis of a sufficient role = %+v, want only the agent step", d)
 	}
 }
@@ -77,7 +76,7 @@ func TestWait_noCommandChannelDiagnosed(t *testing.T) {
 	}
 	withRole(t, e, ids[0], "data-only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation",
 		"ssmmessages:CreateDataChannel","ssmmessages:OpenDataChannel"],"Resource":"*"}]}`)
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Second})
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Second})
 	var te *agentwait.TimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v, want a TimeoutError", err)

@@ -1,7 +1,6 @@
 package agentwait_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -25,7 +24,7 @@ func providerClients(t *testing.T, e *awsemu.Emulator, secret string) agentwait.
 	if secret == "" {
 		secret = o.SecretKey
 	}
-	c, err := awsclient.New(context.Background(), awsclient.Settings{
+	c, err := awsclient.New(t.Context(), awsclient.Settings{
 		Region: o.Region, AccessKey: o.AccessKey, SecretKey: secret, Endpoints: eps,
 	}, nil)
 	if err != nil {
@@ -46,7 +45,7 @@ func TestWait_500ForeverEndsAtTheTimeoutNamingTheCause(t *testing.T) {
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 	c := providerClients(t, e, "")
 	start := time.Now()
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: 5 * time.Second})
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: 5 * time.Second})
 	took := time.Since(start)
 	var te *agentwait.TimeoutError
 	if !errors.As(err, &te) {
@@ -77,7 +76,7 @@ func TestWait_persistentServerErrorsEndTheWait(t *testing.T) {
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 	c := providerClients(t, e, "")
 	start := time.Now()
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{
 		InstanceIDs: ids, Timeout: time.Minute, PersistentErrorLimit: 2 * time.Second,
 	})
 	var pe *poll.CallError
@@ -103,7 +102,7 @@ func TestWait_nonTransientErrorEndsTheWaitAtOnce(t *testing.T) {
 	}
 	c := providerClients(t, e, "wrong-secret")
 	start := time.Now()
-	res, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
+	res, err := agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
 	var pe *poll.CallError
 	if !errors.As(err, &pe) || pe.For != 0 {
 		t.Fatalf("err = %v, want an immediate CallError", err)
@@ -126,7 +125,7 @@ func TestWait_timeoutDiagnosisGroupsAndTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: noProfile, Timeout: time.Second})
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: noProfile, Timeout: time.Second})
 	var te *agentwait.TimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v, want a TimeoutError", err)
@@ -139,7 +138,7 @@ func TestWait_timeoutDiagnosisGroupsAndTags(t *testing.T) {
 		t.Errorf("error does not count the grouped and the undiagnosed instances:\n%s", msg)
 	}
 
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{Tags: map[string]string{"Role": "nomatch"}, Timeout: time.Second})
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{Tags: map[string]string{"Role": "nomatch"}, Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "No instance carries the tags Role=nomatch") {
 		t.Errorf("tags matching nothing: err = %v", err)
 	}
@@ -148,10 +147,10 @@ func TestWait_timeoutDiagnosisGroupsAndTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: online, Timeout: 30 * time.Second}); err != nil {
+	if _, err := agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: online, Timeout: 30 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = agentwait.Wait(context.Background(), c, agentwait.Spec{InstanceIDs: online, Tags: map[string]string{"Role": "web"}, Timeout: time.Second})
+	_, err = agentwait.Wait(t.Context(), c, agentwait.Spec{InstanceIDs: online, Tags: map[string]string{"Role": "web"}, Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), online[0]+" and "+online[1]+": agent is Online but the instance does not carry the tags Role=web") {
 		t.Errorf("listed Online instances without the tags: err = %v", err)
 	}

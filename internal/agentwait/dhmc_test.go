@@ -1,7 +1,6 @@
 package agentwait_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func TestDiagnose_defaultHostManagement(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := emutest.Config(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	ic, sc := iam.NewFromConfig(cfg), ssm.NewFromConfig(cfg)
 	check := func(wantCheck string, wants ...string) {
 		t.Helper()

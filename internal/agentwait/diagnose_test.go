@@ -1,7 +1,6 @@
 package agentwait_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -28,7 +27,7 @@ func TestWait_deniedDiagnosticCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := emutest.Config(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {

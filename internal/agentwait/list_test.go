@@ -2,6 +2,7 @@ package agentwait_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -18,19 +19,14 @@ import (
 // waitPing polls the emulator until each instance's agent reports status.
 func waitPing(t *testing.T, e *awsemu.Emulator, status string, ids ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids {
-		for {
-			inst, _ := e.Instance(id)
-			if inst.PingStatus == status {
-				break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != status {
+				return fmt.Errorf("%s: ping status %q, want %q", id, inst.PingStatus, status)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: ping status %q, want %q", id, inst.PingStatus, status)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
 
 func listedIDs(l *agentwait.Listing) []string {
@@ -64,7 +60,7 @@ func TestList_thousandNodesTwentyCalls(t *testing.T) {
 	for _, spec := range []agentwait.ListSpec{{}, {Tags: map[string]string{"Fleet": "big"}}, {PingStatuses: []string{"Online"}}} {
 		e.ResetCalls()
 		attempts.Store(0)
-		l, err := agentwait.List(context.Background(), api, spec)
+		l, err := agentwait.List(t.Context(), api, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +127,7 @@ func TestList_filters(t *testing.T) {
 		{"ids and ping", agentwait.ListSpec{InstanceIDs: []string{lost, winIDs[1]}, PingStatuses: []string{"Online"}}, []string{winIDs[1]}, nil},
 	}
 	for _, tc := range cases {
-		l, err := agentwait.List(context.Background(), c.SSM, tc.spec)
+		l, err := agentwait.List(t.Context(), c.SSM, tc.spec)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -143,7 +139,7 @@ func TestList_filters(t *testing.T) {
 		}
 	}
 
-	l, err := agentwait.List(context.Background(), c.SSM, agentwait.ListSpec{InstanceIDs: []string{lost, winIDs[0]}})
+	l, err := agentwait.List(t.Context(), c.SSM, agentwait.ListSpec{InstanceIDs: []string{lost, winIDs[0]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +172,7 @@ func TestList_followsEmptyFilteredPages(t *testing.T) {
 	}
 	waitPing(t, e, awsemu.PingOnline, append(first, late...)...)
 	e.ResetCalls()
-	l, err := agentwait.List(context.Background(), c.SSM, agentwait.ListSpec{Tags: map[string]string{"Batch": "late"}})
+	l, err := agentwait.List(t.Context(), c.SSM, agentwait.ListSpec{Tags: map[string]string{"Batch": "late"}})
 	if err != nil {
 		t.Fatal(err)
 	}

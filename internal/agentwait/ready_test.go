@@ -1,8 +1,8 @@
 package agentwait_test
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/agentwait"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 func readyInstances(t *testing.T, e *awsemu.Emulator, spec awsemu.InstanceSpec) []string {
@@ -18,18 +19,14 @@ func readyInstances(t *testing.T, e *awsemu.Emulator, spec awsemu.InstanceSpec) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, id := range ids {
-		for {
-			if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
-				break
+	emutest.Eventually(t, 10*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
+				return fmt.Errorf("agent of %s never came online (ping status %q)", id, inst.PingStatus)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("agent of %s never came online", id)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	return ids
 }
 
@@ -39,7 +36,7 @@ func TestReady_onlinePassesWithOneCall(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{})
 	ids := readyInstances(t, e, awsemu.InstanceSpec{Count: 3, Ready: true})
 	e.ResetCalls()
-	if err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids}); err != nil {
+	if err := agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.CallCount("ssm.DescribeInstanceInformation"); got != 1 {
@@ -60,7 +57,7 @@ func TestReady_notReadyFailsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids})
+	err := agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids})
 	var nr *agentwait.NotReadyError
 	if !errors.As(err, &nr) {
 		t.Fatalf("err = %v, want *NotReadyError", err)
@@ -91,7 +88,7 @@ func TestReady_waitsForStartingInstanceButNotStoppedOrTerminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
+	err := agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
 	var nr *agentwait.NotReadyError
 	if !errors.As(err, &nr) || !strings.Contains(err.Error(), ids[0]+": instance is stopped") {
 		t.Fatalf("err = %v, want a NotReadyError naming the stopped instance", err)
@@ -104,7 +101,7 @@ func TestReady_waitsForStartingInstanceButNotStoppedOrTerminated(t *testing.T) {
 	if err := e.SetInstanceState(ids[0], awsemu.StateRunning); err != nil {
 		t.Fatal(err)
 	}
-	if err := agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute}); err != nil {
+	if err := agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute}); err != nil {
 		t.Fatalf("starting instance: %v", err)
 	}
 
@@ -112,7 +109,7 @@ func TestReady_waitsForStartingInstanceButNotStoppedOrTerminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	start = time.Now()
-	err = agentwait.Ready(context.Background(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
+	err = agentwait.Ready(t.Context(), c, agentwait.ReadySpec{InstanceIDs: ids, Wait: time.Minute})
 	if !errors.As(err, &nr) || !strings.Contains(err.Error(), ids[1]+": instance is terminated") {
 		t.Fatalf("err = %v, want a NotReadyError naming the terminated instance", err)
 	}
@@ -141,7 +138,7 @@ func TestClassify(t *testing.T) {
 	}
 	missing := "i-0123456789abcdef0"
 	start := time.Now()
-	r, err := agentwait.Classify(context.Background(), c, agentwait.ReadySpec{InstanceIDs: append(append([]string(nil), ids...), missing), Wait: 2 * time.Second})
+	r, err := agentwait.Classify(t.Context(), c, agentwait.ReadySpec{InstanceIDs: append(append([]string(nil), ids...), missing), Wait: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +164,7 @@ func TestClassify(t *testing.T) {
 	}
 	// By tag: the stopped instance is found through EC2 (its agent is not
 	// listed), the terminated one is not selected at all.
-	r, err = agentwait.Classify(context.Background(), c, agentwait.ReadySpec{TagValues: map[string][]string{"Fleet": {"c"}}})
+	r, err = agentwait.Classify(t.Context(), c, agentwait.ReadySpec{TagValues: map[string][]string{"Fleet": {"c"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +185,13 @@ func TestReady_tagTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := agentwait.ReadySpec{TagValues: map[string][]string{"Role": {"web", "api"}}}
-	if err := agentwait.Ready(context.Background(), c, spec); err != nil {
+	if err := agentwait.Ready(t.Context(), c, spec); err != nil {
 		t.Fatalf("an untargeted lost agent failed the check: %v", err)
 	}
 	if err := e.SetAgentStopped(api[0], true); err != nil {
 		t.Fatal(err)
 	}
-	err := agentwait.Ready(context.Background(), c, spec)
+	err := agentwait.Ready(t.Context(), c, spec)
 	if err == nil || !strings.Contains(err.Error(), "1 of 3 instances") || !strings.Contains(err.Error(), api[0]) {
 		t.Fatalf("err = %v, want the lost agent %s named", err, api[0])
 	}

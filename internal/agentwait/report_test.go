@@ -1,7 +1,6 @@
 package agentwait_test
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -30,7 +29,7 @@ func TestWaitReport_setsAsideTheImpossibleAndWaitsForTheRest(t *testing.T) {
 	if err := e.SetAgentStopped(ids[2], true); err != nil { // never comes online: waited for until the timeout
 		t.Fatal(err)
 	}
-	rep, err := agentwait.WaitReport(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: 5 * time.Second, MinCount: 1})
+	rep, err := agentwait.WaitReport(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: 5 * time.Second, MinCount: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +70,7 @@ func TestWaitReport_allImpossibleReturnsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := agentwait.WaitReport(context.Background(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
+	rep, err := agentwait.WaitReport(t.Context(), c, agentwait.Spec{InstanceIDs: ids, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package awsacc
 
 import (
-	"context"
 	"errors"
 	"os"
 	"strings"
@@ -103,7 +102,7 @@ func laneEmulator(t *testing.T) (*awsemu.Emulator, Clients, Settings) {
 func TestLaunchAndSweep(t *testing.T) {
 	t.Parallel()
 	e, c, s := laneEmulator(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	f, err := Launch(ctx, c, s)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +140,7 @@ func TestLaunchAndSweep(t *testing.T) {
 func TestSweepAfterFaultMidRun(t *testing.T) {
 	t.Parallel()
 	e, c, s := laneEmulator(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 	f, err := Launch(ctx, c, s)
 	if err == nil {
@@ -190,7 +189,7 @@ func TestSweepAfterFaultMidRun(t *testing.T) {
 
 func createTaggedRole(t *testing.T, c Clients, name, path, run string) string {
 	t.Helper()
-	if _, err := c.IAM.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), Path: aws.String(path),
+	if _, err := c.IAM.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(name), Path: aws.String(path),
 		AssumeRolePolicyDocument: aws.String(ec2Trust), Tags: []iamtypes.Tag{{Key: aws.String(TagKey), Value: aws.String(run)}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +210,7 @@ func retryingConfig(e *awsemu.Emulator) aws.Config {
 // and, through the emulator, that every instance it ever had is terminated.
 func assertNothingLeft(t *testing.T, c Clients, e *awsemu.Emulator, runID string) {
 	t.Helper()
-	left, err := Find(context.Background(), c, runID)
+	left, err := Find(t.Context(), c, runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +232,7 @@ func TestFidelityOnEmulator(t *testing.T) {
 	t.Parallel()
 	e, c, s := laneEmulator(t)
 	s.Instances = 1
-	ctx := context.Background()
+	ctx := t.Context()
 	f, err := Launch(ctx, c, s)
 	if err != nil {
 		t.Fatal(err)

@@ -234,7 +234,7 @@ resource "ssm_instance_profile" "p" {
 }
 `, name, IAMPath),
 			Check: func(*terraform.State) error {
-				out, err := lane.c.IAM.ListRoleTags(context.Background(), &iam.ListRoleTagsInput{RoleName: aws.String(name)})
+				out, err := lane.c.IAM.ListRoleTags(t.Context(), &iam.ListRoleTagsInput{RoleName: aws.String(name)})
 				if err != nil {
 					return err
 				}
@@ -247,7 +247,7 @@ resource "ssm_instance_profile" "p" {
 			},
 		}},
 		CheckDestroy: func(*terraform.State) error {
-			_, err := lane.c.IAM.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
+			_, err := lane.c.IAM.GetRole(t.Context(), &iam.GetRoleInput{RoleName: aws.String(name)})
 			if !notFound(err) {
 				return fmt.Errorf("role %s after destroy: %v", name, err)
 			}
@@ -265,11 +265,11 @@ func TestFidelity(t *testing.T) {
 	r := Report{Target: lane.s.Target(), Region: lane.s.Region, RunID: lane.s.RunID, Time: time.Now().UTC().Format(time.RFC3339)}
 	for _, g := range Ordered() {
 		if g.Measure == nil {
-			r.Findings = append(r.Findings, Measure(context.Background(), p, g))
+			r.Findings = append(r.Findings, Measure(t.Context(), p, g))
 			continue
 		}
 		t.Run(g.ID, func(t *testing.T) {
-			f := Measure(context.Background(), p, g)
+			f := Measure(t.Context(), p, g)
 			r.Findings = append(r.Findings, f)
 			switch {
 			case f.Error != "" && g.ID == "s3_explicit_us_east_1_constraint" && lane.s.Region != "us-east-1":

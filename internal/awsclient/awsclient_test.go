@@ -37,7 +37,7 @@ func TestNew_noNetworkAndSettings(t *testing.T) {
 	srv := rec.server(t)
 	retries := 2
 	var logged []map[string]any
-	c, err := New(context.Background(), Settings{
+	c, err := New(t.Context(), Settings{
 		Region: "cn-north-1", AccessKey: "AKIDEXAMPLE", SecretKey: "secret",
 		Endpoints:     map[string]string{"ssm": srv.URL, "sts": srv.URL},
 		AssumeRole:    &AssumeRole{RoleARN: "arn:aws-cn:iam::123456789012:role/x"},
@@ -59,7 +59,7 @@ func TestNew_noNetworkAndSettings(t *testing.T) {
 		t.Errorf("max attempts = %d, want max_retries+1 = 3", got)
 	}
 	// The first call assumes the role through the STS endpoint, with our user agent.
-	_, err = c.SSM.DescribeInstanceInformation(context.Background(), &ssm.DescribeInstanceInformationInput{})
+	_, err = c.SSM.DescribeInstanceInformation(t.Context(), &ssm.DescribeInstanceInformationInput{})
 	if err == nil {
 		t.Fatal("expected the 503 error")
 	}
@@ -89,11 +89,11 @@ func TestNew_sdkEndpointEnvironment(t *testing.T) {
 	rec := &recorder{}
 	srv := rec.server(t)
 	t.Setenv("AWS_ENDPOINT_URL_SSM", srv.URL)
-	c, err := New(context.Background(), Settings{Region: "us-east-1", AccessKey: "a", SecretKey: "b", MaxRetries: aws.Int(0)}, nil)
+	c, err := New(t.Context(), Settings{Region: "us-east-1", AccessKey: "a", SecretKey: "b", MaxRetries: aws.Int(0)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = c.SSM.DescribeInstanceInformation(context.Background(), &ssm.DescribeInstanceInformationInput{})
+	_, _ = c.SSM.DescribeInstanceInformation(t.Context(), &ssm.DescribeInstanceInformationInput{})
 	if len(rec.targets) != 1 || rec.targets[0] != "AmazonSSM.DescribeInstanceInformation" {
 		t.Errorf("AWS_ENDPOINT_URL_SSM not honoured: requests %v", rec.targets)
 	}
@@ -113,7 +113,7 @@ func TestNew_errors(t *testing.T) {
 		"bad retry mode":   {Region: "us-east-1", RetryMode: "legacy"},
 		"negative retries": {Region: "us-east-1", MaxRetries: aws.Int(-1)},
 	} {
-		if _, err := New(context.Background(), s, nil); err == nil {
+		if _, err := New(t.Context(), s, nil); err == nil {
 			t.Errorf("%s: New accepted %+v", name, s)
 		}
 	}

@@ -23,7 +23,7 @@ func clientsFor(t *testing.T, e *awsemu.Emulator, mode string, retries *int) *aw
 	for _, s := range awsclient.Services {
 		eps[s] = e.URL()
 	}
-	c, err := awsclient.New(context.Background(), awsclient.Settings{
+	c, err := awsclient.New(t.Context(), awsclient.Settings{
 		Region: o.Region, AccessKey: o.AccessKey, SecretKey: o.SecretKey,
 		Endpoints: eps, RetryMode: mode, MaxRetries: retries,
 	}, nil)
@@ -54,7 +54,7 @@ func TestRetryer_noClientSideRetryQuota(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for i := 0; i < 5; i++ {
-						if _, err := c.SSM.DescribeInstanceInformation(context.Background(), &ssm.DescribeInstanceInformationInput{}); err != nil {
+						if _, err := c.SSM.DescribeInstanceInformation(t.Context(), &ssm.DescribeInstanceInformationInput{}); err != nil {
 							errs <- err
 						}
 					}
@@ -88,7 +88,7 @@ func TestRetryer_maxRetriesWinsOverEnvironment(t *testing.T) {
 	}{{ptr(0), 1}, {ptr(2), 3}, {nil, 7}} {
 		e.ResetCalls()
 		c := clientsFor(t, e, "standard", tc.retries)
-		_, err := c.SSM.DescribeInstanceInformation(context.Background(), &ssm.DescribeInstanceInformationInput{})
+		_, err := c.SSM.DescribeInstanceInformation(t.Context(), &ssm.DescribeInstanceInformationInput{})
 		if err == nil {
 			t.Fatal("want the 500")
 		}
@@ -108,7 +108,7 @@ func TestRetryer_stopsBeforeTheDeadlineWithTheCause(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{Seed: 7})
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1})
 	c := clientsFor(t, e, "", nil) // default: standard, 26 attempts
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
 	_, err := c.SSM.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{})
@@ -144,7 +144,7 @@ func TestRetryer_interruptedCallKeepsTheLastCause(t *testing.T) {
 	// 100 ms, 200 ms, ... so the deadline falls inside the third attempt.
 	e.SetFault("ssm.DescribeInstanceInformation", awsemu.Fault{ServerErrorRate: 1, Latency: 700 * time.Millisecond})
 	c := clientsFor(t, e, "standard", nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 1800*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 1800*time.Millisecond)
 	defer cancel()
 	_, err := c.SSM.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{})
 	if err == nil {

@@ -2,7 +2,6 @@ package awsemu
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -149,7 +148,7 @@ func TestS3OperationNames(t *testing.T) {
 func TestAuthorizationUsesIAMActionsForS3(t *testing.T) {
 	t.Parallel()
 	e, root := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	rs3 := s3.NewFromConfig(root, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := rs3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stage")}); err != nil {
 		t.Fatal(err)
@@ -224,7 +223,7 @@ func TestAuthorizationUsesIAMActionsForS3(t *testing.T) {
 func TestAuthorizationPassRoleForInstanceProfiles(t *testing.T) {
 	t.Parallel()
 	e, root := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ids, err := e.AddInstances(InstanceSpec{Count: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -21,7 +20,7 @@ import (
 // signed with a session of it.
 func assumeWithPolicy(t *testing.T, cfg aws.Config, name, policy string) aws.Config {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(accountTrust)})
 	if err != nil {
@@ -72,7 +71,7 @@ func wantDenied(t *testing.T, err error, code, action, resource string) {
 func TestAuthorizationEnforcesPolicies(t *testing.T) {
 	t.Parallel()
 	e, root := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	web, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true, Tags: map[string]string{"Team": "web"}})
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +142,7 @@ func TestAuthorizationEnforcesPolicies(t *testing.T) {
 func TestAuthorizationRegionAndExplicitDeny(t *testing.T) {
 	t.Parallel()
 	_, root := newTestEmulator(t, Options{EnforceIAM: true})
-	ctx := context.Background()
+	ctx := t.Context()
 	// Another region than the policy's: denied.
 	cfg := assumeWithPolicy(t, root, "west", strings.ReplaceAll(webOperatorPolicy, "us-east-1", "us-west-2"))
 	_, err := ssm.NewFromConfig(cfg).ListCommands(ctx, &ssm.ListCommandsInput{})
@@ -162,7 +161,7 @@ func TestAuthorizationRegionAndExplicitDeny(t *testing.T) {
 func TestAuthorizationIAMUser(t *testing.T) {
 	t.Parallel()
 	e, root := newTestEmulator(t, Options{EnforceIAM: true})
-	ctx := context.Background()
+	ctx := t.Context()
 	web, err := e.AddInstances(InstanceSpec{Count: 1, Ready: true, Tags: map[string]string{"Team": "web"}})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +221,7 @@ func TestAuthorizationIAMUser(t *testing.T) {
 func TestAuthorizationS3(t *testing.T) {
 	t.Parallel()
 	_, root := newTestEmulator(t, Options{EnforceIAM: true})
-	ctx := context.Background()
+	ctx := t.Context()
 	rs3 := s3.NewFromConfig(root, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := rs3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stage")}); err != nil {
 		t.Fatal(err)
@@ -251,7 +250,7 @@ func TestAuthorizationS3(t *testing.T) {
 func TestAuthorizationPolicyVariables(t *testing.T) {
 	t.Parallel()
 	_, root := newTestEmulator(t, Options{EnforceIAM: true})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(root)
 	for _, n := range []string{"ci", "other"} {
 		if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(n), AssumeRolePolicyDocument: aws.String(accountTrust)}); err != nil {

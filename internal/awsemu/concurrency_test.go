@@ -2,7 +2,6 @@ package awsemu
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +48,7 @@ func errCode(err error) string {
 func TestConcurrentClients(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{TimeScale: 0.01})
-	ctx := context.Background()
+	ctx := t.Context()
 	iamc, ec2c, ssmc, s3c := iam.NewFromConfig(cfg), ec2.NewFromConfig(cfg), ssm.NewFromConfig(cfg), newS3Client(cfg)
 
 	ready := onlineInstances(t, e, InstanceSpec{Count: 3})

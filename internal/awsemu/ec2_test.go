@@ -32,13 +32,12 @@ func wantEC2Err(t *testing.T, err error, code, msg string) {
 // ec2WaitFor polls cond until it holds or fails the test after 5 s.
 func ec2WaitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	eventually(t, 5*time.Second, func() error {
+		if !cond() {
+			return fmt.Errorf("waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // ec2MakeProfile creates a role trusted by EC2 and an instance profile holding it
@@ -67,24 +66,20 @@ func ec2MakeProfile(t *testing.T, cfg aws.Config, name string, withRole bool) st
 // created or still fails after 5 s.
 func ec2RetryPropagation(t *testing.T, created time.Time, delay time.Duration, call func() error) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, 5*time.Second, func() error {
 		err := call()
 		if err == nil {
 			if since := time.Since(created); since < delay {
 				t.Fatalf("accepted after %v, before the %v propagation delay", since, delay)
 			}
-			return
+			return nil
 		}
 		var ae smithy.APIError
 		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" || !strings.Contains(ae.ErrorMessage(), "Invalid IAM Instance Profile") {
 			t.Fatalf("unexpected error while waiting for propagation: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still rejected after 5 s: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("still rejected: %w", err)
+	})
 }
 
 func ec2DescribeOne(t *testing.T, c *ec2.Client, id string) ec2types.Instance {

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ func TestLostResponseActsButAnswersNothing(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
 	cfg = noRetries(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 
 	// JSON protocol (SSM): the command exists although the caller got no answer.
@@ -97,7 +96,7 @@ func TestLostResponseRateIsAProbability(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
 	cl := iam.NewFromConfig(noRetries(cfg))
-	ctx := context.Background()
+	ctx := t.Context()
 	e.SetFault("iam.ListRoles", Fault{LostResponseRate: 0.5})
 	const n = 200
 	failed := 0

@@ -1,7 +1,9 @@
 package awsemu
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -50,5 +52,36 @@ func testConfig(e *Emulator, ak, sk string) aws.Config {
 				o.RateLimiter = ratelimit.None
 			})
 		},
+	}
+}
+
+// eventually waits until cond returns nil and fails the test with cond's last
+// error when within passes first; cond may end the test itself (t.Fatal) when
+// what it waits for can no longer happen. It is the emulator's copy of
+// emutest.Eventually.
+func eventually(t testing.TB, within time.Duration, cond func() error) {
+	t.Helper()
+	if err := waitFor(within, cond); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor calls cond until it returns nil, or returns cond's last error when
+// within passes first, pausing 5 ms between calls at first, doubling to 100 ms.
+// Tests wait on conditions, not on time: with its original, emutest.WaitFor,
+// this is where they pause between checks.
+func waitFor(within time.Duration, cond func() error) error {
+	deadline := time.Now().Add(within)
+	pause := 5 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("still waiting after %s: %w", within, err)
+		}
+		time.Sleep(min(pause, time.Until(deadline)))
+		pause = min(2*pause, 100*time.Millisecond)
 	}
 }

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -18,11 +17,11 @@ func TestManagedPolicyTextsCarryThePartition(t *testing.T) {
 		_, cfg := newTestEmulator(t, Options{Region: region})
 		cl := iam.NewFromConfig(cfg)
 		arn := "arn:" + part + ":iam::aws:policy/CloudWatchAgentServerPolicy"
-		p, err := cl.GetPolicy(context.Background(), &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+		p, err := cl.GetPolicy(t.Context(), &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
 		if err != nil {
 			t.Fatalf("%s: GetPolicy %s: %v", region, arn, err)
 		}
-		v, err := cl.GetPolicyVersion(context.Background(), &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: p.Policy.DefaultVersionId})
+		v, err := cl.GetPolicyVersion(t.Context(), &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: p.Policy.DefaultVersionId})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,12 +25,12 @@ const (
 func newIAMTest(t *testing.T) (*Emulator, *iam.Client, context.Context) {
 	t.Helper()
 	e, cfg := newTestEmulator(t, Options{})
-	return e, iam.NewFromConfig(cfg), context.Background()
+	return e, iam.NewFromConfig(cfg), t.Context()
 }
 
 func mustCreateRole(t *testing.T, c *iam.Client, name string) {
 	t.Helper()
-	if _, err := c.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(testTrust)}); err != nil {
+	if _, err := c.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(testTrust)}); err != nil {
 		t.Fatalf("CreateRole %s: %v", name, err)
 	}
 }

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,7 +20,7 @@ func newLogsTest(t *testing.T) (*Emulator, *cloudwatchlogs.Client) {
 
 func TestLogsGroupsAndStreams(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newLogsTest(t)
 	for _, g := range []string{"/aws/ssm/AWS-RunShellScript", "/aws/ssm/other", "app"} {
 		if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
@@ -149,7 +148,7 @@ func TestLogsGroupsAndStreams(t *testing.T) {
 
 func TestLogsEvents(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newLogsTest(t)
 	g, s := aws.String("grp"), aws.String("stream")
 	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: g}); err != nil {
@@ -242,7 +241,7 @@ func TestLogsEvents(t *testing.T) {
 
 func TestLogsFilterAndAgentPut(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	e, c := newLogsTest(t)
 	e.mu.Lock()
 	e.logsPutLocked("/aws/ssm/AWS-RunShellScript", "cmd-1/i-1/aws-runShellScript/stdout", "hello from i-1")

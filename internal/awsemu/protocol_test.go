@@ -2,7 +2,6 @@ package awsemu
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -78,7 +77,7 @@ func (rr rawReq) send(t *testing.T, e *Emulator) (int, []byte) {
 			secret = "not-the-secret"
 		}
 		creds := aws.Credentials{AccessKeyID: "test", SecretAccessKey: secret}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, rr.svc, e.Options().Region, time.Now()); err != nil {
+		if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hash, rr.svc, e.Options().Region, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		auth := req.Header.Get("Authorization")
@@ -164,7 +163,7 @@ func protocolErrorCode(svc string, body []byte) (string, error) {
 func TestProtocolBadInput(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	iamc, s3c := iam.NewFromConfig(cfg), newS3Client(cfg)
 	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("robust-base"), AssumeRolePolicyDocument: aws.String(testTrust)}); err != nil {
 		t.Fatal(err)

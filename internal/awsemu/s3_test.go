@@ -2,7 +2,6 @@ package awsemu
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
@@ -35,14 +34,14 @@ func newS3Test(t *testing.T, opts Options) (*Emulator, *s3.Client) {
 
 func mustCreateBucket(t *testing.T, c *s3.Client, name string) {
 	t.Helper()
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)
 	}
 }
 
 func mustPut(t *testing.T, c *s3.Client, bucket, key string, data []byte) *s3.PutObjectOutput {
 	t.Helper()
-	out, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
+	out, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
 	if err != nil {
 		t.Fatalf("PutObject %s/%s: %v", bucket, key, err)
 	}
@@ -51,7 +50,7 @@ func mustPut(t *testing.T, c *s3.Client, bucket, key string, data []byte) *s3.Pu
 
 func mustGet(t *testing.T, c *s3.Client, bucket, key string) []byte {
 	t.Helper()
-	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	out, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
 	}
@@ -76,7 +75,7 @@ func wantCode(t *testing.T, err error, code string) {
 
 func TestS3BucketLifecycle(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "bucket-one")
 
@@ -192,7 +191,7 @@ func TestS3BucketNames(t *testing.T) {
 		{"name-s3alias", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(tc.name)})
+			_, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(tc.name)})
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("want ok, got %v", err)
@@ -206,7 +205,7 @@ func TestS3BucketNames(t *testing.T) {
 
 func TestS3CreateBucketLocationConstraint(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, euc := newS3Test(t, Options{Region: "eu-west-1"})
 	_, usc := newS3Test(t, Options{})
 	for _, tc := range []struct {
@@ -253,7 +252,7 @@ func TestS3CreateBucketLocationConstraint(t *testing.T) {
 
 func TestS3ObjectRoundTrip(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "objs")
 	data := []byte("hello, world\n")
@@ -323,7 +322,7 @@ func TestS3ObjectRoundTrip(t *testing.T) {
 
 func TestS3ObjectErrors(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "errs")
 	cases := []struct {
@@ -403,7 +402,7 @@ func TestS3ObjectErrors(t *testing.T) {
 
 func TestS3RangeAndConditional(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "rng")
 	put := mustPut(t, c, "rng", "digits", []byte("0123456789"))
@@ -440,7 +439,7 @@ func TestS3RangeAndConditional(t *testing.T) {
 
 func TestS3Checksums(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "sums")
 	data := []byte("checksummed payload")
@@ -482,7 +481,7 @@ func TestS3Checksums(t *testing.T) {
 
 func TestS3ListObjectsV2(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "list")
 	keys := []string{"a.txt", "dir/1", "dir/2", "dir/sub/3", "dir2/x", "logs/2024/01", "logs/2024/02", "logs/2025/01", "z"}
@@ -602,7 +601,7 @@ func TestS3ListObjectsV2(t *testing.T) {
 
 func TestS3ListEncodingTypeURL(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "enc")
 	mustPut(t, c, "enc", "a b+c/é", []byte("x"))
@@ -627,7 +626,7 @@ func TestS3ListEncodingTypeURL(t *testing.T) {
 
 func TestS3DeleteAndCopy(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "src")
 	mustCreateBucket(t, c, "dst")
@@ -688,7 +687,7 @@ func TestS3DeleteAndCopy(t *testing.T) {
 
 func TestS3LargeObjectAndMultipart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "big")
 	data := make([]byte, 5<<20+123)
@@ -766,7 +765,7 @@ func TestS3LargeObjectAndMultipart(t *testing.T) {
 
 func TestS3Concurrent(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newS3Test(t, Options{})
 	mustCreateBucket(t, c, "conc")
 	var wg sync.WaitGroup
@@ -813,7 +812,7 @@ func TestS3Concurrent(t *testing.T) {
 
 func TestS3PresignedURLs(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, cfg := newTestEmulator(t, Options{})
 	c := newS3Client(cfg)
 	mustCreateBucket(t, c, "pre")
@@ -890,7 +889,7 @@ func TestS3PresignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond) // wall time on purpose: the URL's 1 s expiry must pass
 	code, body := fetch(short.URL)
 	if code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") || !strings.Contains(body, "Request has expired") {
 		t.Errorf("expired URL: %d %s", code, body)
@@ -901,7 +900,7 @@ func TestS3PresignedURLs(t *testing.T) {
 // SDKs and the CLI do over TLS.
 func TestS3AWSChunkedUpload(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	e, cfg := newTestEmulator(t, Options{})
 	c := newS3Client(cfg)
 	mustCreateBucket(t, c, "chunk")

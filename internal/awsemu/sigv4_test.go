@@ -33,7 +33,7 @@ func httpStatus(err error) int {
 
 func TestSigV4SDKClients(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	e, good := newTestEmulator(t, Options{})
 	e.mu.Lock()
 	e.creds["AKIDOTHER"] = credential{secret: "other-secret"}
@@ -95,7 +95,7 @@ func TestSigV4UnsignedRequests(t *testing.T) {
 	t.Parallel()
 	for _, disabled := range []bool{false, true} {
 		e, cfg := newTestEmulator(t, Options{DisableSigV4: disabled})
-		if _, err := newS3Client(cfg).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("open")}); err != nil {
+		if _, err := newS3Client(cfg).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("open")}); err != nil {
 			t.Fatal(err)
 		}
 		// JSON service: a plain POST with the target header but no signature.
@@ -163,7 +163,7 @@ func tamperBody(st *middleware.Stack) error {
 
 func TestSigV4TamperedBody(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, cfg := newTestEmulator(t, Options{})
 	sc := newS3Client(cfg)
 	mustCreateBucket(t, sc, "tamper")
@@ -212,7 +212,7 @@ func TestSigV4TamperedBody(t *testing.T) {
 
 func TestSigV4ObjectKeyEncoding(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	_, cfg := newTestEmulator(t, Options{})
 	c := newS3Client(cfg)
 	mustCreateBucket(t, c, "keys")

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -70,7 +69,7 @@ func TestSSMAgentTruncatesBytes(t *testing.T) {
 	if se := aws.ToString(inv.StandardErrorContent); se != strings.Repeat("é", 8000) {
 		t.Fatalf("stderr: %d bytes, %d characters; want 8000 characters", len(se), len([]rune(se)))
 	}
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,19 +126,18 @@ func TestSSMAgentCancelBeforeStart(t *testing.T) {
 	t.Parallel()
 	e, cl := newSSMTest(t, Options{MaxProcesses: 1})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 3})
-	ctx := context.Background()
+	ctx := t.Context()
 	busy := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids[:1], Parameters: shell("echo $$ > busy.pid", "exec sleep 30")})
 	waitPidFile(t, filepath.Join(e.instanceDir(ids[0]), "busy.pid"))
 	// The host's only process slot is taken: this one is delivered (InProgress)
 	// but its plugin cannot start.
 	queued := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids[1:2], Parameters: shell("echo never")})
-	deadline := time.Now().Add(10 * time.Second)
-	for invocationStatus(t, cl, *queued.CommandId) != ssmtypes.CommandInvocationStatusInProgress {
-		if time.Now().After(deadline) {
-			t.Fatal("queued invocation never InProgress")
+	eventually(t, 10*time.Second, func() error {
+		if st := invocationStatus(t, cl, *queued.CommandId); st != ssmtypes.CommandInvocationStatusInProgress {
+			return fmt.Errorf("queued invocation %s, want InProgress", st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if _, err := cl.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: queued.CommandId}); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +165,7 @@ func TestSSMAgentCancelBeforeStart(t *testing.T) {
 
 func invocationStatus(t *testing.T, cl *ssm.Client, cmdID string) ssmtypes.CommandInvocationStatus {
 	t.Helper()
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: aws.String(cmdID)})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: aws.String(cmdID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +183,7 @@ func TestSSMTimedOutInvocationOutput(t *testing.T) {
 	e, cfg := newTestEmulator(t, Options{TimeScale: 0.05})
 	cl, s3c := ssm.NewFromConfig(cfg), s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("timed-out")}); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +223,7 @@ func TestSSMOutputS3Keys(t *testing.T) {
 	cl, s3c := ssm.NewFromConfig(cfg), s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	win := onlineInstances(t, e, InstanceSpec{Count: 1, Platform: "Windows"})
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("keys")}); err != nil {
 		t.Fatal(err)
 	}
@@ -307,16 +305,15 @@ func TestSSMInstanceStoppedMidCommand(t *testing.T) {
 		"commands": {"echo $$ > sh.pid", "sleep 5", "echo finished > done"}, "executionTimeout": {"30"},
 	}})
 	pid := waitPidFile(t, filepath.Join(dir, "sh.pid"))
-	if _, err := ec.StopInstances(context.Background(), &ec2.StopInstancesInput{InstanceIds: ids}); err != nil {
+	if _, err := ec.StopInstances(t.Context(), &ec2.StopInstancesInput{InstanceIds: ids}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !processGone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the script (pid %d) outlived its instance", pid)
+	eventually(t, 5*time.Second, func() error {
+		if !processGone(pid) {
+			return fmt.Errorf("the script (pid %d) outlived its instance", pid)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	if st := invocationStatus(t, cl, *c.CommandId); st != ssmtypes.CommandInvocationStatusInProgress {
 		t.Fatalf("right after the stop: %s, want InProgress (the agent reported nothing)", st)
 	}
@@ -343,7 +340,7 @@ func TestSSMInstanceRestartedMidCommand(t *testing.T) {
 		"commands": {"echo run >> runs", "[ $(wc -l < runs) -ge 2 ] && exit 0", "echo $$ > sh.pid", "sleep 60"}, "executionTimeout": {"120"},
 	}})
 	waitPidFile(t, filepath.Join(dir, "sh.pid"))
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := ec.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids}); err != nil {
 		t.Fatal(err)
 	}
@@ -360,15 +357,10 @@ func TestSSMInstanceRestartedMidCommand(t *testing.T) {
 
 func waitState(t *testing.T, e *Emulator, id, state string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		inst, _ := e.Instance(id)
-		if inst.State == state {
-			return
+	eventually(t, 10*time.Second, func() error {
+		if inst, _ := e.Instance(id); inst.State != state {
+			return fmt.Errorf("instance %s is %s, want %s", id, inst.State, state)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s is %s, want %s", id, inst.State, state)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

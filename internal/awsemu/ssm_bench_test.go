@@ -1,7 +1,7 @@
 package awsemu
 
 import (
-	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -24,7 +24,7 @@ func BenchmarkFleetCommand(b *testing.B) {
 	e, cl := newSSMTest(b, Options{MaxProcesses: maxProcs})
 	onlineInstances(b, e, InstanceSpec{Count: 1000, Tags: map[string]string{"group": "target"}})
 	onlineInstances(b, e, InstanceSpec{Count: 1000, Tags: map[string]string{"group": "other"}})
-	ctx := context.Background()
+	ctx := b.Context()
 
 	var peakHeap uint64
 	stop := make(chan struct{})
@@ -63,20 +63,20 @@ func BenchmarkFleetCommand(b *testing.B) {
 		if out.Command.TargetCount != 1000 {
 			b.Fatalf("target count %d", out.Command.TargetCount)
 		}
-		for {
+		eventually(b, 10*time.Minute, func() error {
 			lc, err := cl.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: out.Command.CommandId})
 			if err != nil {
 				b.Fatal(err)
 			}
 			c := lc.Commands[0]
 			if c.Status == ssmtypes.CommandStatusSuccess && c.CompletedCount == 1000 {
-				break
+				return nil
 			}
 			if c.Status != ssmtypes.CommandStatusPending && c.Status != ssmtypes.CommandStatusInProgress {
 				b.Fatalf("command ended %s/%s", c.Status, aws.ToString(c.StatusDetails))
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return fmt.Errorf("command %s, %d of 1000 completed", c.Status, c.CompletedCount)
+		})
 	}
 	wall := time.Since(start)
 	b.StopTimer()

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 func TestSSMDocuments(t *testing.T) {
 	t.Parallel()
 	_, cl := newSSMTest(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	// Built-ins.
 	d, err := cl.DescribeDocument(ctx, &ssm.DescribeDocumentInput{Name: aws.String("AWS-RunShellScript")})
 	if err != nil || aws.ToString(d.Document.Owner) != "Amazon" || len(d.Document.Parameters) != 3 || d.Document.DocumentType != ssmtypes.DocumentTypeCommand {

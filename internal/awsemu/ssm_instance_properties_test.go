@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"sort"
 	"strings"
@@ -18,7 +17,7 @@ import (
 func TestSSMDescribeInstanceProperties(t *testing.T) {
 	t.Parallel()
 	e, cl := newSSMTest(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := onlineInstances(t, e, InstanceSpec{Count: 8, Tags: map[string]string{"Name": "web"}})
 	sort.Strings(ids)
 	if err := e.SetInstanceState(ids[0], StateStopped); err != nil {

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -13,7 +12,7 @@ import (
 func TestSSMDescribeInstanceInformation(t *testing.T) {
 	t.Parallel()
 	e, cl := newSSMTest(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	a := onlineInstances(t, e, InstanceSpec{Count: 12, Tags: map[string]string{"team": "a"}})
 	b := onlineInstances(t, e, InstanceSpec{Count: 3, Tags: map[string]string{"team": "b"}, Platform: "Windows"})
 	noRole, _ := e.AddInstances(InstanceSpec{Count: 2}) // never registers

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -16,7 +15,7 @@ import (
 // per region; an unknown name is ParameterNotFound.
 func TestGetParameterPublicAMI(t *testing.T) {
 	_, cfg := newTestEmulator(t, Options{Region: "eu-west-1"})
-	ctx := context.Background()
+	ctx := t.Context()
 	c := ssm.NewFromConfig(cfg)
 	name := "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 	out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})

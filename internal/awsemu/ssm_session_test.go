@@ -2,7 +2,6 @@ package awsemu
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -241,7 +240,7 @@ func echoServer(t *testing.T) string {
 
 func startTestSession(t *testing.T, cl *ssm.Client, target, doc string, params map[string][]string) *ssm.StartSessionOutput {
 	t.Helper()
-	out, err := cl.StartSession(context.Background(), &ssm.StartSessionInput{Target: aws.String(target), DocumentName: aws.String(doc), Parameters: params})
+	out, err := cl.StartSession(t.Context(), &ssm.StartSessionInput{Target: aws.String(target), DocumentName: aws.String(doc), Parameters: params})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,16 +308,27 @@ func TestSessionPortMuxAndResume(t *testing.T) {
 	dc.mu.Lock()
 	_ = dc.conn.Close()
 	dc.mu.Unlock()
-	r, err := cl.ResumeSession(context.Background(), &ssm.ResumeSessionInput{SessionId: s.SessionId})
+	r, err := cl.ResumeSession(t.Context(), &ssm.ResumeSessionInput{SessionId: s.SessionId})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *r.TokenValue == *s.TokenValue {
 		t.Fatal("ResumeSession returned the old token")
 	}
+	dc.mu.Lock()
+	sentBefore := dc.seq
+	dc.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- roundTrip(2 << 20) }()
-	time.Sleep(50 * time.Millisecond) // some of the round trip goes while disconnected
+	// Some of the round trip goes while disconnected: reconnect once it has sent input.
+	eventually(t, 10*time.Second, func() error {
+		dc.mu.Lock()
+		defer dc.mu.Unlock()
+		if dc.seq == sentBefore {
+			return errors.New("the round trip sent nothing while disconnected")
+		}
+		return nil
+	})
 	dc.connect(*r.StreamUrl, *r.TokenValue)
 	select {
 	case err := <-done:
@@ -329,7 +339,7 @@ func TestSessionPortMuxAndResume(t *testing.T) {
 		t.Fatal("round trip after resume did not finish")
 	}
 
-	if _, err := cl.TerminateSession(context.Background(), &ssm.TerminateSessionInput{SessionId: s.SessionId}); err != nil {
+	if _, err := cl.TerminateSession(t.Context(), &ssm.TerminateSessionInput{SessionId: s.SessionId}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -337,14 +347,14 @@ func TestSessionPortMuxAndResume(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no channel_closed after TerminateSession")
 	}
-	hist, err := cl.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory})
+	hist, err := cl.DescribeSessions(t.Context(), &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateHistory})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(hist.Sessions) != 1 || *hist.Sessions[0].SessionId != *s.SessionId || hist.Sessions[0].Status != ssmtypes.SessionStatusTerminated {
 		t.Fatalf("history: %+v", hist.Sessions)
 	}
-	act, _ := cl.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateActive})
+	act, _ := cl.DescribeSessions(t.Context(), &ssm.DescribeSessionsInput{State: ssmtypes.SessionStateActive})
 	if len(act.Sessions) != 0 {
 		t.Fatalf("active sessions after terminate: %d", len(act.Sessions))
 	}
@@ -382,7 +392,7 @@ func TestSessionStartErrors(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
 	cl := ssm.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := cl.StartSession(ctx, &ssm.StartSessionInput{Target: aws.String("i-0123456789abcdef0")})
 	var nc *ssmtypes.TargetNotConnected
 	if !errors.As(err, &nc) {
@@ -410,7 +420,7 @@ func TestSessionShellLogsAndIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	e.mu.Lock()
 	e.s3.buckets["logs-bucket"] = &s3Bucket{name: "logs-bucket", region: e.opts.Region, created: time.Now(), objects: map[string]*s3Object{}}
 	e.logs.groups["/sessions"] = &logGroup{name: "/sessions", streams: map[string]*logStream{}}

@@ -1,7 +1,7 @@
 package awsemu
 
 import (
-	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -16,7 +16,7 @@ func TestSSMServiceSettings(t *testing.T) {
 	t.Parallel()
 	_, cfg := newTestEmulator(t, Options{})
 	c := ssm.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	arn := "arn:aws:ssm:us-east-1:123456789012:servicesetting" + DHMCSettingID
 
 	got, err := c.GetServiceSetting(ctx, &ssm.GetServiceSettingInput{SettingId: aws.String(DHMCSettingID)})
@@ -63,7 +63,7 @@ func TestSSMDefaultHostManagementRegistration(t *testing.T) {
 	e, cfg := newTestEmulator(t, Options{})
 	c := ssm.NewFromConfig(cfg)
 	ic := iam.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, r := range []struct{ name, path, trust string }{
 		{"DHMC", "/service-role/", ssmTrustPolicy},
 		{"EC2Trust", "/", ec2TrustPolicy},
@@ -91,17 +91,16 @@ func TestSSMDefaultHostManagementRegistration(t *testing.T) {
 	}
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for status() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("PingStatus %q, want %q", status(), want)
+		eventually(t, 5*time.Second, func() error {
+			if s := status(); s != want {
+				return fmt.Errorf("PingStatus %q, want %q", s, want)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	for _, v := range []string{"EC2Trust", "DHMC", "other-path/DHMC", "NoSuchRole"} { // wrong trust, path missing, wrong path, absent
 		set(v)
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(150 * time.Millisecond) // wall time on purpose: no registration within 3 fleet ticks of 50 ms
 		if s := status(); s != "" {
 			t.Fatalf("setting %q: PingStatus %q, want unregistered", v, s)
 		}

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ func TestListCommandInvocationsOnePluginPerStep(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
 	cl := ssm.NewFromConfig(cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	content := `{"schemaVersion":"2.2","description":"steps","mainSteps":[
 	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one"]}},

@@ -1,8 +1,8 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,19 +31,14 @@ func onlineInstances(t testing.TB, e *Emulator, spec InstanceSpec) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, id := range ids {
-		for {
-			inst, _ := e.Instance(id)
-			if inst.PingStatus == PingOnline {
-				break
+	eventually(t, 10*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != PingOnline {
+				return fmt.Errorf("instance %s did not come Online (PingStatus %q)", id, inst.PingStatus)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %s did not come Online (PingStatus %q)", id, inst.PingStatus)
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	return ids
 }
 
@@ -52,7 +47,7 @@ func send(t testing.TB, cl *ssm.Client, in *ssm.SendCommandInput) *ssmtypes.Comm
 	if in.DocumentName == nil {
 		in.DocumentName = aws.String("AWS-RunShellScript")
 	}
-	out, err := cl.SendCommand(context.Background(), in)
+	out, err := cl.SendCommand(t.Context(), in)
 	if err != nil {
 		t.Fatalf("SendCommand: %v", err)
 	}
@@ -64,31 +59,28 @@ func shell(cmds ...string) map[string][]string { return map[string][]string{"com
 // waitCommand polls ListCommands until the command is terminal.
 func waitCommand(t testing.TB, cl *ssm.Client, id string, within time.Duration) ssmtypes.Command {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		out, err := cl.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
+	var c ssmtypes.Command
+	eventually(t, within, func() error {
+		out, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
 		if err != nil {
 			t.Fatalf("ListCommands: %v", err)
 		}
 		if len(out.Commands) != 1 {
 			t.Fatalf("ListCommands returned %d commands", len(out.Commands))
 		}
-		c := out.Commands[0]
+		c = out.Commands[0]
 		switch c.Status {
 		case ssmtypes.CommandStatusPending, ssmtypes.CommandStatusInProgress, ssmtypes.CommandStatusCancelling:
-		default:
-			return c
+			return fmt.Errorf("command %s still %s", id, c.Status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("command %s still %s after %v", id, c.Status, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return c
 }
 
 func invocation(t testing.TB, cl *ssm.Client, cmdID, instID string) *ssm.GetCommandInvocationOutput {
 	t.Helper()
-	out, err := cl.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instID)})
+	out, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instID)})
 	if err != nil {
 		t.Fatalf("GetCommandInvocation: %v", err)
 	}
@@ -108,20 +100,17 @@ func processGone(pid int) bool {
 
 func waitPidFile(t testing.TB, path string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var pid int
+	eventually(t, 10*time.Second, func() error {
 		b, err := os.ReadFile(path)
 		if err == nil && strings.HasSuffix(string(b), "\n") {
-			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err == nil {
-				return pid
+			if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pid file %s never written", path)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("pid file %s never written", path)
+	})
+	return pid
 }
 
 func ssmAPICode(err error) string {
@@ -188,7 +177,7 @@ func TestSSMSendCommandValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := cl.SendCommand(context.Background(), tc.in)
+			_, err := cl.SendCommand(t.Context(), tc.in)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -225,13 +214,13 @@ func TestSSMSendCommandValidation(t *testing.T) {
 		})
 	}
 	// The InvalidInstanceId message names the instance the way AWS does.
-	_, err := cl.SendCommand(context.Background(), ok(&ssm.SendCommandInput{InstanceIds: unregistered}))
+	_, err := cl.SendCommand(t.Context(), ok(&ssm.SendCommandInput{InstanceIds: unregistered}))
 	want := "Instances [[" + unregistered[0] + "]] not in a valid state for account 123456789012"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("message %v, want %q", err, want)
 	}
 	// The ValidationException message has the real shape.
-	_, err = cl.SendCommand(context.Background(), ok(&ssm.SendCommandInput{TimeoutSeconds: aws.Int32(29)}))
+	_, err = cl.SendCommand(t.Context(), ok(&ssm.SendCommandInput{TimeoutSeconds: aws.Int32(29)}))
 	if err == nil || !strings.Contains(err.Error(), "1 validation error detected: Value '29' at 'timeoutSeconds' failed to satisfy constraint") {
 		t.Fatalf("message %v", err)
 	}
@@ -261,7 +250,7 @@ func TestSSMCommandSuccess(t *testing.T) {
 		t.Fatalf("invocation fields %+v", inv)
 	}
 	// Details: CommandPlugins with the combined output.
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
 	if err != nil || len(li.CommandInvocations) != 1 || len(li.CommandInvocations[0].CommandPlugins) != 1 {
 		t.Fatalf("ListCommandInvocations: %v %+v", err, li)
 	}
@@ -317,13 +306,12 @@ func TestSSMExecutionTimeout(t *testing.T) {
 	}
 	for _, f := range []string{"bg.pid", "sh.pid"} {
 		pid := waitPidFile(t, filepath.Join(dir, f))
-		deadline := time.Now().Add(2 * time.Second)
-		for !processGone(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("process %d (%s) still runs", pid, f)
+		eventually(t, 2*time.Second, func() error {
+			if !processGone(pid) {
+				return fmt.Errorf("process %d (%s) still runs", pid, f)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 }
 
@@ -361,7 +349,7 @@ func TestSSMCancelCommand(t *testing.T) {
 	if processGone(pid) {
 		t.Fatal("sleep not running")
 	}
-	if _, err := cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: c.CommandId}); err != nil {
+	if _, err := cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: c.CommandId}); err != nil {
 		t.Fatal(err)
 	}
 	done := waitCommand(t, cl, *c.CommandId, 10*time.Second)
@@ -373,16 +361,16 @@ func TestSSMCancelCommand(t *testing.T) {
 		t.Fatalf("process %d survived CancelCommand", pid)
 	}
 	// Errors.
-	_, err := cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: aws.String("00000000-0000-4000-8000-000000000000")})
+	_, err := cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: aws.String("00000000-0000-4000-8000-000000000000")})
 	var ic *ssmtypes.InvalidCommandId
 	if !errors.As(err, &ic) {
 		t.Fatalf("unknown command: %v", err)
 	}
-	_, err = cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: aws.String("short")})
+	_, err = cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: aws.String("short")})
 	if ssmAPICode(err) != "ValidationException" {
 		t.Fatalf("short id: %v", err)
 	}
-	_, err = cl.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: c.CommandId, InstanceIds: []string{ids[0], ids[0]}})
+	_, err = cl.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: c.CommandId, InstanceIds: []string{ids[0], ids[0]}})
 	var dup *ssmtypes.DuplicateInstanceId
 	if !errors.As(err, &dup) {
 		t.Fatalf("duplicate ids: %v", err)
@@ -444,7 +432,7 @@ func TestSSMOutputCaps(t *testing.T) {
 	if n := len(aws.ToString(inv.StandardErrorContent)); n != 8000 {
 		t.Fatalf("stderr %d chars, want 8000", n)
 	}
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId, Details: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +440,7 @@ func TestSSMOutputCaps(t *testing.T) {
 		t.Fatalf("Output %d chars, want 2500", n)
 	}
 	// Without Details there are no plugins.
-	li, _ = cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+	li, _ = cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
 	if len(li.CommandInvocations[0].CommandPlugins) != 0 {
 		t.Fatal("plugins without Details")
 	}
@@ -460,23 +448,38 @@ func TestSSMOutputCaps(t *testing.T) {
 
 func TestSSMInvocationVisibilityDelay(t *testing.T) {
 	t.Parallel()
-	e, cl := newSSMTest(t, Options{InvocationVisibilityDelay: 400 * time.Millisecond})
+	const delay = 400 * time.Millisecond
+	e, cl := newSSMTest(t, Options{InvocationVisibilityDelay: delay})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
+	sent := time.Now()
 	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo hi")})
-	_, err := cl.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
+	_, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
 	var idne *ssmtypes.InvocationDoesNotExist
 	if !errors.As(err, &idne) {
 		t.Fatalf("want InvocationDoesNotExist, got %v", err)
 	}
-	li, err := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+	li, err := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
 	if err != nil || len(li.CommandInvocations) != 0 {
 		t.Fatalf("want an empty list: %v %d", err, len(li.CommandInvocations))
 	}
-	lc, err := cl.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: c.CommandId})
+	lc, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: c.CommandId})
 	if err != nil || len(lc.Commands) != 1 {
 		t.Fatalf("ListCommands must show the command: %v", err)
 	}
-	time.Sleep(450 * time.Millisecond)
+	// The invocation shows once the delay has passed, never before.
+	eventually(t, 10*time.Second, func() error {
+		_, err := cl.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{CommandId: c.CommandId, InstanceId: aws.String(ids[0])})
+		if errors.As(err, &idne) {
+			return err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(sent); waited < delay {
+			t.Fatalf("invocation visible %s after SendCommand, before the %s delay", waited, delay)
+		}
+		return nil
+	})
 	waitCommand(t, cl, *c.CommandId, 10*time.Second)
 	if inv := invocation(t, cl, *c.CommandId, ids[0]); aws.ToString(inv.StandardOutputContent) != "hi\n" {
 		t.Fatalf("stdout %q", aws.ToString(inv.StandardOutputContent))
@@ -488,7 +491,7 @@ func TestSSMReadErrors(t *testing.T) {
 	e, cl := newSSMTest(t, Options{})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
 	c := send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("true")})
-	ctx := context.Background()
+	ctx := t.Context()
 	unknown := aws.String("00000000-0000-4000-8000-000000000000")
 	_, err := cl.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String("abc"), InstanceId: aws.String(ids[0])})
 	if ssmAPICode(err) != "ValidationException" {
@@ -551,7 +554,7 @@ func TestSSMListCommandsOrderAndPaging(t *testing.T) {
 	var got []string
 	var token *string
 	for {
-		out, err := cl.ListCommands(context.Background(), &ssm.ListCommandsInput{MaxResults: aws.Int32(2), NextToken: token})
+		out, err := cl.ListCommands(t.Context(), &ssm.ListCommandsInput{MaxResults: aws.Int32(2), NextToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +575,7 @@ func TestSSMListCommandsOrderAndPaging(t *testing.T) {
 	p := ssm.NewListCommandInvocationsPaginator(cl, &ssm.ListCommandInvocationsInput{MaxResults: aws.Int32(2)})
 	n := 0
 	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
+		out, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -582,7 +585,7 @@ func TestSSMListCommandsOrderAndPaging(t *testing.T) {
 		t.Fatalf("%d invocations, want 9", n)
 	}
 	// By instance.
-	li, _ := cl.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{InstanceId: aws.String(ids[1])})
+	li, _ := cl.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{InstanceId: aws.String(ids[1])})
 	if len(li.CommandInvocations) != 3 {
 		t.Fatalf("by instance: %d", len(li.CommandInvocations))
 	}
@@ -645,7 +648,7 @@ func TestSSMCustomCommandDocument(t *testing.T) {
 	t.Parallel()
 	e, cl := newSSMTest(t, Options{})
 	ids := onlineInstances(t, e, InstanceSpec{Count: 1})
-	ctx := context.Background()
+	ctx := t.Context()
 	content := `{"schemaVersion":"2.2","description":"greet","parameters":{"who":{"type":"String","default":"world","allowedPattern":"^[a-z]+$"}},
 	"mainSteps":[{"action":"aws:runShellScript","name":"greet","inputs":{"runCommand":["echo hello {{ who }}"]}}]}`
 	if _, err := cl.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("Greet"), Content: aws.String(content), DocumentType: ssmtypes.DocumentTypeCommand}); err != nil {
@@ -672,22 +675,15 @@ func TestSSMResetKillsProcesses(t *testing.T) {
 	send(t, cl, &ssm.SendCommandInput{InstanceIds: ids, Parameters: shell("echo $$ > sleep.pid", "exec sleep 30")})
 	pid := waitPidFile(t, dir+"/sleep.pid")
 	e.Reset()
-	deadline := time.Now().Add(5 * time.Second)
-	for !processGone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatal("Reset left the process running")
+	eventually(t, 5*time.Second, func() error {
+		if !processGone(pid) {
+			return errors.New("Reset left the process running")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	for {
-		if running, _ := e.ProcessStats(); running == 0 {
-			break
+		if running, _ := e.ProcessStats(); running != 0 {
+			return fmt.Errorf("process count %d, not back to 0", running)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("process count not back to 0")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A script that exits 0 but leaves a background job holding its output open

@@ -1,7 +1,6 @@
 package awsemu
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -19,7 +18,7 @@ const accountTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Pr
 func TestSTSGetCallerIdentityRoot(t *testing.T) {
 	t.Parallel()
 	_, cfg := newTestEmulator(t, Options{})
-	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +30,7 @@ func TestSTSGetCallerIdentityRoot(t *testing.T) {
 func TestSTSAssumeRole(t *testing.T) {
 	t.Parallel()
 	e, cfg := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	sc := sts.NewFromConfig(cfg)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deploy"), Path: aws.String("/ci/"), AssumeRolePolicyDocument: aws.String(accountTrust)})
@@ -104,7 +103,7 @@ func TestSTSAssumeRole(t *testing.T) {
 func TestSTSAssumeRoleErrors(t *testing.T) {
 	t.Parallel()
 	_, cfg := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	sc := sts.NewFromConfig(cfg)
 	mk := func(name, trust string, maxSession int32) string {
@@ -175,7 +174,7 @@ func TestSTSAssumeRoleErrors(t *testing.T) {
 func TestSTSRoleChaining(t *testing.T) {
 	t.Parallel()
 	_, cfg := newTestEmulator(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	first, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("first"), AssumeRolePolicyDocument: aws.String(accountTrust)})
 	if err != nil {
@@ -215,7 +214,7 @@ func TestSTSRoleChaining(t *testing.T) {
 func TestSTSPartition(t *testing.T) {
 	t.Parallel()
 	_, cfg := newTestEmulator(t, Options{Region: "cn-north-1"})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(strings.ReplaceAll(accountTrust, "arn:aws:", "arn:aws-cn:"))})
 	if err != nil {

@@ -8,9 +8,13 @@
 //	ssmc := ssm.NewFromConfig(cfg)
 //	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 //
+// Eventually and WaitFor wait for a condition (an agent Online, a command
+// ended, a process gone), checking it until it holds, within a bound: tests
+// wait on conditions, not on time.
+//
 // What a package's tests need beyond that (instances whose agents are online,
 // clients bundled the way the package takes them) stays in that package and
-// builds on these two functions. The emulator's own tests cannot import this
+// builds on these functions. The emulator's own tests cannot import this
 // package (the emulator imports nothing of this module, tests included): they
 // have their own copy of it in internal/awsemu/helpers_test.go.
 package emutest

@@ -1,11 +1,13 @@
 package emutest_test
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,7 +39,7 @@ func TestStartAndConfig(t *testing.T) {
 		if cfg.Region != "eu-west-3" || aws.ToString(cfg.BaseEndpoint) != e.URL() {
 			t.Errorf("config region %q, endpoint %q", cfg.Region, aws.ToString(cfg.BaseEndpoint))
 		}
-		ctx := context.Background()
+		ctx := t.Context()
 		id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			t.Fatal(err)
@@ -65,5 +67,29 @@ func TestStartAndConfig(t *testing.T) {
 	if conn, err := net.Dial("tcp", addr); err == nil {
 		_ = conn.Close()
 		t.Fatalf("%s still accepts connections after the test ended", addr)
+	}
+}
+
+// WaitFor returns once the condition holds, and with the condition's last error
+// when it never does within the bound.
+func TestWaitFor(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	if err := emutest.WaitFor(time.Minute, func() error {
+		if calls++; calls < 3 {
+			return fmt.Errorf("call %d", calls)
+		}
+		return nil
+	}); err != nil || calls != 3 {
+		t.Fatalf("WaitFor = %v after %d calls, want nil after 3", err, calls)
+	}
+	errNever := errors.New("never")
+	start := time.Now()
+	err := emutest.WaitFor(20*time.Millisecond, func() error { return errNever })
+	if !errors.Is(err, errNever) || !strings.Contains(err.Error(), "after 20ms") {
+		t.Fatalf("WaitFor on a condition that never holds = %v, want its error and the bound", err)
+	}
+	if waited := time.Since(start); waited < 20*time.Millisecond {
+		t.Errorf("WaitFor gave up after %s, before its 20ms bound", waited)
 	}
 }

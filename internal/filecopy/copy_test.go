@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,32 +38,34 @@ func newEnv(t testing.TB, n int) *env {
 	e := emutest.Start(t, awsemu.Options{})
 	cfg := emutest.Config(e)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
 	ids, err := e.AddInstances(awsemu.InstanceSpec{Count: n, Ready: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids {
-		for {
-			if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not online", id)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	waitOnline(t, e, ids...)
 	c := filecopy.NewClients(runcommand.Clients{SSM: ssm.NewFromConfig(cfg)}, s3c)
 	return &env{e: e, c: c, s3: s3c, ids: ids}
 }
 
+// waitOnline waits until the agents of ids are Online.
+func waitOnline(t testing.TB, e *awsemu.Emulator, ids ...string) {
+	t.Helper()
+	emutest.Eventually(t, 30*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
+				return fmt.Errorf("%s not online (ping status %q)", id, inst.PingStatus)
+			}
+		}
+		return nil
+	})
+}
+
 func (v *env) objects(t testing.TB) []string {
 	t.Helper()
-	out, err := v.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+	out, err := v.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +99,7 @@ func fileSum(t testing.TB, p string) string {
 }
 
 func ctx(t testing.TB, d time.Duration) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), d)
+	c, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return c
 }
@@ -204,7 +207,7 @@ func TestCopy_interruptedCleansUp(t *testing.T) {
 	v := newEnv(t, 1)
 	v.e.SetFault("s3.GetObject", awsemu.Fault{Latency: 20 * time.Second})
 	src, _ := randomFile(t, 100<<10)
-	c, cancel := context.WithCancel(context.Background())
+	c, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(2*time.Second, cancel)
 	_, err := filecopy.Copy(c, v.c, filecopy.Spec{
 		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Path: src},
@@ -240,10 +243,10 @@ func TestCopy_presignedURLExpires(t *testing.T) {
 	}
 
 	// Directly: a presigned GET works before expiry and is refused after.
-	if _, err := v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
+	if _, err := v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
 		t.Fatal(err)
 	}
-	req, err := v.c.Presign.PresignGetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("staging"), Key: aws.String("k")}, s3.WithPresignExpires(time.Second))
+	req, err := v.c.Presign.PresignGetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String("staging"), Key: aws.String("k")}, s3.WithPresignExpires(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +261,7 @@ func TestCopy_presignedURLExpires(t *testing.T) {
 	if code := get(); code != 200 {
 		t.Fatalf("before expiry: %d", code)
 	}
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond) // wall time on purpose: the URL's 1 s expiry must pass
 	if code := get(); code != 403 {
 		t.Errorf("after expiry: %d, want 403", code)
 	}
@@ -296,7 +299,7 @@ func TestCleanupStaging(t *testing.T) {
 	v := newEnv(t, 1)
 	tg := filecopy.Target{InstanceIDs: v.ids}
 	for _, k := range []string{filecopy.StagingKey("p/", "/etc/a", tg), filecopy.StagingKey("p/", "/etc/a", tg), "p/other"} {
-		if _, err := v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+		if _, err := v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -320,13 +323,7 @@ func TestCopy_windowsSendsPowerShell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for inst, _ := v.e.Instance(ids[0]); inst.PingStatus != awsemu.PingOnline; inst, _ = v.e.Instance(ids[0]) {
-		if time.Now().After(deadline) {
-			t.Fatal("not online")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitOnline(t, v.e, ids...)
 	data := []byte("[app]\r\nport=8080\r\n")
 	res, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
 		Target: filecopy.Target{InstanceIDs: ids}, Payload: filecopy.Payload{Data: data},
@@ -336,7 +333,7 @@ func TestCopy_windowsSendsPowerShell(t *testing.T) {
 		t.Fatalf("no command sent: %v", err)
 	}
 	ssmc := ssm.NewFromConfig(emutest.Config(v.e))
-	out, lerr := ssmc.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(res.Run.CommandIDs[0])})
+	out, lerr := ssmc.ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: aws.String(res.Run.CommandIDs[0])})
 	if lerr != nil || len(out.Commands) != 1 {
 		t.Fatalf("ListCommands: %v", lerr)
 	}
@@ -369,20 +366,28 @@ func TestCopy_checksumMismatchKeepsPrevious(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.e.SetFault("ssm.SendCommand", awsemu.Fault{Latency: 3 * time.Second})
+	tampered := make(chan error, 1)
 	go func() {
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			out, err := v.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
-			if err != nil || len(out.Contents) == 0 {
-				continue
+		// Once the payload is staged, swap it.
+		tampered <- emutest.WaitFor(20*time.Second, func() error {
+			out, err := v.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String("staging")})
+			if err != nil {
+				return err
 			}
-			_, _ = v.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
-			return
-		}
+			if len(out.Contents) == 0 {
+				return errors.New("nothing staged")
+			}
+			_, err = v.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: out.Contents[0].Key, Body: strings.NewReader("tampered")})
+			return err
+		})
 	}()
 	src, want := randomFile(t, 64<<10)
 	_, err := filecopy.Copy(ctx(t, time.Minute), v.c, filecopy.Spec{
 		Target: filecopy.Target{InstanceIDs: v.ids}, Payload: filecopy.Payload{Path: src}, Destination: dest, StagingBucket: "staging",
 	})
+	if terr := <-tampered; terr != nil {
+		t.Fatalf("swapping the staged object: %v", terr)
+	}
 	var fe *runcommand.FailedError
 	if !errors.As(err, &fe) || len(fe.Failed) != 2 {
 		t.Fatalf("err = %v", err)

@@ -55,7 +55,9 @@ func TestFetchShellCommands(t *testing.T) {
 // A file the agent's user cannot read fails with ExitFetchDenied. Root reads
 // everything, so as root the script runs as nobody (setpriv).
 func TestFetchShellCommands_permissionDenied(t *testing.T) {
-	dir, err := os.MkdirTemp("", "fetch-denied")
+	// Not t.TempDir: its parent directory is 0700, which nobody cannot search,
+	// and the denial must come from the file's own mode.
+	dir, err := os.MkdirTemp("", "fetch-denied") //nolint:usetesting // see above
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,14 +48,12 @@ func TestCopy_presignedAfterAgentWait(t *testing.T) {
 	if err := v.e.SetAgentStopped(id, true); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if inst, _ := v.e.Instance(id); inst.PingStatus == awsemu.PingConnectionLost {
-			break
+	emutest.Eventually(t, 20*time.Second, func() error {
+		if inst, _ := v.e.Instance(id); inst.PingStatus != awsemu.PingConnectionLost {
+			return fmt.Errorf("agent never lost its connection (ping status %q)", inst.PingStatus)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent never lost its connection")
-		}
-	}
+		return nil
+	})
 	const lifetime = 3 * time.Second
 	restartAt := time.Now().Add(2 * lifetime)
 	time.AfterFunc(time.Until(restartAt), func() { _ = v.e.SetAgentStopped(id, false) })
@@ -90,7 +89,7 @@ func TestCopy_presignedAfterAgentWait(t *testing.T) {
 // commandOf is the command's script as SSM keeps it in its history.
 func commandOf(t *testing.T, v *env, id string) string {
 	t.Helper()
-	out, err := ssm.NewFromConfig(emutest.Config(v.e)).ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
+	out, err := ssm.NewFromConfig(emutest.Config(v.e)).ListCommands(t.Context(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
 	if err != nil || len(out.Commands) != 1 {
 		t.Fatalf("ListCommands %s: %v", id, err)
 	}
@@ -149,7 +148,7 @@ func TestCopy_secretAlwaysStaged(t *testing.T) {
 	if !strings.Contains(script, "_ssm_want=") {
 		t.Fatalf("no checksum in the command: the copy would not be checked:\n%s", script)
 	}
-	inv, err := ssm.NewFromConfig(emutest.Config(v.e)).GetCommandInvocation(context.Background(),
+	inv, err := ssm.NewFromConfig(emutest.Config(v.e)).GetCommandInvocation(t.Context(),
 		&ssm.GetCommandInvocationInput{CommandId: aws.String(res.Run.CommandIDs[0]), InstanceId: aws.String(v.ids[0])})
 	if err != nil || !strings.Contains(aws.ToString(inv.StandardOutputContent), "ssm_file: wrote") {
 		t.Fatalf("output: %v %v", inv, err)
@@ -171,18 +170,18 @@ func TestCopy_secretAlwaysStaged(t *testing.T) {
 // The URL's lifetime: fixed when given, else the command's bound, shortened
 // to the caller's deadline (plus the cleanup time), never under a minute.
 func TestURLLifetime(t *testing.T) {
-	if got := filecopy.URLLifetime(context.Background(), 5*time.Second); got != 5*time.Second {
+	if got := filecopy.URLLifetime(t.Context(), 5*time.Second); got != 5*time.Second {
 		t.Errorf("fixed: %s", got)
 	}
-	if got := filecopy.URLLifetime(context.Background(), 0); got != filecopy.DefaultRunBound {
+	if got := filecopy.URLLifetime(t.Context(), 0); got != filecopy.DefaultRunBound {
 		t.Errorf("no deadline: %s", got)
 	}
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	c, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	if got := filecopy.URLLifetime(c, 0); got < 10*time.Minute || got > 10*time.Minute+filecopy.CleanupTimeout {
 		t.Errorf("10m deadline: %s", got)
 	}
-	c2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	c2, cancel2 := context.WithTimeout(t.Context(), time.Second)
 	defer cancel2()
 	if got := filecopy.URLLifetime(c2, 0); got != filecopy.MinURLExpiry {
 		t.Errorf("1s deadline: %s", got)

@@ -1,7 +1,6 @@
 package iamx_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -28,7 +27,7 @@ func TestListAssociations(t *testing.T) {
 		t.Fatal(err)
 	}
 	roleInProfile(t, c, "fresh")
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := iamx.Associate(ctx, ec, bare[0], "fresh", true, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package iamx_test
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +41,7 @@ func BenchmarkChaosIdentity(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				ctx := context.Background()
+				ctx := b.Context()
 				eps := map[string]string{}
 				for _, s := range awsclient.Services {
 					eps[s] = e.URL()

@@ -1,7 +1,6 @@
 package iamx_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ func start(t *testing.T, opts awsemu.Options) (*awsemu.Emulator, *iam.Client, *e
 
 // roleInProfile makes a role with a managed and an inline policy, in a profile.
 func roleInProfile(t *testing.T, c *iam.Client, name string) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := iamx.CreateRole(ctx, c, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(iamx.TrustPolicy("aws").JSON())})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +46,7 @@ func roleInProfile(t *testing.T, c *iam.Client, name string) {
 func TestDeleteRoleInDocumentedOrder(t *testing.T) {
 	t.Parallel()
 	_, c, _ := start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	roleInProfile(t, c, "r")
 	// IAM refuses to delete it as it is (DeleteConflict).
 	if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")}); err == nil {
@@ -78,7 +77,7 @@ func TestReadRoleDecodesDocuments(t *testing.T) {
 	t.Parallel()
 	_, c, _ := start(t, awsemu.Options{})
 	roleInProfile(t, c, "r")
-	st, err := iamx.ReadRole(context.Background(), c, "r")
+	st, err := iamx.ReadRole(t.Context(), c, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,7 @@ func TestReadRoleDecodesDocuments(t *testing.T) {
 	if len(st.Attached) != 1 || st.Attached[0] != iamx.ManagedCorePolicyARN("aws") {
 		t.Fatalf("attached %v", st.Attached)
 	}
-	if _, err := iamx.ReadRole(context.Background(), c, "nope"); !iamx.IsNotFound(err) {
+	if _, err := iamx.ReadRole(t.Context(), c, "nope"); !iamx.IsNotFound(err) {
 		t.Fatalf("want not found, got %v", err)
 	}
 }
@@ -108,7 +107,7 @@ func TestAssociateRetriesPropagation(t *testing.T) {
 		t.Fatal(err)
 	}
 	roleInProfile(t, c, "fresh")
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := iamx.Associate(ctx, ec, ids[0], "fresh", true, 500*time.Millisecond); err == nil {
 		t.Fatal("a timeout shorter than the propagation delay must fail")
 	}
@@ -133,7 +132,7 @@ func TestAssociateExisting(t *testing.T) {
 		t.Fatal(err)
 	}
 	roleInProfile(t, c, "mine")
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err = iamx.Associate(ctx, ec, ids[0], "mine", false, 10*time.Second)
 	var existing *iamx.ExistingAssociationError
 	if !errors.As(err, &existing) || existing.AssociationID == "" || existing.ProfileARN == "" {
@@ -161,7 +160,7 @@ func TestWaitInstanceProfileReady(t *testing.T) {
 	t.Parallel()
 	_, c, _ := start(t, awsemu.Options{})
 	roleInProfile(t, c, "p")
-	ctx := context.Background()
+	ctx := t.Context()
 	began := time.Now()
 	p, err := iamx.WaitInstanceProfileReady(ctx, c, "p", time.Minute)
 	if err != nil || aws.ToString(p.InstanceProfileName) != "p" {

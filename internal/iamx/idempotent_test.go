@@ -1,7 +1,6 @@
 package iamx_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -27,7 +26,7 @@ func tagMap(tags []iamtypes.Tag) map[string]string {
 func TestCreateRoleAndProfileAdoptWhatALostResponseCreated(t *testing.T) {
 	t.Parallel()
 	e, c, _ := start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	// Every response is lost: each SDK attempt acts, none answers.
 	e.SetFault("iam.CreateRole", awsemu.Fault{LostResponseRate: 1})
 	e.SetFault("iam.CreateInstanceProfile", awsemu.Fault{LostResponseRate: 1})
@@ -79,7 +78,7 @@ func TestCreateRoleAndProfileAdoptWhatALostResponseCreated(t *testing.T) {
 func TestCreateRoleDoesNotAdoptSomebodyElsesRole(t *testing.T) {
 	t.Parallel()
 	e, c, _ := start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	trust := aws.String(iamx.TrustPolicy("aws").JSON())
 	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("taken"), AssumeRolePolicyDocument: trust}); err != nil {
 		t.Fatal(err)
@@ -104,7 +103,7 @@ func TestCreateRoleDoesNotAdoptSomebodyElsesRole(t *testing.T) {
 func TestAssociateCountsALostAssociationAsDone(t *testing.T) {
 	t.Parallel()
 	e, c, ec := start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ids, err := e.AddInstances(awsemu.InstanceSpec{Count: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package iamx_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -31,7 +30,7 @@ const accountTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Pr
 // signed with a session of it.
 func assumeWithPolicy(t *testing.T, cfg aws.Config, name, policy string) aws.Config {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(accountTrust)})
 	if err != nil {
@@ -90,7 +89,7 @@ func TestOperatorPolicyEnforced(t *testing.T) {
 	t.Parallel()
 	e := emutest.Start(t, awsemu.Options{})
 	root := emutest.Config(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	web, err := e.AddInstances(awsemu.InstanceSpec{Count: 1, Ready: true, Tags: map[string]string{"Team": "web"}})
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +160,7 @@ func TestOperatorPolicyEnforced(t *testing.T) {
 func TestOperatorPolicyEachStatementIsNeeded(t *testing.T) {
 	t.Parallel()
 	root := emutest.Config(emutest.Start(t, awsemu.Options{EnforceIAM: true}))
-	ctx := context.Background()
+	ctx := t.Context()
 	cases := []struct {
 		drop, action string
 		call         func(aws.Config) error
@@ -203,7 +202,7 @@ func TestOperatorPolicyEachStatementIsNeeded(t *testing.T) {
 func TestOperatorPolicyStagingPrefix(t *testing.T) {
 	t.Parallel()
 	root := emutest.Config(emutest.Start(t, awsemu.Options{EnforceIAM: true}))
-	ctx := context.Background()
+	ctx := t.Context()
 	rs3 := s3.NewFromConfig(root, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := rs3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stage")}); err != nil {
 		t.Fatal(err)

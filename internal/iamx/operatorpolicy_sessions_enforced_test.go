@@ -1,7 +1,6 @@
 package iamx_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -20,7 +19,7 @@ import (
 // config signed with a new access key of the user.
 func userWithPolicy(t *testing.T, cfg aws.Config, name, policy string) aws.Config {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iam.NewFromConfig(cfg)
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
@@ -45,7 +44,7 @@ func TestOperatorPolicySessionsEnforced(t *testing.T) {
 	t.Parallel()
 	e := emutest.Start(t, awsemu.Options{})
 	root := emutest.Config(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	web, err := e.AddInstances(awsemu.InstanceSpec{Count: 1, Ready: true, Tags: map[string]string{"Team": "web"}})
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func TestCallErrorSaysWhatFailedAndForHowLong(t *testing.T) {
 func TestTrackerStopsAtOnceOnAnErrorPollingCannotCure(t *testing.T) {
 	t.Parallel()
 	tr := newTracker(time.Hour)
-	_, finish := tr.Begin(context.Background(), "DescribeInstanceInformation")
+	_, finish := tr.Begin(t.Context(), "DescribeInstanceInformation")
 	stop := finish(errDenied)
 	if stop == nil || stop.For != 0 || !errors.Is(stop, errDenied) || stop.Operation != "DescribeInstanceInformation" {
 		t.Fatalf("stop = %v, want DescribeInstanceInformation's error at once", stop)
@@ -64,13 +64,13 @@ func TestTrackerGivesUpOnTransientErrorsAfterTheLimit(t *testing.T) {
 	tr := newTracker(limit)
 	start := time.Now()
 	for i := 0; ; i++ {
-		_, finish := tr.Begin(context.Background(), "ListCommandInvocations")
+		_, finish := tr.Begin(t.Context(), "ListCommandInvocations")
 		stop := finish(errBusy)
 		if stop == nil {
 			if time.Since(start) > 10*limit {
 				t.Fatalf("still no stop after %s of transient errors", time.Since(start))
 			}
-			if err := poll.Sleep(context.Background(), 20*time.Millisecond); err != nil {
+			if err := poll.Sleep(t.Context(), 20*time.Millisecond); err != nil {
 				t.Fatal(err)
 			}
 			continue
@@ -88,14 +88,14 @@ func TestTrackerGivesUpOnTransientErrorsAfterTheLimit(t *testing.T) {
 func TestTrackerSuccessEndsTheFailingStreak(t *testing.T) {
 	t.Parallel()
 	tr := newTracker(time.Hour)
-	_, finish := tr.Begin(context.Background(), "ListCommands")
+	_, finish := tr.Begin(t.Context(), "ListCommands")
 	if stop := finish(errBusy); stop != nil {
 		t.Fatalf("a transient error stopped the wait: %v", stop)
 	}
 	if !tr.Failing() {
 		t.Errorf("not failing after a transient error")
 	}
-	_, finish = tr.Begin(context.Background(), "ListCommands")
+	_, finish = tr.Begin(t.Context(), "ListCommands")
 	if stop := finish(nil); stop != nil {
 		t.Fatalf("a success stopped the wait: %v", stop)
 	}
@@ -113,7 +113,7 @@ func TestTrackerBoundsACallThatNeverAnswers(t *testing.T) {
 	t.Parallel()
 	limit := 100 * time.Millisecond
 	tr := newTracker(limit)
-	cctx, finish := tr.Begin(context.Background(), "ListCommands")
+	cctx, finish := tr.Begin(t.Context(), "ListCommands")
 	deadline, ok := cctx.Deadline()
 	if !ok || time.Until(deadline) > limit {
 		t.Fatalf("the call's context has no deadline within the limit (%v, %v)", deadline, ok)
@@ -131,7 +131,7 @@ func TestTrackerBoundsACallThatNeverAnswers(t *testing.T) {
 func TestTrackerKeepsTheCauseWhenTheWaitIsInterrupted(t *testing.T) {
 	t.Parallel()
 	tr := newTracker(time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	_, finish := tr.Begin(ctx, "SendCommand")
 	cancel()
 	if stop := finish(errDenied); stop != nil {
@@ -152,7 +152,7 @@ func TestTrackerKeepsTheCauseWhenTheWaitIsInterrupted(t *testing.T) {
 func TestTrackerWithoutLimitAndNilTracker(t *testing.T) {
 	t.Parallel()
 	tr := newTracker(0)
-	ctx := context.Background()
+	ctx := t.Context()
 	cctx, finish := tr.Begin(ctx, "ListCommands")
 	if _, ok := cctx.Deadline(); ok {
 		t.Errorf("a tracker without a limit bounds the call")

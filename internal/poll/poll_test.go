@@ -11,7 +11,7 @@ import (
 
 func TestSleepEndsWithItsContext(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	start := time.Now()
 	if err := poll.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
@@ -23,10 +23,10 @@ func TestSleepEndsWithItsContext(t *testing.T) {
 	if err := poll.Sleep(ctx, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("Sleep(0) on a cancelled context: %v", err)
 	}
-	if err := poll.Sleep(context.Background(), -time.Second); err != nil {
+	if err := poll.Sleep(t.Context(), -time.Second); err != nil {
 		t.Errorf("Sleep(-1s): %v", err)
 	}
-	if err := poll.Sleep(context.Background(), time.Millisecond); err != nil {
+	if err := poll.Sleep(t.Context(), time.Millisecond); err != nil {
 		t.Errorf("Sleep(1ms): %v", err)
 	}
 }

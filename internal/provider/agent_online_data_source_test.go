@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -140,7 +139,7 @@ func emuConfig(e *awsemu.Emulator) aws.Config {
 // in a profile and associates the profile with the instance.
 func profileWithPolicy(t *testing.T, e *awsemu.Emulator, name, policy, instanceID string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := emuConfig(e)
 	ic, ec := iam.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -296,12 +295,10 @@ data "ssm_agent_online" "test" {
 // waitOnline waits (bounded) until the emulator reports the agent Online.
 func waitOnline(t *testing.T, e *awsemu.Emulator, id string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if inst, ok := e.Instance(id); ok && inst.PingStatus == awsemu.PingOnline {
-			return
+	emutest.Eventually(t, 10*time.Second, func() error {
+		if inst, ok := e.Instance(id); !ok || inst.PingStatus != awsemu.PingOnline {
+			return fmt.Errorf("agent of %s never came online (ping status %q)", id, inst.PingStatus)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("agent of %s never came online", id)
+		return nil
+	})
 }

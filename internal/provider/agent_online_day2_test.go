@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,17 +22,12 @@ import (
 // waitAgentPing polls the emulator until the instance's agent reports status.
 func waitAgentPing(t *testing.T, e *awsemu.Emulator, id, status string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		inst, _ := e.Instance(id)
-		if inst.PingStatus == status {
-			return
+	emutest.Eventually(t, 30*time.Second, func() error {
+		if inst, _ := e.Instance(id); inst.PingStatus != status {
+			return fmt.Errorf("agent of %s is %q, not %q", id, inst.PingStatus, status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent of %s is %q, not %q after 30s", id, inst.PingStatus, status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // Day 2 with depends_on on the identity resources: the managed policy detached
@@ -77,7 +71,7 @@ data "ssm_agent_online" "web" {
 			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{online}},
 			{
 				PreConfig: func() {
-					if _, err := iamClient(e).DetachRolePolicy(context.Background(), &iam.DetachRolePolicyInput{RoleName: aws.String("web"),
+					if _, err := iamClient(e).DetachRolePolicy(t.Context(), &iam.DetachRolePolicyInput{RoleName: aws.String("web"),
 						PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")}); err != nil {
 						t.Fatal(err)
 					}

@@ -128,7 +128,7 @@ func chaosInventory(ctx context.Context, e *awsemu.Emulator, ids []string) (role
 func TestAccChaos_applyAndDestroy(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{Seed: 10, RegistrationDelay: 200 * time.Millisecond, MaxProcesses: 16})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 60, Tags: map[string]string{"Fleet": "chaos"}})
-	ctx := context.Background()
+	ctx := t.Context()
 	e.SetFault("*", chaosFault)
 	var start time.Time // once the parallel test runs: apply, checks and destroy
 	resource.ParallelTest(t, resource.TestCase{

@@ -52,7 +52,7 @@ func TestFailureLines(t *testing.T) {
 // does once the stream is gone), and flush returns once the context ends.
 func TestProgressQueue(t *testing.T) {
 	var got []string
-	send, flush := progressQueue(context.Background(), func(e action.InvokeProgressEvent) { got = append(got, e.Message) })
+	send, flush := progressQueue(t.Context(), func(e action.InvokeProgressEvent) { got = append(got, e.Message) })
 	for i := range 5 {
 		send(fmt.Sprint(i))
 	}
@@ -61,7 +61,7 @@ func TestProgressQueue(t *testing.T) {
 		t.Errorf("sent %q, want 0 to 4 in order", got)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	blocked := make(chan struct{})
 	send, flush = progressQueue(ctx, func(action.InvokeProgressEvent) { <-blocked })
 	done := make(chan struct{})

@@ -3,6 +3,7 @@ package provider_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -376,29 +377,23 @@ action "ssm_command" "slow" {
 	done := make(chan error, 1)
 	go func() { done <- apply.Wait() }()
 	pidFile := func(id string) string { return filepath.Join(a.dir(id), "sleeper.pid") }
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		started := 0
-		for _, id := range ids {
-			if b, err := os.ReadFile(pidFile(id)); err == nil && len(bytes.TrimSpace(b)) > 0 {
-				started++
-			}
-		}
+	if err := emutest.WaitFor(2*time.Minute, func() error {
 		// SSM ramps concurrency up (1, then doubling as invocations
 		// finish): the first runs alone, the other waits its turn.
-		if started > 0 {
-			break
+		for _, id := range ids {
+			if b, err := os.ReadFile(pidFile(id)); err == nil && len(bytes.TrimSpace(b)) > 0 {
+				return nil
+			}
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("terraform apply ended (%v) before the command ran:\n%s", err, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			_ = apply.Process.Kill()
-			t.Fatalf("the command did not start within 2 minutes:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return errors.New("the command has not started")
+	}); err != nil {
+		_ = apply.Process.Kill()
+		t.Fatalf("%v:\n%s", err, out.String())
 	}
 	if err := apply.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -424,11 +419,12 @@ action "ssm_command" "slow" {
 		if _, err := fmt.Sscan(string(b), &pid); err != nil {
 			t.Fatal(err)
 		}
-		for stop := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(stop) {
-				t.Fatalf("process %d of the command on %s still runs after the interrupt", pid, id)
+		emutest.Eventually(t, 10*time.Second, func() error {
+			if syscall.Kill(pid, 0) == nil {
+				return fmt.Errorf("process %d of the command on %s still runs after the interrupt", pid, id)
 			}
-		}
+			return nil
+		})
 	}
 	cmds := a.commands("sleeper.pid")
 	if len(cmds) != 1 {
@@ -436,15 +432,12 @@ action "ssm_command" "slow" {
 	}
 	id := aws.ToString(cmds[0].CommandId)
 	// CancelCommand is asynchronous: Cancelling until every agent has stopped it.
-	for stop := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		cmds = a.commands("sleeper.pid")
-		if cmds[0].Status == ssmtypes.CommandStatusCancelled {
-			break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		if cmds = a.commands("sleeper.pid"); cmds[0].Status != ssmtypes.CommandStatusCancelled {
+			return fmt.Errorf("command %s is %s after the interrupt, want Cancelled", id, cmds[0].Status)
 		}
-		if time.Now().After(stop) {
-			t.Fatalf("command %s is %s 30 s after the interrupt, want Cancelled", id, cmds[0].Status)
-		}
-	}
+		return nil
+	})
 	st := a.invocationStatuses(id)
 	for _, inst := range ids {
 		if st[inst] != "Cancelled" {

@@ -95,18 +95,14 @@ func benchFleetApply(b *testing.B, tfPath, bin, rc string, n, stopped int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for _, id := range ids {
-		for {
-			if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
-				break
+	emutest.Eventually(b, 2*time.Minute, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
+				return fmt.Errorf("agent of %s did not come online (ping status %q)", id, inst.PingStatus)
 			}
-			if time.Now().After(deadline) {
-				b.Fatalf("agent of %s did not come online", id)
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	for _, id := range ids[:stopped] {
 		if err := e.SetInstanceState(id, awsemu.StateStopped); err != nil {
 			b.Fatal(err)

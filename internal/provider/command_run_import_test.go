@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,7 +48,7 @@ func TestAccCommandRun_importInProgressEndsFinal(t *testing.T) {
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	waitOnline(t, e, ids[0])
 	c := ssmClient(e)
-	ctx := context.Background()
+	ctx := t.Context()
 	// The command runs until the test lets it finish (a machine under load must
 	// not let it end before the import).
 	gate := filepath.Join(t.TempDir(), "finish")
@@ -79,15 +78,19 @@ resource "ssm_command_run" "test" {
 				if err := os.WriteFile(gate, nil, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				deadline := time.Now().Add(time.Minute)
-				for time.Now().Before(deadline) {
+				emutest.Eventually(t, time.Minute, func() error {
 					l, err := c.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(cmdID)})
-					if err == nil && len(l.Commands) == 1 && l.Commands[0].Status == "Success" {
-						return
+					if err != nil {
+						return err
 					}
-					time.Sleep(200 * time.Millisecond)
-				}
-				t.Fatal("command did not finish")
+					if len(l.Commands) != 1 {
+						return fmt.Errorf("ListCommands lists %d commands, want 1", len(l.Commands))
+					}
+					if st := l.Commands[0].Status; st != "Success" {
+						return fmt.Errorf("command %s, not finished with Success", st)
+					}
+					return nil
+				})
 			},
 			Config: cfg,
 			ConfigStateChecks: []statecheck.StateCheck{

@@ -67,14 +67,12 @@ func sendCountCheck(e *awsemu.Emulator, n int64) statecheck.StateCheck {
 // status ("" for not listed).
 func waitPing(t *testing.T, e *awsemu.Emulator, id, status string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if inst, ok := e.Instance(id); ok && inst.PingStatus == status {
-			return
+	emutest.Eventually(t, 20*time.Second, func() error {
+		if inst, ok := e.Instance(id); !ok || inst.PingStatus != status {
+			return fmt.Errorf("agent of %s never became %q (ping status %q)", id, status, inst.PingStatus)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("agent of %s never became %q", id, status)
+		return nil
+	})
 }
 
 // The recommended chain (role, profile, associations, a run that waits for its
@@ -112,7 +110,7 @@ resource "ssm_command_run" "test" {
 }
 `, quoteIDs(ids))
 	detach := func() {
-		_, err := iamClient(e).DetachRolePolicy(context.Background(), &iam.DetachRolePolicyInput{
+		_, err := iamClient(e).DetachRolePolicy(t.Context(), &iam.DetachRolePolicyInput{
 			RoleName: aws.String("run-role"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"),
 		})
 		if err != nil {
@@ -257,7 +255,7 @@ func TestAccCommandRun_addInstancesAndInPlace(t *testing.T) {
 	// The fourth instance exists with an identity but is stopped until step 2.
 	fourth := addInstances(t, e, awsemu.InstanceSpec{Ready: true, State: awsemu.StateStopped})[0]
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := func(list []string, extra string) string {

@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -250,13 +249,12 @@ resource "ssm_command_run" "test" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d on the instance still runs after the cancel", pid)
+	emutest.Eventually(t, 5*time.Second, func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("process %d on the instance still runs after the cancel", pid)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestAccCommandRun_fleets(t *testing.T) {
@@ -305,7 +303,7 @@ func TestAccCommandRun_output(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	cfg := emuConfig(e)
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	// 30,000 lines of "line NNNNN" (11 bytes each) = 330,000 bytes of stdout.

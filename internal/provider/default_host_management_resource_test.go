@@ -57,7 +57,7 @@ resource "ssm_default_host_management" "test" {
   role_path = "/service-role/"
 }
 `
-	ctx := context.Background()
+	ctx := t.Context()
 	addr := "ssm_default_host_management.test"
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
@@ -178,7 +178,7 @@ data "ssm_agent_online" "fleet" {
 // is refused with the reason.
 func TestAccDefaultHostManagement_existingRole(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	for _, r := range []struct{ name, trust string }{{"Good", defaulthost.TrustPolicy().JSON()}, {"EC2Trusted", iamx.TrustPolicy("aws").JSON()}} {
 		if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust)}); err != nil {
@@ -222,7 +222,7 @@ resource "ssm_default_host_management" "test" {
 
 func TestAccDefaultHostManagement_badInput(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
-	if _, err := ssmClient(e).UpdateServiceSetting(context.Background(), &ssm.UpdateServiceSettingInput{
+	if _, err := ssmClient(e).UpdateServiceSetting(t.Context(), &ssm.UpdateServiceSettingInput{
 		SettingId: aws.String(defaulthost.SettingID), SettingValue: aws.String("SomeoneElsesRole")}); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestAccDefaultHostManagement_badInput(t *testing.T) {
 // returns the role's id, which changes if the role is ever recreated.
 func guideBefore(t *testing.T, e *awsemu.Emulator) string {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	out, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(defaultRole), Path: aws.String("/service-role/"),
 		AssumeRolePolicyDocument: aws.String(defaulthost.TrustPolicy().JSON())})

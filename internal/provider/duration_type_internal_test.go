@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 
 // Durations compare as durations.
 func TestDurationSemanticEquals(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, s := range []string{"2m", "2m0s", "120s"} {
 		b, _ := durationType{}.ValueFromString(ctx, types.StringValue(s))
 		if ok, _ := durationOf(2*time.Minute).StringSemanticEquals(ctx, b); !ok {

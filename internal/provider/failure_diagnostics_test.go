@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -249,11 +248,11 @@ data "ssm_agent_online" "test" {
 			steps: func(t *testing.T) []resource.TestStep {
 				e := emutest.Start(t, awsemu.Options{})
 				c := emulatorClients(t, e)
-				if _, err := c.IAM.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("taken-role"),
+				if _, err := c.IAM.CreateRole(t.Context(), &iam.CreateRoleInput{RoleName: aws.String("taken-role"),
 					AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := c.IAM.CreateInstanceProfile(context.Background(), &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("taken-profile")}); err != nil {
+				if _, err := c.IAM.CreateInstanceProfile(t.Context(), &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("taken-profile")}); err != nil {
 					t.Fatal(err)
 				}
 				p := acctest.ProviderConfig(e)
@@ -403,7 +402,7 @@ func emulatorClients(t *testing.T, e *awsemu.Emulator) *awsclient.Clients {
 	for _, s := range awsclient.Services {
 		eps[s] = e.URL()
 	}
-	c, err := awsclient.New(context.Background(), awsclient.Settings{Region: o.Region, AccessKey: o.AccessKey, SecretKey: o.SecretKey, Endpoints: eps, S3UsePathStyle: true}, nil)
+	c, err := awsclient.New(t.Context(), awsclient.Settings{Region: o.Region, AccessKey: o.AccessKey, SecretKey: o.SecretKey, Endpoints: eps, S3UsePathStyle: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

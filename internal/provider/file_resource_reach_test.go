@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
 	"net/url"
@@ -384,7 +383,7 @@ resource "ssm_file" "test" {
 				statecheck.ExpectKnownValue("ssm_file.test", tfjsonpath.New("sha256"), knownvalue.StringExact(sha([]byte("v2\n"))))},
 			Check: resource.ComposeAggregateTestCheckFunc(lastCommandsAre(t, f.e, 3, "copy "+c), checkFunc(func() error {
 				h := commandHistory(t, f.e)
-				out, err := ssm.NewFromConfig(emuConfig(f.e)).ListCommandInvocations(context.Background(),
+				out, err := ssm.NewFromConfig(emuConfig(f.e)).ListCommandInvocations(t.Context(),
 					&ssm.ListCommandInvocationsInput{CommandId: &h[len(h)-1].id})
 				if err != nil {
 					return err

@@ -56,7 +56,7 @@ func newFileEnv(t *testing.T, n int) *fileEnv {
 func newStagingBucket(t *testing.T, e *awsemu.Emulator) *s3.Client {
 	t.Helper()
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
 	return s3c
@@ -301,7 +301,7 @@ resource "ssm_file" "test" {
 			{
 				PreConfig: func() {
 					key := filecopy.StagingKey("", dest, filecopy.Target{InstanceIDs: f.ids})
-					if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
+					if _, err := f.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
 						t.Fatal(err)
 					}
 				},
@@ -376,7 +376,7 @@ resource "ssm_file" "test" {
 				f.e.ClearFaults()
 				// What a provider killed mid-copy would leave: the next apply deletes it.
 				key := filecopy.StagingKey("", dest, filecopy.Target{InstanceIDs: f.ids})
-				if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
+				if _, err := f.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("staging"), Key: aws.String(key), Body: strings.NewReader("left")}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -583,7 +583,7 @@ resource "ssm_file" "test" {
 // object, and that the staging bucket is empty.
 func secretNowhere(t *testing.T, f *fileEnv, secrets ...string) error {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ssmc := ssm.NewFromConfig(emuConfig(f.e))
 	var seen []any
 	cmds, err := ssmc.ListCommands(ctx, &ssm.ListCommandsInput{})
@@ -685,7 +685,7 @@ resource "ssm_file" "test" {
 	ssmc := ssm.NewFromConfig(emuConfig(e))
 	allSucceeded := func(s *terraform.State) error {
 		id := s.RootModule().Resources["ssm_file.test"].Primary.Attributes["command_ids.0"]
-		out, err := ssmc.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: aws.String(id)})
+		out, err := ssmc.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: aws.String(id)})
 		if err != nil {
 			return err
 		}
@@ -745,7 +745,7 @@ func commandHistory(t *testing.T, e *awsemu.Emulator) []sentCommand {
 	p := ssm.NewListCommandsPaginator(ssmc, &ssm.ListCommandsInput{})
 	var cmds []ssmtypes.Command
 	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
+		page, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -759,7 +759,7 @@ func commandHistory(t *testing.T, e *awsemu.Emulator) []sentCommand {
 		if len(ids) == 0 {
 			// Sent by targets: the instances it ran on (invocations of
 			// unreachable agents are cancelled at once and never run).
-			invs, err := ssmc.ListCommandInvocations(context.Background(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
+			invs, err := ssmc.ListCommandInvocations(t.Context(), &ssm.ListCommandInvocationsInput{CommandId: c.CommandId})
 			if err != nil {
 				t.Fatal(err)
 			}

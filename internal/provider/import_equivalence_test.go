@@ -134,7 +134,7 @@ func (noReplacement) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest
 func TestAccImport_guideIdentityNoReplacement(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	role, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("web-ssm"), AssumeRolePolicyDocument: aws.String(iamx.TrustPolicy("aws").JSON())})
 	if err != nil {
@@ -226,24 +226,23 @@ func TestAccImport_cliCommandNoReplacement(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Ready: true})
 	waitAgentPing(t, e, ids[0], awsemu.PingOnline)
-	ctx := context.Background()
+	ctx := t.Context()
 	out, err := ssmClient(e).SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
 		InstanceIds: ids, Parameters: map[string][]string{"commands": {"echo hi"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	commandID := aws.ToString(out.Command.CommandId)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	emutest.Eventually(t, 30*time.Second, func() error {
 		inv, err := ssmClient(e).GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: aws.String(commandID), InstanceId: aws.String(ids[0])})
-		if err == nil && inv.Status == ssmtypes.CommandInvocationStatusSuccess {
-			break
+		if err != nil {
+			return fmt.Errorf("command %s not done: %w", commandID, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("command %s not done after 30s: %v", commandID, err)
+		if inv.Status != ssmtypes.CommandInvocationStatusSuccess {
+			return fmt.Errorf("command %s is %s, not done", commandID, inv.Status)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	cfg := acctest.ProviderConfig(e) + fmt.Sprintf(`
 resource "ssm_command_run" "test" {
   instance_ids = %s

@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -76,7 +75,7 @@ func TestAccInstanceIdentity_agentsComeOnline(t *testing.T) {
 func TestAccInstanceIdentity_copiedMinimalPolicyNeverRegisters(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{RegistrationDelay: 200 * time.Millisecond})
 	id := addInstances(t, e, awsemu.InstanceSpec{})[0]
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("copied"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
@@ -166,7 +165,7 @@ resource "ssm_instance_profile_association" "a%[1]d" {
 	}
 	counts := func(wantRoles, wantProfiles, wantAssocs int) resource.TestCheckFunc {
 		return func(*terraform.State) error {
-			ctx := context.Background()
+			ctx := t.Context()
 			ic := iamClient(e)
 			var roles, profiles int
 			rp := iam.NewListRolesPaginator(ic, &iam.ListRolesInput{})

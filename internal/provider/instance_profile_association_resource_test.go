@@ -149,11 +149,11 @@ func TestAccInstanceProfileAssociation_disappears(t *testing.T) {
 			{
 				Config: assocConfig(e, id, "ssm_instance_profile.managed.name"),
 				Check: func(*terraform.State) error {
-					a, err := iamx.FindAssociationByInstanceID(context.Background(), ec2Client(e), id)
+					a, err := iamx.FindAssociationByInstanceID(t.Context(), ec2Client(e), id)
 					if err != nil {
 						return err
 					}
-					_, err = ec2Client(e).DisassociateIamInstanceProfile(context.Background(), &ec2.DisassociateIamInstanceProfileInput{AssociationId: a.AssociationId})
+					_, err = ec2Client(e).DisassociateIamInstanceProfile(t.Context(), &ec2.DisassociateIamInstanceProfileInput{AssociationId: a.AssociationId})
 					return err
 				},
 				ExpectNonEmptyPlan: true,
@@ -186,7 +186,7 @@ func TestAccInstanceProfileAssociation_drift(t *testing.T) {
 			{Config: config, Check: expectProfile(e, id, managedProfileARN)},
 			{
 				PreConfig: func() {
-					ctx := context.Background()
+					ctx := t.Context()
 					a, err := iamx.FindAssociationByInstanceID(ctx, ec2Client(e), id)
 					if err != nil {
 						t.Fatal(err)
@@ -217,7 +217,7 @@ func TestAccInstanceProfileAssociation_existing(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	running := addInstances(t, e, awsemu.InstanceSpec{Ready: true})[0]
 	stopped := addInstances(t, e, awsemu.InstanceSpec{Ready: true, State: awsemu.StateStopped})[0]
-	existing, err := iamx.FindAssociationByInstanceID(context.Background(), ec2Client(e), running)
+	existing, err := iamx.FindAssociationByInstanceID(t.Context(), ec2Client(e), running)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ resource "ssm_instance_profile_association" "stopped" {
 func TestAccInstanceProfileAssociation_restoreDeletedOrOff(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	// An application role and profile made outside Terraform, on both instances.
 	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("app"), AssumeRolePolicyDocument: aws.String(iamx.TrustPolicy("aws").JSON())}); err != nil {

@@ -109,11 +109,11 @@ func TestAccInstanceProfile_disappears(t *testing.T) {
 				Config: profileConfig(e, "gone", "a"),
 				Check: func(*terraform.State) error {
 					ic := iamClient(e)
-					if _, err := ic.RemoveRoleFromInstanceProfile(context.Background(), &iam.RemoveRoleFromInstanceProfileInput{
+					if _, err := ic.RemoveRoleFromInstanceProfile(t.Context(), &iam.RemoveRoleFromInstanceProfileInput{
 						InstanceProfileName: aws.String("gone"), RoleName: aws.String("role-a")}); err != nil {
 						return err
 					}
-					_, err := ic.DeleteInstanceProfile(context.Background(), &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("gone")})
+					_, err := ic.DeleteInstanceProfile(t.Context(), &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String("gone")})
 					return err
 				},
 				ExpectNonEmptyPlan: true,
@@ -125,7 +125,7 @@ func TestAccInstanceProfile_disappears(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					p, err := iamx.FindInstanceProfileByName(context.Background(), iamClient(e), "gone")
+					p, err := iamx.FindInstanceProfileByName(t.Context(), iamClient(e), "gone")
 					if err == nil && (len(p.Roles) != 1 || aws.ToString(p.Roles[0].RoleName) != "role-a") {
 						return fmt.Errorf("re-created profile holds %d roles, want role role-a", len(p.Roles))
 					}
@@ -143,7 +143,7 @@ func TestAccInstanceProfile_disappears(t *testing.T) {
 // DeleteConflict for IAM) works because the role's delete removes it first.
 func TestAccInstanceProfile_roleRemoved(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	resource.ParallelTest(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

@@ -107,7 +107,7 @@ resource "ssm_instance_role" "test" {
 					statecheck.ExpectKnownValue("ssm_instance_role.test", tfjsonpath.New("tags_all"), knownvalue.MapSizeExact(0)),
 				},
 				Check: func(*terraform.State) error {
-					st, err := iamx.ReadRole(context.Background(), iamClient(e), "web")
+					st, err := iamx.ReadRole(t.Context(), iamClient(e), "web")
 					if err != nil {
 						return err
 					}
@@ -191,7 +191,7 @@ resource "ssm_instance_role" "test" {
 				Config: cfg,
 				Check: func(*terraform.State) error {
 					// Deleted out of band (policies first, as IAM requires).
-					return iamx.DeleteRole(context.Background(), iamClient(e), "gone", iamx.PropagationTimeout)
+					return iamx.DeleteRole(t.Context(), iamClient(e), "gone", iamx.PropagationTimeout)
 				},
 				ExpectNonEmptyPlan: true,
 			},
@@ -202,7 +202,7 @@ resource "ssm_instance_role" "test" {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					_, err := iamx.FindRoleByName(context.Background(), iamClient(e), "gone")
+					_, err := iamx.FindRoleByName(t.Context(), iamClient(e), "gone")
 					return err
 				},
 			},
@@ -217,7 +217,7 @@ resource "ssm_instance_role" "test" {
 // repairs them; a reformatted but equivalent document shows nothing.
 func TestAccInstanceRole_drift(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	config := acctest.ProviderConfig(e) + `
 resource "ssm_instance_role" "test" {
@@ -361,7 +361,7 @@ resource "ssm_instance_role" "test" {
 }
 `,
 			Check: func(*terraform.State) error {
-				st, err := iamx.ReadRole(context.Background(), iamClient(e), "wild")
+				st, err := iamx.ReadRole(t.Context(), iamClient(e), "wild")
 				if err != nil {
 					return err
 				}
@@ -400,7 +400,7 @@ resource "ssm_instance_role" "test" {
 func TestAccInstanceRole_minimalOutputPermissions(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{EnforceIAM: true, RegistrationDelay: 200 * time.Millisecond})
 	ids := addInstances(t, e, awsemu.InstanceSpec{Count: 2})
-	ctx := context.Background()
+	ctx := t.Context()
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("ssm-command-output-test")}); err != nil {
 		t.Fatal(err)

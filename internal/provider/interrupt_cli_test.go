@@ -2,8 +2,8 @@ package provider_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,21 +94,19 @@ resource "ssm_command_run" "test" {
 	}
 	done := make(chan error, 1)
 	go func() { done <- apply.Wait() }()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	if err := emutest.WaitFor(2*time.Minute, func() error {
 		if b, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			break
+			return nil
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("terraform apply ended (%v) before the command ran:\n%s", err, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			_ = apply.Process.Kill()
-			t.Fatalf("the command did not start within 2 minutes:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return errors.New("the command has not started")
+	}); err != nil {
+		_ = apply.Process.Kill()
+		t.Fatalf("%v:\n%s", err, out.String())
 	}
 	interrupted := time.Now()
 	if err := apply.Process.Signal(os.Interrupt); err != nil {
@@ -137,11 +135,12 @@ resource "ssm_command_run" "test" {
 	if _, err := fmt.Sscan(string(b), &pid); err != nil {
 		t.Fatal(err)
 	}
-	for stop := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(stop) {
-			t.Fatalf("process %d of the command still runs after the interrupt", pid)
+	emutest.Eventually(t, 10*time.Second, func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("process %d of the command still runs after the interrupt", pid)
 		}
-	}
+		return nil
+	})
 
 	// State records the command, Cancelled; so does the emulator.
 	show := terraform("show", "-json")
@@ -182,7 +181,7 @@ resource "ssm_command_run" "test" {
 		var got []string
 		p := ssm.NewListCommandsPaginator(ssm.NewFromConfig(emuConfig(e)), &ssm.ListCommandsInput{})
 		for p.HasMorePages() {
-			page, err := p.NextPage(context.Background())
+			page, err := p.NextPage(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}

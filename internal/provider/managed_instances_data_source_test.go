@@ -22,19 +22,14 @@ import (
 // status ("" for an instance that is not a managed node).
 func waitPingStatus(t *testing.T, e *awsemu.Emulator, status string, ids ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids {
-		for {
-			inst, _ := e.Instance(id)
-			if inst.PingStatus == status {
-				break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != status {
+				return fmt.Errorf("%s: ping status %q, want %q", id, inst.PingStatus, status)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: ping status %q, want %q", id, inst.PingStatus, status)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
 
 // 1,000 managed nodes are listed with 20 DescribeInstanceInformation calls per

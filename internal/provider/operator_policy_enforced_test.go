@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -98,7 +97,7 @@ func operatorUser(t *testing.T, e *awsemu.Emulator, name, policy string) string 
 // operatorUserConfig is operatorUser, with an SDK config signing as the user.
 func operatorUserConfig(t *testing.T, e *awsemu.Emulator, name, policy string) (string, aws.Config) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ic := iamClient(e)
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
@@ -137,7 +136,7 @@ provider "ssm" {
 // (which AmazonSSMManagedInstanceCore does not grant, on AWS either).
 func operatorFixture(t *testing.T) (*awsemu.Emulator, []string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	e := emutest.Start(t, awsemu.Options{EnforceIAM: true})
 	web := addInstances(t, e, awsemu.InstanceSpec{Count: 2, Ready: true, Tags: map[string]string{"Team": "web"}})
 	s3c := s3.NewFromConfig(emuConfig(e), func(o *s3.Options) { o.UsePathStyle = true })
@@ -389,7 +388,7 @@ resource "ssm_file" "staged" {
 // AccessDenied naming the action.
 func TestAccOperatorPolicy_statementsBehindWarnings(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	e, web := operatorFixture(t)
 	policy := operatorPolicyJSON(t, e, operatorArgs)
 	// Every statement of the policy is proven needed here or in
@@ -422,20 +421,14 @@ func TestAccOperatorPolicy_statementsBehindWarnings(t *testing.T) {
 		return nil
 	}
 
-	// An interrupted run cancels its command (ssm:CancelCommand).
+	// An interrupted run cancels its command (ssm:CancelCommand). The run is
+	// interrupted once it holds its command id: at its first poll.
 	interrupt := func(cfg aws.Config) *runcommand.CancelledError {
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		go func() {
-			for i := 0; i < 200 && e.CallCount("ssm.SendCommand") == 0; i++ {
-				time.Sleep(50 * time.Millisecond)
-			}
-			time.Sleep(500 * time.Millisecond)
-			cancel()
-		}()
-		e.ResetCalls()
 		_, err := runcommand.Run(cctx, runcommand.Clients{SSM: ssm.NewFromConfig(cfg)}, runcommand.Spec{
-			InstanceIDs: []string{web[0]}, Parameters: map[string][]string{"commands": {"sleep 20"}}})
+			InstanceIDs: []string{web[0]}, Parameters: map[string][]string{"commands": {"sleep 20"}},
+			Progress: func(runcommand.Progress) { cancel() }})
 		var ce *runcommand.CancelledError
 		if !errors.As(err, &ce) {
 			t.Fatalf("interrupted run: %v", err)

@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -87,7 +86,7 @@ func sessionsByState(t *testing.T, e *awsemu.Emulator, state ssmtypes.SessionSta
 	var out []string
 	p := ssm.NewDescribeSessionsPaginator(ssm.NewFromConfig(emuConfig(e)), &ssm.DescribeSessionsInput{State: state})
 	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
+		page, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,16 +193,12 @@ func TestAccPortForward_secondProviderThroughTunnel(t *testing.T) {
 	go func() {
 		// The command below runs only in the apply: wait for it, load the web
 		// tunnel, then let the command finish.
-		deadline := time.Now().Add(5 * time.Minute)
-		for {
-			if _, err := os.Stat(filepath.Join(syncDir, "started")); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				loadErr <- fmt.Errorf("the command through the tunnel never started")
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := emutest.WaitFor(5*time.Minute, func() error {
+			_, err := os.Stat(filepath.Join(syncDir, "started"))
+			return err
+		}); err != nil {
+			loadErr <- fmt.Errorf("the command through the tunnel never started: %w", err)
+			return
 		}
 		start := time.Now()
 		err := loadThroughTunnel(net.JoinHostPort("127.0.0.1", strconv.Itoa(local)))
@@ -317,16 +312,12 @@ ephemeral "ssm_port_forward" "test" {
 
 func waitNotOnline(t *testing.T, e *awsemu.Emulator, id string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
-			return
+	emutest.Eventually(t, time.Minute, func() error {
+		if inst, _ := e.Instance(id); inst.PingStatus == awsemu.PingOnline {
+			return fmt.Errorf("agent of %s still Online", id)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent of %s still Online", id)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // portOfAddr is the port of a listener's address.

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,21 +57,19 @@ resource "ssm_command_run" "test" {
 	}
 	done := make(chan error, 1)
 	go func() { done <- apply.Wait() }()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	if err := emutest.WaitFor(2*time.Minute, func() error {
 		if b, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			break
+			return nil
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("terraform apply ended (%v) before the command ran:\n%s", err, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			_ = apply.Process.Kill()
-			t.Fatalf("the command did not start within 2 minutes:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return errors.New("the command has not started")
+	}); err != nil {
+		_ = apply.Process.Kill()
+		t.Fatalf("%v:\n%s", err, out.String())
 	}
 	if active := sessionsByState(t, e, ssmtypes.SessionStateActive); len(active) != 1 {
 		t.Fatalf("while the apply runs: Active sessions %v, want the tunnel's one", active)

@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -42,7 +41,7 @@ data "ssm_agent_online" "gate" {
 func TestProviderSchema_descriptions(t *testing.T) {
 	p := ssmprovider.New("test")()
 	var resp provider.SchemaResponse
-	p.Schema(context.Background(), provider.SchemaRequest{}, &resp)
+	p.Schema(t.Context(), provider.SchemaRequest{}, &resp)
 	if resp.Diagnostics.HasError() {
 		t.Fatal(resp.Diagnostics)
 	}
@@ -181,7 +180,7 @@ provider "ssm" {
 // assumed role's temporary credentials.
 func TestAccProvider_endpointsAndAssumeRole(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := iam.NewFromConfig(emuConfig(e)).CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String("deployer"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`),

@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"context"
 	"os"
 	"regexp"
 	"strings"
@@ -20,7 +19,7 @@ import (
 // resource, data source, ephemeral resource and action is in the table, and nothing served is still called
 // planned.
 func TestReadme_listsWhatTheProviderServes(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	p := provider.New("test")()
 	var meta fwprovider.MetadataResponse
 	p.Metadata(ctx, fwprovider.MetadataRequest{}, &meta)

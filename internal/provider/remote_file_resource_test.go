@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -36,7 +35,7 @@ func instanceHasNoS3Permission(t *testing.T, e *awsemu.Emulator, id string) {
 	if inst.Association == nil {
 		t.Fatalf("%s has no instance profile", id)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	c := iam.NewFromConfig(emuConfig(e))
 	name := inst.Association.ProfileArn[strings.LastIndex(inst.Association.ProfileArn, "/")+1:]
 	p, err := c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})

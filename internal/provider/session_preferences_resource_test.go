@@ -150,7 +150,7 @@ func TestAccSessionPreferences_basic(t *testing.T) {
 				// Drift: the document is changed outside Terraform; the plan shows it and apply repairs it.
 				PreConfig: func() {
 					c := ssmClient(e)
-					ctx := context.Background()
+					ctx := t.Context()
 					edited := sessionprefs.Preferences{S3BucketName: "elsewhere", IdleSessionTimeout: 60}.Content()
 					out, err := c.UpdateDocument(ctx, &ssm.UpdateDocumentInput{Name: aws.String(doc), Content: aws.String(edited), DocumentVersion: aws.String("$LATEST")})
 					if err != nil {
@@ -215,7 +215,7 @@ resource "ssm_session_preferences" "test" {
 			{
 				Config: cfg,
 				Check: func(*terraform.State) error {
-					_, err := ssmClient(e).DeleteDocument(context.Background(), &ssm.DeleteDocumentInput{Name: aws.String(name)})
+					_, err := ssmClient(e).DeleteDocument(t.Context(), &ssm.DeleteDocumentInput{Name: aws.String(name)})
 					return err
 				},
 				ExpectNonEmptyPlan: true,
@@ -249,7 +249,7 @@ func TestAccSessionPreferences_takeOverAndRestore(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	const doc = sessionprefs.DefaultDocumentName
 	original := `{"schemaVersion":"1.0","description":"Document to hold regional settings for Session Manager","sessionType":"Standard_Stream","inputs":{"s3BucketName":"console-logs","s3EncryptionEnabled":true,"idleSessionTimeout":"20"}}`
-	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+	if _, err := ssmClient(e).CreateDocument(t.Context(), &ssm.CreateDocumentInput{
 		Name: aws.String(doc), Content: aws.String(original), DocumentType: ssmtypes.DocumentTypeSession,
 	}); err != nil {
 		t.Fatal(err)
@@ -258,7 +258,7 @@ func TestAccSessionPreferences_takeOverAndRestore(t *testing.T) {
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			d, err := sessionprefs.Find(context.Background(), ssmClient(e), doc, "")
+			d, err := sessionprefs.Find(t.Context(), ssmClient(e), doc, "")
 			if err != nil {
 				return fmt.Errorf("the taken-over document must survive destroy: %w", err)
 			}
@@ -292,7 +292,7 @@ func TestAccSessionPreferences_takeOverAndRestore(t *testing.T) {
 func TestAccSessionPreferences_wrongDocumentType(t *testing.T) {
 	e := emutest.Start(t, awsemu.Options{})
 	cmd := `{"schemaVersion":"2.2","mainSteps":[{"action":"aws:runShellScript","name":"run","inputs":{"runCommand":["true"]}}]}`
-	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+	if _, err := ssmClient(e).CreateDocument(t.Context(), &ssm.CreateDocumentInput{
 		Name: aws.String("Deploy"), Content: aws.String(cmd), DocumentType: ssmtypes.DocumentTypeCommand,
 	}); err != nil {
 		t.Fatal(err)
@@ -351,7 +351,7 @@ func TestAccSessionPreferences_importThenDestroyRestores(t *testing.T) {
 	const doc = sessionprefs.DefaultDocumentName
 	// As the console writes it: fewer inputs than the resource writes.
 	original := `{"schemaVersion":"1.0","description":"Document to hold regional settings for Session Manager","sessionType":"Standard_Stream","inputs":{"s3BucketName":"console-logs","s3EncryptionEnabled":true,"idleSessionTimeout":"20"}}`
-	if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+	if _, err := ssmClient(e).CreateDocument(t.Context(), &ssm.CreateDocumentInput{
 		Name: aws.String(doc), Content: aws.String(original), DocumentType: ssmtypes.DocumentTypeSession,
 	}); err != nil {
 		t.Fatal(err)
@@ -367,7 +367,7 @@ resource "ssm_session_preferences" "test" {
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			d, err := sessionprefs.Find(context.Background(), ssmClient(e), doc, "")
+			d, err := sessionprefs.Find(t.Context(), ssmClient(e), doc, "")
 			if err != nil {
 				return fmt.Errorf("the imported document must survive destroy: %w", err)
 			}
@@ -432,7 +432,7 @@ resource "ssm_session_preferences" "test" {
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
-					if _, err := ssmClient(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+					if _, err := ssmClient(e).CreateDocument(t.Context(), &ssm.CreateDocumentInput{
 						Name: aws.String(doc), Content: aws.String(content), DocumentType: ssmtypes.DocumentTypeSession,
 					}); err != nil {
 						t.Fatal(err)
@@ -442,7 +442,7 @@ resource "ssm_session_preferences" "test" {
 			},
 		},
 	})
-	if d, err := sessionprefs.Find(context.Background(), ssmClient(e), doc, ""); err != nil || d.Content != content {
+	if d, err := sessionprefs.Find(t.Context(), ssmClient(e), doc, ""); err != nil || d.Content != content {
 		t.Fatalf("the document must be left as it was: %+v, %v", d, err)
 	}
 }

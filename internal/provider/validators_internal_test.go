@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 
 // Validation messages read as sentences: no doubled "must be", no literal "\n".
 func TestValidators_readableMessages(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	var vr validator.StringResponse
 	instanceProfileNameOrARN().ValidateString(ctx, validator.StringRequest{Path: path.Root("instance_profile"),
 		ConfigValue: types.StringValue("arn:aws:iam::12345:instance-profile/web")}, &vr)
@@ -39,7 +38,7 @@ func TestValidators_readableMessages(t *testing.T) {
 // The one ARN validator, for each kind of ARN the provider takes, in any
 // partition.
 func TestValidators_arn(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	cases := []struct {
 		v       validator.String
 		value   string
@@ -91,7 +90,7 @@ func TestValidators_arn(t *testing.T) {
 
 // The regions the operator policy takes come from the partition table.
 func TestValidators_knownRegion(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	for region, want := range map[string]string{
 		"eu-west-1": "", "cn-north-1": "", "us-gov-west-1": "",
 		"us-easst-2":    "unknown region",

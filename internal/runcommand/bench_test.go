@@ -1,7 +1,6 @@
 package runcommand_test
 
 import (
-	"context"
 	"runtime"
 	"sort"
 	"sync"
@@ -35,7 +34,7 @@ func BenchmarkOverhead(b *testing.B) {
 	e, c := newEmulator(b, awsemu.Options{}, false)
 	ids := addReady(b, e, 1, nil)
 	client := sdkSSM(e)
-	ctx := context.Background()
+	ctx := b.Context()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var ours, sdk []time.Duration
@@ -101,7 +100,7 @@ func BenchmarkAPICalls(b *testing.B) {
 				e.ResetCalls()
 				polls = 0
 				start := time.Now()
-				res, err := runcommand.Run(context.Background(), c, spec)
+				res, err := runcommand.Run(b.Context(), c, spec)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -169,7 +168,7 @@ func BenchmarkPeakMemory(b *testing.B) {
 						}
 					}
 				}()
-				res, err := runcommand.Run(context.Background(), c, spec)
+				res, err := runcommand.Run(b.Context(), c, spec)
 				close(stop)
 				wg.Wait()
 				if err != nil {

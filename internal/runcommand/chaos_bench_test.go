@@ -1,7 +1,6 @@
 package runcommand_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +53,7 @@ func BenchmarkChaosRun(b *testing.B) {
 					{InstanceIDs: ids, MaxConcurrency: "100%", Parameters: cmds("echo ok")},
 					{Targets: []runcommand.Target{{Key: "tag:Fleet", Values: []string{"bench"}}}, MaxConcurrency: "100%", Parameters: cmds("echo ok")},
 				} {
-					res, err := runcommand.Run(context.Background(), c, spec)
+					res, err := runcommand.Run(b.Context(), c, spec)
 					if err != nil {
 						b.Fatal(err)
 					}

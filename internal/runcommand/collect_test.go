@@ -3,6 +3,7 @@ package runcommand_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsemu"
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/runcommand"
 )
 
@@ -20,7 +22,7 @@ import (
 
 func makeBucket(t *testing.T, e *awsemu.Emulator, name string) {
 	t.Helper()
-	if _, err := sdkS3(e).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	if _, err := sdkS3(e).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -127,7 +129,7 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	ids := addReady(t, e, 2, nil)
 	// Take the host's only process slot.
 	ssmc := sdkSSM(e)
-	busy, err := ssmc.SendCommand(context.Background(), &ssm.SendCommandInput{
+	busy, err := ssmc.SendCommand(t.Context(), &ssm.SendCommandInput{
 		DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids[:1], Parameters: cmds("sleep 30"),
 	})
 	if err != nil {
@@ -135,18 +137,16 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 	}
 	defer func() {
 		// Frees the slot; best effort, the test's outcome is settled by then.
-		_, _ = ssmc.CancelCommand(context.Background(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
+		_, _ = ssmc.CancelCommand(t.Context(), &ssm.CancelCommandInput{CommandId: busy.Command.CommandId})
 	}()
 	// The slot is taken once the busy command's process runs.
-	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
-		if running, _ := e.ProcessStats(); running == 1 {
-			break
+	emutest.Eventually(t, 10*time.Second, func() error {
+		if running, _ := e.ProcessStats(); running != 1 {
+			return errors.New("the busy command's process did not start")
 		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("the busy command's process did not start")
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids[1:], Parameters: cmds("echo never")})
 	var ce *runcommand.CancelledError
@@ -154,24 +154,20 @@ func TestRun_cancelBeforePluginStarts(t *testing.T) {
 		t.Fatalf("err = %v, want *CancelledError", err)
 	}
 	// The engine's own report stops at the cancel; the invocation's end is read back.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		gi, err := ssmc.GetCommandInvocation(context.Background(), &ssm.GetCommandInvocationInput{
+	emutest.Eventually(t, 10*time.Second, func() error {
+		gi, err := ssmc.GetCommandInvocation(t.Context(), &ssm.GetCommandInvocationInput{
 			CommandId: aws.String(res.CommandIDs[0]), InstanceId: aws.String(ids[1])})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gi.Status == "Cancelled" {
-			if gi.ResponseCode != 1 {
-				t.Errorf("exit code %d, want 1", gi.ResponseCode)
-			}
-			break
+		if gi.Status != "Cancelled" {
+			return fmt.Errorf("status %s, want Cancelled", gi.Status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status %s, want Cancelled", gi.Status)
+		if gi.ResponseCode != 1 {
+			t.Errorf("exit code %d, want 1", gi.ResponseCode)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A 2.x document with two steps, the second failing: each step's stdout and
@@ -184,7 +180,7 @@ func TestRun_twoStepDocumentOutput(t *testing.T) {
 	content := `{"schemaVersion":"2.2","description":"two steps","mainSteps":[
 	{"action":"aws:runShellScript","name":"first","inputs":{"runCommand":["echo one","echo first err >&2"]}},
 	{"action":"aws:runShellScript","name":"second","inputs":{"runCommand":["echo two","echo second err >&2","exit 4"]}}]}`
-	if _, err := sdkSSM(e).CreateDocument(context.Background(), &ssm.CreateDocumentInput{
+	if _, err := sdkSSM(e).CreateDocument(t.Context(), &ssm.CreateDocumentInput{
 		Name: aws.String("TwoSteps"), Content: aws.String(content), DocumentType: "Command"}); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func providerClients(t *testing.T, url string, e *awsemu.Emulator) runcommand.Cl
 	for _, s := range awsclient.Services {
 		eps[s] = url
 	}
-	c, err := awsclient.New(context.Background(), awsclient.Settings{
+	c, err := awsclient.New(t.Context(), awsclient.Settings{
 		Region: o.Region, AccessKey: o.AccessKey, SecretKey: o.SecretKey, Endpoints: eps, S3UsePathStyle: true,
 	}, nil)
 	if err != nil {
@@ -40,7 +40,7 @@ func TestRun_500ForeverWhileCollectingEndsAtTheDeadline(t *testing.T) {
 	ids := addReady(t, e, 2, nil)
 	c := providerClients(t, e.URL(), e)
 	e.SetFault("ssm.ListCommandInvocations", awsemu.Fault{ServerErrorRate: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
 	defer cancel()
 	start := time.Now()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids, Parameters: map[string][]string{"commands": {"echo hi"}}})
@@ -98,7 +98,7 @@ func TestRun_neverStartedNamesTheConnectionError(t *testing.T) {
 	t.Parallel()
 	e, _ := newEmulator(t, awsemu.Options{}, false)
 	c := providerClients(t, "http://127.0.0.1:1", e)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: []string{"i-0123456789abcdef0"}, Parameters: map[string][]string{"commands": {"true"}}})
 	if err == nil {

@@ -2,6 +2,7 @@ package runcommand_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,23 +61,18 @@ func addReady(t testing.TB, e *awsemu.Emulator, n int, tags map[string]string) [
 // waitOnline waits until the emulator's agents for ids have registered.
 func waitOnline(t testing.TB, e *awsemu.Emulator, ids []string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids {
-		for {
-			inst, _ := e.Instance(id)
-			if inst.PingStatus == awsemu.PingOnline {
-				break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		for _, id := range ids {
+			if inst, _ := e.Instance(id); inst.PingStatus != awsemu.PingOnline {
+				return fmt.Errorf("instance %s did not come online (ping status %q)", id, inst.PingStatus)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %s did not come online", id)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }
 
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

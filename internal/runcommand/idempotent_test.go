@@ -25,7 +25,7 @@ func emulatorCommandsB(t testing.TB, c runcommand.Clients) []string {
 	var comments []string
 	p := ssm.NewListCommandsPaginator(c.SSM, &ssm.ListCommandsInput{})
 	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
+		page, err := p.NextPage(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestSDKRetryAfterLostResponseSendsTwice(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{}, true)
 	ids := addReady(t, e, 1, nil)
 	e.SetFault("ssm.SendCommand", awsemu.Fault{LostResponseRate: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	_, err := c.SSM.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: ids, Parameters: cmds("true")})
 	if err == nil {
@@ -152,7 +152,7 @@ func TestRun_interruptedInFlightSendIsCancelled(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{}, true)
 	ids := addReady(t, e, 1, nil)
 	e.SetFault("ssm.SendCommand", awsemu.Fault{Latency: 800 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{InstanceIDs: ids, Parameters: cmds("sleep 30")})
 	var ce *runcommand.CancelledError
@@ -166,7 +166,7 @@ func TestRun_interruptedInFlightSendIsCancelled(t *testing.T) {
 	if n := e.CallCount("ssm.CancelCommand"); n != 1 {
 		t.Errorf("CancelCommand called %d times, want 1", n)
 	}
-	out, err := c.SSM.ListCommands(context.Background(), &ssm.ListCommandsInput{})
+	out, err := c.SSM.ListCommands(t.Context(), &ssm.ListCommandsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package runcommand_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -44,7 +43,7 @@ func TestRun_s3ReadFailureIsReported(t *testing.T) {
 	t.Parallel()
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 1, nil)
-	if _, err := sdkS3(e).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
+	if _, err := sdkS3(e).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	e.SetFault("s3.GetObject", awsemu.Fault{ServerErrorRate: 1})

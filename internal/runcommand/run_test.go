@@ -239,7 +239,7 @@ func TestRun_cancelOnContextEnd(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 2, nil)
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	res, err := runcommand.Run(ctx, c, runcommand.Spec{
 		InstanceIDs: ids,
@@ -275,13 +275,12 @@ func TestRun_cancelOnContextEnd(t *testing.T) {
 		}
 		started++
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		deadline := time.Now().Add(5 * time.Second)
-		for syscall.Kill(pid, 0) == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("process %d of %s still running after cancel", pid, id)
+		emutest.Eventually(t, 5*time.Second, func() error {
+			if syscall.Kill(pid, 0) == nil {
+				return fmt.Errorf("process %d of %s still running after cancel", pid, id)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	if started == 0 {
 		t.Fatal("no process started: nothing to kill")
@@ -371,7 +370,7 @@ func TestRun_outputBeyondAPICapsFromS3(t *testing.T) {
 	e, c := newEmulator(t, awsemu.Options{}, false)
 	ids := addReady(t, e, 2, nil)
 	s3c := sdkS3(e)
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("run-output")}); err != nil {
 		t.Fatal(err)
 	}
 	wantOut, wantErr := bigOutput(2000), bigOutput(400) // 100,000 and 20,000 bytes
@@ -524,7 +523,7 @@ func TestRun_rejectsBadSpec(t *testing.T) {
 		"delivery":   {runcommand.Spec{InstanceIDs: []string{"i-12345678"}, Parameters: cmds("true"), DeliveryTimeout: time.Second}, "delivery timeout"},
 		"comment":    {runcommand.Spec{InstanceIDs: []string{"i-12345678"}, Parameters: cmds("true"), Comment: strings.Repeat("x", 101)}, "comment"},
 	} {
-		_, err := runcommand.Run(context.Background(), c, tc.spec)
+		_, err := runcommand.Run(t.Context(), c, tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
 		}

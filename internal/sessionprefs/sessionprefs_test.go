@@ -1,7 +1,6 @@
 package sessionprefs_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -92,7 +91,7 @@ func TestParseRoundTripAndAgentForms(t *testing.T) {
 }
 
 func TestPutCreatesUpdatesAndDeletes(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	e, c := newClient(t)
 	const name = "SSM-SessionManagerRunShell"
 	res, err := sessionprefs.Put(ctx, c, name, full.Content())
@@ -140,7 +139,7 @@ func TestPutCreatesUpdatesAndDeletes(t *testing.T) {
 }
 
 func TestPutTakesOverAndRestores(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newClient(t)
 	const name = "SSM-SessionManagerRunShell"
 	original := `{"schemaVersion":"1.0","description":"console","sessionType":"Standard_Stream","inputs":{"s3BucketName":"old-logs","idleSessionTimeout":"20"}}`
@@ -179,7 +178,7 @@ func TestPutTakesOverAndRestores(t *testing.T) {
 }
 
 func TestPutRefusesOtherDocumentTypes(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, c := newClient(t)
 	cmd := `{"schemaVersion":"2.2","mainSteps":[{"action":"aws:runShellScript","name":"run","inputs":{"runCommand":["true"]}}]}`
 	if _, err := c.CreateDocument(ctx, &ssm.CreateDocumentInput{Name: aws.String("Deploy"), Content: aws.String(cmd), DocumentType: types.DocumentTypeCommand}); err != nil {

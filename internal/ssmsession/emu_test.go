@@ -47,16 +47,12 @@ func newEmuEnv(t testing.TB, agentVersion string) *emuEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if inst, _ := e.Instance(ids[0]); inst.PingStatus == awsemu.PingOnline {
-			break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		if inst, _ := e.Instance(ids[0]); inst.PingStatus != awsemu.PingOnline {
+			return fmt.Errorf("instance %s did not come online (ping status %q)", ids[0], inst.PingStatus)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s did not come online", ids[0])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		_, _ = w.Write(body(n))
@@ -87,7 +83,7 @@ func body(n int) []byte {
 
 func (v *emuEnv) open(t testing.TB, spec ssmsession.OpenSpec) *ssmsession.Forwarder {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	if spec.Target == "" && spec.InstanceTags == nil {
 		spec.Target = v.id
@@ -106,7 +102,7 @@ func (v *emuEnv) open(t testing.TB, spec ssmsession.OpenSpec) *ssmsession.Forwar
 func (v *emuEnv) status(t testing.TB, id string) string {
 	t.Helper()
 	for _, state := range []ssmtypes.SessionState{ssmtypes.SessionStateActive, ssmtypes.SessionStateHistory} {
-		out, err := v.ssm.DescribeSessions(context.Background(), &ssm.DescribeSessionsInput{State: state,
+		out, err := v.ssm.DescribeSessions(t.Context(), &ssm.DescribeSessionsInput{State: state,
 			Filters: []ssmtypes.SessionFilter{{Key: ssmtypes.SessionFilterKeySessionId, Value: aws.String(id)}}})
 		if err != nil {
 			t.Fatalf("DescribeSessions: %v", err)
@@ -213,7 +209,7 @@ func TestEmu_oldAgentOneConnectionAtATime(t *testing.T) {
 func TestEmu_namedFailures(t *testing.T) {
 	t.Parallel()
 	v := newEmuEnv(t, "")
-	ctx := context.Background()
+	ctx := t.Context()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := portOfAddr(ln.Addr())
 	_ = ln.Close()
@@ -225,16 +221,12 @@ func TestEmu_namedFailures(t *testing.T) {
 	if err := v.e.SetAgentStopped(v.id, true); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if inst, _ := v.e.Instance(v.id); inst.PingStatus != awsemu.PingOnline {
-			break
+	emutest.Eventually(t, 30*time.Second, func() error {
+		if inst, _ := v.e.Instance(v.id); inst.PingStatus == awsemu.PingOnline {
+			return errors.New("agent still online")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent still online")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	_, err = ssmsession.Open(ctx, v.clients, ssmsession.OpenSpec{PortSpec: ssmsession.PortSpec{Target: v.id, RemotePort: v.port}})
 	var nr *agentwait.NotReadyError
 	if !errors.As(err, &nr) {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/terraform-ssm/terraform-provider-ssm/internal/emutest"
 )
 
 // lockedBuffer collects a subprocess's output while the benchmark reads it.
@@ -115,7 +117,8 @@ func startPluginForward(b *testing.B, awsCLI string, v *emuEnv, remotePort int) 
 		// Terminate the session (the plugin then exits by itself, as after
 		// `aws ssm terminate-session`), and kill whatever is left in any case.
 		if m := sessionIDLine.FindStringSubmatch(out.String()); m != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			// b.Context() is cancelled before cleanups run.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) //nolint:usetesting // a cleanup's own context
 			_, err := v.ssm.TerminateSession(ctx, &ssm.TerminateSessionInput{SessionId: aws.String(m[1])})
 			cancel()
 			if err != nil {
@@ -136,22 +139,21 @@ func startPluginForward(b *testing.B, awsCLI string, v *emuEnv, remotePort int) 
 	// The plugin prints "Port N opened for sessionId ..." once it listens.
 	addr := fmt.Sprintf("127.0.0.1:%d", localPort)
 	opened := fmt.Sprintf("Port %d opened", localPort)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	emutest.Eventually(b, 2*time.Minute, func() error {
 		select {
 		case <-exited:
 			b.Fatalf("aws ssm start-session exited before the plugin opened port %d: %s", localPort, out.String())
 		default:
 		}
-		if strings.Contains(out.String(), opened) {
-			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-				_ = c.Close()
-				return addr
-			}
+		if !strings.Contains(out.String(), opened) {
+			return fmt.Errorf("the plugin did not open port %d: %s", localPort, out.String())
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("the plugin did not accept on %s within 2 minutes: %s", addr, out.String())
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return fmt.Errorf("the plugin does not accept on %s: %w", addr, err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		_ = c.Close()
+		return nil
+	})
+	return addr
 }

@@ -48,7 +48,7 @@ func targetServerB(t testing.TB) string {
 
 func startForward(t *testing.T, f *fakeSSM, port int) *Forwarder {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	fw, err := StartPortForwarding(ctx, f, PortSpec{Target: "i-0123456789abcdef0", RemotePort: port})
 	if err != nil {
@@ -197,7 +197,7 @@ func TestRemotePortRefused(t *testing.T) {
 	_ = ln.Close()
 	f := newFakeSSM("3.3.40.0", closed)
 	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	_, err := StartPortForwarding(ctx, f, PortSpec{Target: "i-0123456789abcdef0", RemotePort: portOf(closed)})
 	var refused *RemotePortRefusedError
@@ -240,7 +240,7 @@ func TestCloseTerminatesAndStopsListening(t *testing.T) {
 func TestRefusesNonLoopbackAndKMS(t *testing.T) {
 	f := newFakeSSM("3.3.40.0", "127.0.0.1:1")
 	defer f.Close()
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := StartPortForwarding(ctx, f, PortSpec{Target: "i-1", RemotePort: 80, LocalAddress: "0.0.0.0:0"}); !errors.Is(err, ErrNotLoopback) {
 		t.Fatalf("0.0.0.0: %v", err)
 	}

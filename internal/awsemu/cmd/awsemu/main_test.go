@@ -88,33 +88,47 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writer and reader.
+// syncBuffer is a bytes.Buffer safe for the concurrent writer and reader. When
+// wrote is set (a channel of capacity 1), each Write leaves a token in it, so a
+// reader can wait for the next write instead of polling.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if s.wrote != nil {
+		select {
+		case s.wrote <- struct{}{}:
+		default: // a token is already waiting
+		}
+	}
+	return n, err
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestRunPrintsEnvironmentAndStops(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr syncBuffer
+	var stdout syncBuffer
+	stderr := syncBuffer{wrote: make(chan struct{}, 1)}
 	stop := make(chan os.Signal, 1)
 	done := make(chan int, 1)
 	go func() {
 		done <- run([]string{"-addr", "127.0.0.1:0", "-instances", "2", "-tags", "Env=dev", "-secret-key", "s e"}, &stdout, &stderr, stop)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
+	timeout := time.After(10 * time.Second)
 	for !strings.Contains(stderr.String(), "listening on") {
-		if time.Now().After(deadline) {
+		select {
+		case <-stderr.wrote:
+		case code := <-done:
+			t.Fatalf("run ended (%d) before its listening line; stderr: %s", code, stderr.String())
+		case <-timeout:
 			t.Fatalf("no listening line; stderr: %s", stderr.String())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	env := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
