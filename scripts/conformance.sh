@@ -66,8 +66,11 @@ EOF
 
 echo "building the emulator (at ${SECONDS}s)"
 "${GO:-go}" build -o "$tmp/awsemu" ./internal/awsemu/cmd/awsemu
+# The propagation delay outlasts the two AWS CLI calls between creating the
+# instance profile and associating it even on a loaded machine (each CLI call
+# can take seconds there; 5 s was seen to pass before the association ran).
 "$tmp/awsemu" -addr 127.0.0.1:0 -instances 2 -tags Environment=conformance \
-	-registration-delay 1s -iam-propagation-delay 5s \
+	-registration-delay 1s -iam-propagation-delay 30s \
 	>"$tmp/awsemu.env" 2>"$tmp/awsemu.log" &
 emu_pid=$!
 for _ in $(seq 1 100); do
@@ -241,7 +244,7 @@ fi
 
 section "EC2 association"
 associated="" rejected=0 first_reject=""
-for _ in $(seq 1 15); do
+for _ in $(seq 1 60); do
 	if run_aws out err ec2 associate-iam-instance-profile --instance-id "$ID" \
 		--iam-instance-profile Name=SSMInstanceProfile; then
 		associated=yes
