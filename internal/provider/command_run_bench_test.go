@@ -27,7 +27,10 @@ import (
 //   - calls: every API call the emulator served during the apply;
 //   - wall-s: the apply's wall time;
 //   - provider-peak-MiB: the provider process's peak resident set (VmHWM in
-//     /proc/<pid>/status, read while it runs; Linux only).
+//     /proc/<pid>/status, read while it runs; Linux only);
+//   - plan-wall-s and plan-provider-peak-MiB: the same for the day-2
+//     `terraform plan -detailed-exitcode` that follows (refresh and plan of
+//     the stored results, no AWS call), which must plan nothing.
 //
 // Run with make bench (go test -run '^$' -bench ...): it is not a test and
 // never runs in make test. The 10,000-instance cases take many minutes (the
@@ -129,16 +132,53 @@ resource "ssm_command_run" "fleet" {
 	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(main), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(tfPath, "apply", "-auto-approve", "-no-color", "-input=false")
-	cmd.Dir = work
+	e.ResetCalls()
+	b.StartTimer()
+	wall, peak, out, err := runMeasured(tfPath, work, rc, bin, "apply", "-auto-approve", "-no-color", "-input=false")
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("terraform apply: %v\n%s", err, out)
+	}
+	calls := e.Calls()
+	total := int64(0)
+	keys := make([]string, 0, len(calls))
+	for k, v := range calls {
+		total += v
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, calls[k]))
+	}
+	// Day 2: a plan of the same configuration reads the 10,000-entry state
+	// back (refresh and plan, no AWS call) and must plan nothing.
+	planWall, planPeak, planOut, err := runMeasured(tfPath, work, rc, bin, "plan", "-detailed-exitcode", "-no-color", "-input=false")
+	if err != nil {
+		b.Fatalf("terraform plan after the apply: %v (exit code 2 means changes)\n%s", err, planOut)
+	}
+	b.Logf("%d instances, %d stopped: %d calls (%s), %s, provider peak %.1f MiB; day-2 plan %s, provider peak %.1f MiB",
+		n, stopped, total, strings.Join(parts, " "), wall.Round(time.Millisecond), float64(peak)/1024,
+		planWall.Round(time.Millisecond), float64(planPeak)/1024)
+	b.ReportMetric(float64(total), "calls")
+	b.ReportMetric(wall.Seconds(), "wall-s")
+	b.ReportMetric(float64(peak)/1024, "provider-peak-MiB")
+	b.ReportMetric(planWall.Seconds(), "plan-wall-s")
+	b.ReportMetric(float64(planPeak)/1024, "plan-provider-peak-MiB")
+}
+
+// runMeasured runs the Terraform CLI in dir with the dev_overrides
+// configuration rc and returns its wall time, the largest peak resident set
+// (KiB) of the provider processes running bin meanwhile, and its output.
+func runMeasured(tfPath, dir, rc, bin string, args ...string) (time.Duration, uint64, string, error) {
+	cmd := exec.Command(tfPath, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	e.ResetCalls()
-	b.StartTimer()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
+		return 0, 0, "", err
 	}
 	var peak uint64
 	stop := make(chan struct{})
@@ -157,31 +197,11 @@ resource "ssm_command_run" "fleet" {
 			}
 		}
 	}()
-	err = cmd.Wait()
+	err := cmd.Wait()
 	wall := time.Since(start)
 	close(stop)
 	wg.Wait()
-	b.StopTimer()
-	if err != nil {
-		b.Fatalf("terraform apply: %v\n%s", err, out.String())
-	}
-	calls := e.Calls()
-	total := int64(0)
-	keys := make([]string, 0, len(calls))
-	for k, v := range calls {
-		total += v
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, calls[k]))
-	}
-	b.Logf("%d instances, %d stopped: %d calls (%s), %s, provider peak %.1f MiB", n, stopped, total,
-		strings.Join(parts, " "), wall.Round(time.Millisecond), float64(peak)/1024)
-	b.ReportMetric(float64(total), "calls")
-	b.ReportMetric(wall.Seconds(), "wall-s")
-	b.ReportMetric(float64(peak)/1024, "provider-peak-MiB")
+	return wall, peak, out.String(), err
 }
 
 // providerHWM is the largest VmHWM (KiB) of the running processes executing bin.
