@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -436,6 +437,17 @@ func without(ids, drop []string) []string {
 // state, and Run Command history expires after 30 days. A run recorded unfinished
 // (imported while it ran) is read again until it is final.
 func (r *commandRunResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	// Only a run recorded unfinished is read again; every other refresh keeps
+	// the state as it is (resp.State starts as a copy of it) without
+	// converting the per-instance results, which are 10,000 entries for a
+	// fleet of that size.
+	var status types.String
+	var commandIDs types.List
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("status"), &status)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("command_ids"), &commandIDs)...)
+	if resp.Diagnostics.HasError() || !unfinishedStatus(status.ValueString()) || len(commandIDs.Elements()) > 1 {
+		return
+	}
 	var state commandRunModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
@@ -453,37 +465,49 @@ func (r *commandRunResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan, state commandRunModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || plan.ID.IsUnknown() {
+	// Only the attributes the decision needs are read and written: the plan
+	// and the state each hold the per-instance results (10,000 entries for a
+	// fleet of that size), which converting whole would cost every plan.
+	var planID types.String
+	var planIDs, stateIDs, statePending types.List
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("id"), &planID)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("instance_ids"), &planIDs)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("instance_ids"), &stateIDs)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("pending_instance_ids"), &statePending)...)
+	if resp.Diagnostics.HasError() || planID.IsUnknown() {
 		return // replaced: everything computed is unknown already
 	}
-	rerun := len(stringsOf(ctx, state.Pending)) > 0
-	if plan.InstanceIDs.IsUnknown() {
+	rerun := len(stringsOf(ctx, statePending)) > 0
+	if planIDs.IsUnknown() {
 		rerun = true
 	} else {
-		added, removed := idChanges(stringsOf(ctx, state.InstanceIDs), stringsOf(ctx, plan.InstanceIDs))
+		added, removed := idChanges(stringsOf(ctx, stateIDs), stringsOf(ctx, planIDs))
 		if len(added) > 0 || len(removed) > 0 {
 			rerun = true
-		} else if !plan.InstanceIDs.Equal(state.InstanceIDs) {
+		} else if !planIDs.Equal(stateIDs) {
 			// Only the order differs: the order has no meaning, so keep the
 			// stored value (Terraform accepts the prior value for a
 			// configured one) and plan no change.
-			plan.InstanceIDs = state.InstanceIDs
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("instance_ids"), stateIDs)...)
 		}
 	}
 	if !rerun {
-		plan.Pending = state.Pending
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("pending_instance_ids"), statePending)...)
 		return
 	}
-	plan.CommandIDs = types.ListUnknown(types.StringType)
-	plan.Status, plan.StatusDetails, plan.CompletedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
-	plan.TargetCount, plan.CompletedCount, plan.ErrorCount = types.Int64Unknown(), types.Int64Unknown(), types.Int64Unknown()
-	plan.Invocations = types.MapUnknown(types.ObjectType{AttrTypes: invocationAttrTypes})
-	plan.Pending = types.ListUnknown(types.StringType)
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	for name, v := range map[string]attr.Value{
+		"command_ids":          types.ListUnknown(types.StringType),
+		"status":               types.StringUnknown(),
+		"status_details":       types.StringUnknown(),
+		"completed_at":         types.StringUnknown(),
+		"target_count":         types.Int64Unknown(),
+		"completed_count":      types.Int64Unknown(),
+		"error_count":          types.Int64Unknown(),
+		"invocations":          types.MapUnknown(types.ObjectType{AttrTypes: invocationAttrTypes}),
+		"pending_instance_ids": types.ListUnknown(types.StringType),
+	} {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
+	}
 }
 
 // Update never re-runs the command on instances that have run it: it runs it on
