@@ -75,6 +75,22 @@ var invocationAttrTypes = map[string]attr.Type{
 	"finished_at":      types.StringType,
 }
 
+// invocationsDoc documents the invocations attribute and each of its
+// objects' attributes (a map of objects has no nested schema to carry them).
+const invocationsDoc = "Results by instance id, each an object of:\n" +
+	"  - `status` (String): `Success`, `Failed`, `TimedOut`, `Cancelled`, ..., or `NotReached` for an instance the command was not sent to because it could not receive it (see `max_unreachable`; `status_details` says why, `response_code` is -1).\n" +
+	"  - `status_details` (String): `Success`, `Failed`, `ExecutionTimedOut`, `DeliveryTimedOut`, `Terminated`, `Undeliverable`, `InvalidPlatform`, ...\n" +
+	"  - `response_code` (Number): exit code as the SSM agent reports it: the script's exit status; -1 when the command never reached the agent or its agent never reported (not delivered, cancelled before delivery, or the instance stopped while it ran: `DeliveryTimedOut`) and when the shell was killed by a signal (status `Failed`); 137 when the agent killed it (`TimedOut` after `executionTimeout`, `Cancelled` after a cancel), and also when the script itself exits 137, for example because the out-of-memory killer ended its last command (the agent then reports `TimedOut`); 1 when a cancel reached the agent before the script started.\n" +
+	"  - `stdout` (String): standard output, up to `output_limit` bytes.\n" +
+	"  - `stderr` (String): standard error, up to `output_limit` bytes.\n" +
+	"  - `stdout_truncated` (Boolean): whether stdout was longer than what is kept.\n" +
+	"  - `stderr_truncated` (Boolean): whether stderr was longer than what is kept.\n" +
+	"  - `stdout_url` (String): S3 URL of the complete stdout, when an output bucket is set.\n" +
+	"  - `stderr_url` (String): S3 URL of the complete stderr, when an output bucket is set.\n" +
+	"  - `started_at` (String): when the instance started running the command, RFC 3339.\n" +
+	"  - `finished_at` (String): when it finished, RFC 3339.\n\n" +
+	"  The same attributes, with their types, are listed"
+
 // spec converts the planned run to the engine's Spec.
 func (m *commandRunModel) spec(ctx context.Context) (runcommand.Spec, diag.Diagnostics) {
 	s, diags := m.commandArgs.spec(ctx)

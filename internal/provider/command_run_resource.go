@@ -78,9 +78,6 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 	computedInt := func(desc string) schema.Int64Attribute {
 		return schema.Int64Attribute{Computed: true, MarkdownDescription: desc, PlanModifiers: keepInt}
 	}
-	invStr := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Runs a command, a script or any SSM document on one instance or a whole fleet through " +
 			"Systems Manager Run Command, blocks until every invocation has finished, and keeps each instance's result in state. " +
@@ -255,22 +252,15 @@ func (r *commandRunResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"error_count":     computedInt("How many invocations failed or timed out."),
 			"requested_at":    computedStr("When the command was sent, RFC 3339."),
 			"completed_at":    computedStr("When the last invocation finished, RFC 3339."),
-			"invocations": schema.MapNestedAttribute{
+			// A map of objects, not a MapNestedAttribute: the framework's plan
+			// modification visits each element of a nested map by copying the
+			// whole map (quadratic: seconds per plan at 10,000 instances), and
+			// these results have no per-attribute plan behaviour of their own.
+			// The type, and so every reference and stored state, is the same.
+			"invocations": schema.MapAttribute{
 				Computed: true, PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
-				MarkdownDescription: "Results by instance id.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"status":           invStr("`Success`, `Failed`, `TimedOut`, `Cancelled`, ..., or `NotReached` for an instance the command was not sent to because it could not receive it (see `max_unreachable`; `status_details` says why, `response_code` is -1)."),
-					"status_details":   invStr("`Success`, `Failed`, `ExecutionTimedOut`, `DeliveryTimedOut`, `Terminated`, `Undeliverable`, `InvalidPlatform`, ..."),
-					"response_code":    schema.Int64Attribute{Computed: true, MarkdownDescription: "Exit code as the SSM agent reports it: the script's exit status; -1 when the command never reached the agent or its agent never reported (not delivered, cancelled before delivery, or the instance stopped while it ran: `DeliveryTimedOut`) and when the shell was killed by a signal (status `Failed`); 137 when the agent killed it (`TimedOut` after `executionTimeout`, `Cancelled` after a cancel), and also when the script itself exits 137, for example because the out-of-memory killer ended its last command (the agent then reports `TimedOut`); 1 when a cancel reached the agent before the script started."},
-					"stdout":           invStr("Standard output, up to `output_limit` bytes."),
-					"stderr":           invStr("Standard error, up to `output_limit` bytes."),
-					"stdout_truncated": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether stdout was longer than what is kept."},
-					"stderr_truncated": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether stderr was longer than what is kept."},
-					"stdout_url":       invStr("S3 URL of the complete stdout, when an output bucket is set."),
-					"stderr_url":       invStr("S3 URL of the complete stderr, when an output bucket is set."),
-					"started_at":       invStr("When the instance started running the command, RFC 3339."),
-					"finished_at":      invStr("When it finished, RFC 3339."),
-				}},
+				ElementType:         types.ObjectType{AttrTypes: invocationAttrTypes},
+				MarkdownDescription: invocationsDoc,
 			},
 		},
 		Blocks: map[string]schema.Block{
