@@ -482,7 +482,12 @@ func (r *commandRunResource) ModifyPlan(ctx context.Context, req resource.Modify
 		}
 	}
 	if !rerun {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("pending_instance_ids"), statePending)...)
+		// Each SetAttribute rebuilds the whole planned value: set only what differs.
+		var planPending types.List
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("pending_instance_ids"), &planPending)...)
+		if !planPending.Equal(statePending) {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("pending_instance_ids"), statePending)...)
+		}
 		return
 	}
 	for name, v := range map[string]attr.Value{
