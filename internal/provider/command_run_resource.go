@@ -490,18 +490,23 @@ func (r *commandRunResource) ModifyPlan(ctx context.Context, req resource.Modify
 		}
 		return
 	}
-	for name, v := range map[string]attr.Value{
-		"command_ids":          types.ListUnknown(types.StringType),
-		"status":               types.StringUnknown(),
-		"status_details":       types.StringUnknown(),
-		"completed_at":         types.StringUnknown(),
-		"target_count":         types.Int64Unknown(),
-		"completed_count":      types.Int64Unknown(),
-		"error_count":          types.Int64Unknown(),
-		"invocations":          types.MapUnknown(types.ObjectType{AttrTypes: invocationAttrTypes}),
-		"pending_instance_ids": types.ListUnknown(types.StringType),
+	// invocations first: each SetAttribute rebuilds the whole planned value,
+	// which is small once the per-instance results are unknown.
+	for _, a := range []struct {
+		name string
+		v    attr.Value
+	}{
+		{"invocations", types.MapUnknown(types.ObjectType{AttrTypes: invocationAttrTypes})},
+		{"command_ids", types.ListUnknown(types.StringType)},
+		{"status", types.StringUnknown()},
+		{"status_details", types.StringUnknown()},
+		{"completed_at", types.StringUnknown()},
+		{"target_count", types.Int64Unknown()},
+		{"completed_count", types.Int64Unknown()},
+		{"error_count", types.Int64Unknown()},
+		{"pending_instance_ids", types.ListUnknown(types.StringType)},
 	} {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(name), v)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a.name), a.v)...)
 	}
 }
 
