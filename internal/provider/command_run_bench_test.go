@@ -158,10 +158,11 @@ resource "ssm_command_run" "fleet" {
 	// stopped instances it plans the in-place update that runs on them.
 	planWall, planPeak, planOut, err := runMeasured(tfPath, work, rc, bin, "plan", "-detailed-exitcode", "-no-color", "-input=false")
 	var exit *exec.ExitError
+	updates := errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(planOut, "0 to add, 1 to change, 0 to destroy")
 	switch {
 	case stopped == 0 && err != nil:
 		b.Fatalf("terraform plan after the apply: %v (exit code 2 means changes)\n%s", err, planOut)
-	case stopped > 0 && !(errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(planOut, "0 to add, 1 to change, 0 to destroy")):
+	case stopped > 0 && !updates:
 		b.Fatalf("terraform plan after the apply: %v, want the in-place update for the %d stopped instances\n%s", err, stopped, planOut)
 	}
 	b.Logf("%d instances, %d stopped: %d calls (%s), %s, provider peak %.1f MiB; day-2 plan %s, provider peak %.1f MiB",
