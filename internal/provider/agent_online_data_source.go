@@ -12,8 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -103,18 +101,13 @@ func (d *agentOnlineDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Instances to wait for, such as `i-0123456789abcdef0`. With `tags` too, only listed instances carrying the tags count.",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1),
-					listvalidator.NoNullValues(),
-					listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
-				},
+				Validators:          instanceIDListValidators(),
 			},
 			"tags": schema.MapAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Select instances carrying all of these tags (the SSM `tag:<key>` filter).",
-				Validators:          append([]validator.Map{mapvalidator.SizeAtLeast(1)}, tagMapValidators()...),
+				Validators:          tagSelectorValidators(),
 			},
 			"min_count": schema.Int64Attribute{
 				Optional:            true,

@@ -111,11 +111,8 @@ var runArgs = map[string]runArg{
 		str: []validator.String{durationBetween(time.Second, maxExecutionTimeout)},
 	},
 	"instance_ids": {kind: argStringList,
-		doc: "Instances to run on. Any number: more than 50 are sent as several commands. The order does not matter.",
-		list: []validator.List{
-			listvalidator.SizeAtLeast(1), listvalidator.NoNullValues(), listvalidator.UniqueValues(),
-			listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
-		},
+		doc:  "Instances to run on. Any number: more than 50 are sent as several commands. The order does not matter.",
+		list: instanceIDListValidators(),
 	},
 	"max_concurrency": {kind: argString,
 		doc: "How many instances run at once: a number such as `10` or a percentage such as `25%`. Defaults to AWS's `50`.",

@@ -115,10 +115,7 @@ func (r *fileResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"matter: a reordered list is no change. Adding instances updates in place and copies to the added ones only; " +
 					"removing instances updates in place and removes the file from the removed ones only (a terminated one is just " +
 					"dropped; a stopped or offline one fails the apply unless `forget_unreachable`). Conflicts with `targets`.",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
-				},
+				Validators: instanceIDListValidators(),
 			},
 			"content": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "The file's content as UTF-8 text. Stored in state (Terraform shows it as sensitive when it " +

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/list"
@@ -65,7 +64,7 @@ func (l *instanceProfileAssociationList) ListResourceConfigSchema(_ context.Cont
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Only the associations of instances carrying all of these tags.",
-				Validators:          append([]validator.Map{mapvalidator.SizeAtLeast(1)}, tagMapValidators()...),
+				Validators:          tagSelectorValidators(),
 			},
 			"instance_profile": listschema.StringAttribute{
 				Optional:            true,

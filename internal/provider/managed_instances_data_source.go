@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -93,18 +92,13 @@ func (d *managedInstancesDataSource) Schema(_ context.Context, _ datasource.Sche
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Keep only these nodes, such as `i-0123456789abcdef0`. Ids that are not managed nodes (stopped, or whose agent never registered) are left out.",
-				Validators: []validator.List{
-					listvalidator.SizeAtLeast(1),
-					listvalidator.NoNullValues(),
-					listvalidator.UniqueValues(),
-					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
-				},
+				Validators:          instanceIDListValidators(),
 			},
 			"tags": schema.MapAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Keep nodes carrying all of these tags (the SSM `tag:<key>` filter).",
-				Validators:          append([]validator.Map{mapvalidator.SizeAtLeast(1)}, tagMapValidators()...),
+				Validators:          tagSelectorValidators(),
 			},
 			"ping_statuses": stringList("Keep nodes whose agent reports one of these: `Online`, `ConnectionLost`, `Inactive` (deprecated by SSM).",
 				"Online", "ConnectionLost", "Inactive"),

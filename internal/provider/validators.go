@@ -11,7 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/terraform-ssm/terraform-provider-ssm/internal/awsclient"
@@ -216,6 +218,23 @@ func (v charsValidator) ValidateString(ctx context.Context, req validator.String
 		resp.Diagnostics.AddAttributeError(req.Path, "invalid length",
 			fmt.Sprintf("%s %s, got %d characters.", req.Path, v.Description(ctx), n))
 	}
+}
+
+// instanceIDListValidators check a list of instance ids at plan time: at least
+// one, no nulls or duplicates, each an EC2 instance id or a hybrid node id.
+func instanceIDListValidators() []validator.List {
+	return []validator.List{
+		listvalidator.SizeAtLeast(1),
+		listvalidator.NoNullValues(),
+		listvalidator.UniqueValues(),
+		listvalidator.ValueStringsAre(stringvalidator.RegexMatches(instanceIDPattern, "must be an instance id such as i-0123456789abcdef0 (or mi-... for a hybrid node)")),
+	}
+}
+
+// tagSelectorValidators check a tag map that selects instances: at least one
+// tag, each as tagMapValidators checks it.
+func tagSelectorValidators() []validator.Map {
+	return append([]validator.Map{mapvalidator.SizeAtLeast(1)}, tagMapValidators()...)
 }
 
 // tagMapValidators check tags as IAM and EC2 take them: keys of 1 to 128
