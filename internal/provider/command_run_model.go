@@ -89,7 +89,7 @@ const invocationsDoc = "Results by instance id, each an object of:\n" +
 	"  - `stderr_url` (String): S3 URL of the complete stderr, when an output bucket is set.\n" +
 	"  - `started_at` (String): when the instance started running the command, RFC 3339.\n" +
 	"  - `finished_at` (String): when it finished, RFC 3339.\n\n" +
-	"  The same attributes, with their types, are listed"
+	"  The nested schema lists the same attributes with their types."
 
 // spec converts the planned run to the engine's Spec.
 func (m *commandRunModel) spec(ctx context.Context) (runcommand.Spec, diag.Diagnostics) {
