@@ -29,10 +29,13 @@ import (
 //   - wall-s: the apply's wall time;
 //   - provider-peak-MiB: the provider process's peak resident set (VmHWM in
 //     /proc/<pid>/status, read while it runs; Linux only);
-//   - plan-wall-s and plan-provider-peak-MiB: the same for the day-2
-//     `terraform plan -detailed-exitcode` that follows (refresh and plan of
-//     the stored results, no AWS call), which must plan nothing on a healthy
-//     fleet and the in-place update for the stopped instances otherwise.
+//   - terraform-peak-MiB: the Terraform CLI process's own peak resident set,
+//     for scale: what the run costs beside the provider;
+//   - plan-wall-s, plan-provider-peak-MiB and plan-terraform-peak-MiB: the
+//     same for the day-2 `terraform plan -detailed-exitcode` that follows
+//     (refresh and plan of the stored results, no AWS call), which must plan
+//     nothing on a healthy fleet and the in-place update for the stopped
+//     instances otherwise.
 //
 // Run with make bench (go test -run '^$' -bench ...): it is not a test and
 // never runs in make test. The 10,000-instance cases take many minutes (the
@@ -136,10 +139,10 @@ resource "ssm_command_run" "fleet" {
 	}
 	e.ResetCalls()
 	b.StartTimer()
-	wall, peak, out, err := runMeasured(tfPath, work, rc, bin, "apply", "-auto-approve", "-no-color", "-input=false")
+	apply, err := runMeasured(tfPath, work, rc, bin, "apply", "-auto-approve", "-no-color", "-input=false")
 	b.StopTimer()
 	if err != nil {
-		b.Fatalf("terraform apply: %v\n%s", err, out)
+		b.Fatalf("terraform apply: %v\n%s", err, apply.out)
 	}
 	calls := e.Calls()
 	total := int64(0)
@@ -156,29 +159,42 @@ resource "ssm_command_run" "fleet" {
 	// Day 2: a plan of the same configuration reads the stored results back
 	// (refresh and plan, no AWS call). It plans nothing on a healthy fleet; with
 	// stopped instances it plans the in-place update that runs on them.
-	planWall, planPeak, planOut, err := runMeasured(tfPath, work, rc, bin, "plan", "-detailed-exitcode", "-no-color", "-input=false")
+	plan, err := runMeasured(tfPath, work, rc, bin, "plan", "-detailed-exitcode", "-no-color", "-input=false")
 	var exit *exec.ExitError
-	updates := errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(planOut, "0 to add, 1 to change, 0 to destroy")
+	updates := errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(plan.out, "0 to add, 1 to change, 0 to destroy")
 	switch {
 	case stopped == 0 && err != nil:
-		b.Fatalf("terraform plan after the apply: %v (exit code 2 means changes)\n%s", err, planOut)
+		b.Fatalf("terraform plan after the apply: %v (exit code 2 means changes)\n%s", err, plan.out)
 	case stopped > 0 && !updates:
-		b.Fatalf("terraform plan after the apply: %v, want the in-place update for the %d stopped instances\n%s", err, stopped, planOut)
+		b.Fatalf("terraform plan after the apply: %v, want the in-place update for the %d stopped instances\n%s", err, stopped, plan.out)
 	}
-	b.Logf("%d instances, %d stopped: %d calls (%s), %s, provider peak %.1f MiB; day-2 plan %s, provider peak %.1f MiB",
-		n, stopped, total, strings.Join(parts, " "), wall.Round(time.Millisecond), float64(peak)/1024,
-		planWall.Round(time.Millisecond), float64(planPeak)/1024)
+	b.Logf("%d instances, %d stopped: %d calls (%s), %s, provider peak %.1f MiB, terraform peak %.1f MiB; day-2 plan %s, provider peak %.1f MiB, terraform peak %.1f MiB",
+		n, stopped, total, strings.Join(parts, " "), apply.wall.Round(time.Millisecond), mib(apply.providerPeak), mib(apply.terraformPeak),
+		plan.wall.Round(time.Millisecond), mib(plan.providerPeak), mib(plan.terraformPeak))
 	b.ReportMetric(float64(total), "calls")
-	b.ReportMetric(wall.Seconds(), "wall-s")
-	b.ReportMetric(float64(peak)/1024, "provider-peak-MiB")
-	b.ReportMetric(planWall.Seconds(), "plan-wall-s")
-	b.ReportMetric(float64(planPeak)/1024, "plan-provider-peak-MiB")
+	b.ReportMetric(apply.wall.Seconds(), "wall-s")
+	b.ReportMetric(mib(apply.providerPeak), "provider-peak-MiB")
+	b.ReportMetric(mib(apply.terraformPeak), "terraform-peak-MiB")
+	b.ReportMetric(plan.wall.Seconds(), "plan-wall-s")
+	b.ReportMetric(mib(plan.providerPeak), "plan-provider-peak-MiB")
+	b.ReportMetric(mib(plan.terraformPeak), "plan-terraform-peak-MiB")
 }
+
+// measured is one Terraform CLI run of runMeasured.
+type measured struct {
+	wall          time.Duration
+	providerPeak  uint64 // KiB: the largest VmHWM of the provider processes
+	terraformPeak uint64 // KiB: the CLI process's own VmHWM
+	out           string
+}
+
+func mib(kib uint64) float64 { return float64(kib) / 1024 }
 
 // runMeasured runs the Terraform CLI in dir with the dev_overrides
 // configuration rc and returns its wall time, the largest peak resident set
-// (KiB) of the provider processes running bin meanwhile, and its output.
-func runMeasured(tfPath, dir, rc, bin string, args ...string) (time.Duration, uint64, string, error) {
+// of the provider processes running bin meanwhile, the CLI's own, and its
+// output.
+func runMeasured(tfPath, dir, rc, bin string, args ...string) (measured, error) {
 	cmd := exec.Command(tfPath, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
@@ -186,18 +202,18 @@ func runMeasured(tfPath, dir, rc, bin string, args ...string) (time.Duration, ui
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, "", err
+		return measured{}, err
 	}
-	var peak uint64
+	var m measured
+	cliStatus := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "status")
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {
-			if kb := providerHWM(bin); kb > peak {
-				peak = kb
-			}
+			m.providerPeak = max(m.providerPeak, providerHWM(bin))
+			m.terraformPeak = max(m.terraformPeak, vmHWM(cliStatus))
 			select {
 			case <-stop:
 				return
@@ -206,10 +222,11 @@ func runMeasured(tfPath, dir, rc, bin string, args ...string) (time.Duration, ui
 		}
 	}()
 	err := cmd.Wait()
-	wall := time.Since(start)
+	m.wall = time.Since(start)
 	close(stop)
 	wg.Wait()
-	return wall, peak, out.String(), err
+	m.out = out.String()
+	return m, err
 }
 
 // providerHWM is the largest VmHWM (KiB) of the running processes executing bin.
@@ -220,19 +237,25 @@ func providerHWM(bin string) uint64 {
 		if exe, err := os.Readlink(p); err != nil || exe != bin {
 			continue
 		}
-		f, err := os.Open(filepath.Join(filepath.Dir(p), "status"))
-		if err != nil {
-			continue
-		}
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-				if kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil && kb > best {
-					best = kb
-				}
-			}
-		}
-		f.Close()
+		best = max(best, vmHWM(filepath.Join(filepath.Dir(p), "status")))
 	}
 	return best
+}
+
+// vmHWM reads the VmHWM (KiB) of a /proc/<pid>/status file, 0 when the
+// process is gone.
+func vmHWM(status string) uint64 {
+	f, err := os.Open(status)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
