@@ -57,9 +57,12 @@ type OperatorPolicySpec struct {
 	Diagnosis bool
 	// Sessions: StartSession on the instances, Terminate/Resume on the caller's own
 	// sessions (session ids beginning with SessionOwner, a policy variable).
-	Sessions        bool
-	SessionDocument string // default DefaultSessionDocument
-	SessionOwner    string // default ${aws:username}
+	Sessions bool
+	// SessionDocuments sessions may use; default DefaultSessionDocument (a
+	// shell). Names beginning with AWS- are AWS's own, such as
+	// AWS-StartPortForwardingSession (no account in their ARN).
+	SessionDocuments []string
+	SessionOwner     string // default ${aws:username}
 	// SessionKMSKeyARN: the key of ssm_session_preferences.kms_key_id; whoever
 	// starts a session needs kms:GenerateDataKey on it.
 	SessionKMSKeyARN string
@@ -126,15 +129,19 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 		}
 		return c
 	}
-	var docs StringList
-	for _, d := range s.Documents {
-		if strings.HasPrefix(d, "AWS-") {
-			docs = append(docs, arn("ssm", "*", "", "document/"+d))
-		} else {
-			docs = append(docs, arn("ssm", "*", s.AccountID, "document/"+d))
+	documentARNs := func(names []string) StringList {
+		var docs StringList
+		for _, d := range names {
+			if strings.HasPrefix(d, "AWS-") {
+				docs = append(docs, arn("ssm", "*", "", "document/"+d))
+			} else {
+				docs = append(docs, arn("ssm", "*", s.AccountID, "document/"+d))
+			}
 		}
+		sort.Strings(docs)
+		return docs
 	}
-	sort.Strings(docs)
+	docs := documentARNs(s.Documents)
 	instances := sorted(s.InstanceARNs)
 	if len(instances) == 0 {
 		instances = StringList{arn("ec2", "*", s.AccountID, "instance/*")}
@@ -164,9 +171,9 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 			Condition: inRegions})
 	}
 	if s.Sessions {
-		sessDoc := s.SessionDocument
-		if sessDoc == "" {
-			sessDoc = DefaultSessionDocument
+		sessDocs := s.SessionDocuments
+		if len(sessDocs) == 0 {
+			sessDocs = []string{DefaultSessionDocument}
 		}
 		owner := s.SessionOwner
 		if owner == "" {
@@ -175,7 +182,7 @@ func OperatorPolicy(s OperatorPolicySpec) (PolicyDocument, error) {
 		add(Statement{Sid: SidStartSessions, Effect: "Allow", Action: StringList{"ssm:StartSession"}, Resource: instances,
 			Condition: withTags(map[string]any{"BoolIfExists": map[string]any{"ssm:SessionDocumentAccessCheck": "true"}})})
 		add(Statement{Sid: SidSessionDocument, Effect: "Allow", Action: StringList{"ssm:StartSession"},
-			Resource: StringList{arn("ssm", "*", s.AccountID, "document/"+sessDoc)}, Condition: inRegions})
+			Resource: documentARNs(sessDocs), Condition: inRegions})
 		add(Statement{Sid: SidOwnSessions, Effect: "Allow", Action: StringList{"ssm:ResumeSession", "ssm:TerminateSession"},
 			Resource: StringList{arn("ssm", "*", s.AccountID, "session/"+owner+"-*")}, Condition: inRegions})
 		add(Statement{Sid: SidSessionReads, Effect: "Allow", Action: StringList{

@@ -97,6 +97,23 @@ func TestOperatorPolicyFull(t *testing.T) {
 	}
 }
 
+// Session documents: AWS's own (AWS-...) have no account in their ARN, the
+// account's have it; the list replaces the default shell document.
+func TestOperatorPolicySessionDocuments(t *testing.T) {
+	doc, err := iamx.OperatorPolicy(iamx.OperatorPolicySpec{Partition: "aws", AccountID: "111122223333", Regions: []string{"eu-west-1"},
+		Documents: []string{"AWS-RunShellScript"}, Sessions: true,
+		SessionDocuments: []string{"AWS-StartPortForwardingSession", "AWS-StartPortForwardingSessionToRemoteHost", "OpsShell"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := statementsBySid(t, doc)[iamx.SidSessionDocument]["Resource"]
+	want := []any{"arn:aws:ssm:*:111122223333:document/OpsShell", "arn:aws:ssm:*::document/AWS-StartPortForwardingSession",
+		"arn:aws:ssm:*::document/AWS-StartPortForwardingSessionToRemoteHost"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("session documents: got %v, want %v", got, want)
+	}
+}
+
 // Without options: only commands, in the aws partition, on every instance of the account.
 func TestOperatorPolicyMinimal(t *testing.T) {
 	doc, err := iamx.OperatorPolicy(iamx.OperatorPolicySpec{Partition: "aws-cn", AccountID: "111122223333",

@@ -46,7 +46,7 @@ type operatorPolicyModel struct {
 	InstanceTags       types.Map    `tfsdk:"instance_tags"`
 	Diagnosis          types.Bool   `tfsdk:"diagnosis"`
 	Sessions           types.Bool   `tfsdk:"sessions"`
-	SessionDocument    types.String `tfsdk:"session_document"`
+	SessionDocuments   types.List   `tfsdk:"session_documents"`
 	SessionOwner       types.String `tfsdk:"session_owner"`
 	SessionKMSKeyARN   types.String `tfsdk:"session_kms_key_arn"`
 	StagingBucketName  types.String `tfsdk:"staging_bucket_name"`
@@ -107,11 +107,17 @@ func (d *operatorPolicyDataSource) Schema(_ context.Context, _ datasource.Schema
 				MarkdownDescription: "Include the IAM reads (`iam:GetInstanceProfile`, `iam:GetRole`, role and policy reads) that " +
 					"`ssm_agent_online` uses to say why an agent is offline (default `true`). Without them the diagnosis says which check it could not make."},
 			"sessions": schema.BoolAttribute{Optional: true,
-				MarkdownDescription: "Include Session Manager: `ssm:StartSession` on the same instances and the session document, " +
+				MarkdownDescription: "Include Session Manager: `ssm:StartSession` on the same instances and the session documents, " +
 					"`ssm:ResumeSession` and `ssm:TerminateSession` on the caller's own sessions only (default `false`)."},
-			"session_document": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Session document sessions use (default `SSM-SessionManagerRunShell`, the preferences document of `ssm_session_preferences`).",
-				Validators:          []validator.String{checkWith{"SSM document name", sessionprefs.ValidateDocumentName}}},
+			"session_documents": schema.ListAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Session documents sessions may use (default `[\"SSM-SessionManagerRunShell\"]`: shell sessions, whose preferences " +
+					"`ssm_session_preferences` writes). `ssm_port_forward` uses `AWS-StartPortForwardingSession`, and " +
+					"`AWS-StartPortForwardingSessionToRemoteHost` with `remote_host`; SSH through Session Manager (`ProxyCommand` with `aws ssm start-session`) uses `AWS-StartSSHSession`. " +
+					"Names beginning with `AWS-` are AWS's (no account in their ARN); others are the account's. " +
+					"A session that names no document uses `SSM-SessionManagerRunShell`, and is denied when it is not listed. Only with `sessions = true`.",
+				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(checkWith{"SSM document name", sessionprefs.ValidateSessionDocumentName}),
+					listvalidator.AlsoRequires(path.MatchRoot("sessions"))}},
 			"session_owner": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "How a session id begins for the caller, as an IAM policy variable: `${aws:username}` (the default, " +
 					"IAM users) or `${aws:userid}` for federated callers. Write `$${aws:username}` in HCL so Terraform does not interpolate it.",
@@ -184,7 +190,7 @@ func (d *operatorPolicyDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	spec := iamx.OperatorPolicySpec{
 		Diagnosis: m.Diagnosis.IsNull() || m.Diagnosis.ValueBool(), Sessions: m.Sessions.ValueBool(),
-		SessionDocument: m.SessionDocument.ValueString(), SessionOwner: m.SessionOwner.ValueString(),
+		SessionOwner:     m.SessionOwner.ValueString(),
 		SessionKMSKeyARN: m.SessionKMSKeyARN.ValueString(),
 		StagingBucket:    m.StagingBucketName.ValueString(), StagingPrefix: m.StagingKeyPrefix.ValueString(),
 		OutputBucket: m.OutputS3BucketName.ValueString(), OutputPrefix: m.OutputS3KeyPrefix.ValueString(),
@@ -193,6 +199,9 @@ func (d *operatorPolicyDataSource) Read(ctx context.Context, req datasource.Read
 		spec.Regions = []string{d.data.Region}
 	} else {
 		resp.Diagnostics.Append(m.Regions.ElementsAs(ctx, &spec.Regions, false)...)
+	}
+	if !m.SessionDocuments.IsNull() {
+		resp.Diagnostics.Append(m.SessionDocuments.ElementsAs(ctx, &spec.SessionDocuments, false)...)
 	}
 	spec.Documents = defaultDocuments
 	if !m.DocumentNames.IsNull() {

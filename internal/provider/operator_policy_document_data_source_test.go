@@ -87,6 +87,7 @@ data "ssm_operator_policy_document" "test" {
   diagnosis           = false
   sessions            = true
   session_owner       = "$${aws:userid}"
+  session_documents   = ["AWS-StartPortForwardingSession", "OpsShell"]
   session_kms_key_arn = "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/sessions"
   staging_bucket_name = "stage-bucket"
   staging_key_prefix  = "ssm-file/"
@@ -95,12 +96,14 @@ data "ssm_operator_policy_document" "test" {
 				Check: checkPolicyJSON(e, "data.ssm_operator_policy_document.test", iamx.OperatorPolicySpec{
 					Partition: "aws-us-gov", AccountID: "111122223333", Regions: []string{"us-gov-west-1", "us-gov-east-1"},
 					Documents: []string{"AWS-RunShellScript", "Deploy"}, InstanceTags: map[string]string{"Team": "web", "Env": "prod"},
-					Sessions: true, SessionOwner: "${aws:userid}", SessionKMSKeyARN: "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/sessions", StagingBucket: "stage-bucket", StagingPrefix: "ssm-file/",
+					Sessions: true, SessionOwner: "${aws:userid}", SessionDocuments: []string{"AWS-StartPortForwardingSession", "OpsShell"}, SessionKMSKeyARN: "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/sessions", StagingBucket: "stage-bucket", StagingPrefix: "ssm-file/",
 				}),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("data.ssm_operator_policy_document.test", tfjsonpath.New("partition"), knownvalue.StringExact("aws-us-gov")),
 					statecheck.ExpectKnownValue("data.ssm_operator_policy_document.test", tfjsonpath.New("json"),
 						knownvalue.StringRegexp(regexp.MustCompile(regexp.QuoteMeta(`"arn:aws-us-gov:ssm:*:111122223333:session/${aws:userid}-*"`)))),
+					statecheck.ExpectKnownValue("data.ssm_operator_policy_document.test", tfjsonpath.New("json"),
+						knownvalue.StringRegexp(regexp.MustCompile(regexp.QuoteMeta(`"Resource":["arn:aws-us-gov:ssm:*:111122223333:document/OpsShell","arn:aws-us-gov:ssm:*::document/AWS-StartPortForwardingSession"]`)))),
 				},
 			},
 		},
@@ -118,7 +121,8 @@ func TestAccOperatorPolicyDocument_badInput(t *testing.T) {
 		{`staging_key_prefix = "p/"`, `staging_bucket_name`},
 		{`instance_arns = ["arn:aws:s3:::bucket"]`, `service is "s3", not ec2`},
 		{`session_kms_key_arn = "alias/sessions"`, `(?s)invalid ARN.*"alias/sessions" must be a KMS key ARN`},
-		{`session_document = "AWS-Shell"`, `the prefix "AWS" is reserved`},
+		{"sessions = true\n  session_documents = [\"Amazon-Shell\"]", `the prefix "Amazon" is reserved by AWS \(AWS's own documents begin with "AWS-"`},
+		{`session_documents = ["AWS-StartSSHSession"]`, `Attribute "sessions" must be specified when "session_documents" is specified`},
 	}
 	var steps []resource.TestStep
 	for _, c := range cases {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -493,4 +494,93 @@ func TestAccOperatorPolicy_statementsBehindWarnings(t *testing.T) {
 	if err := head(noOutputBucket); err == nil || !strings.Contains(err.Error(), "403") || e.CallCount("s3.HeadBucket#denied") != 1 {
 		t.Errorf("without %s: HeadBucket: %v (denied %d)", iamx.SidCommandOutputBucket, err, e.CallCount("s3.HeadBucket#denied"))
 	}
+}
+
+// Session documents of the operator policy, enforced: an operator whose policy
+// lists AWS-StartPortForwardingSession opens ssm_port_forward to a tagged
+// instance, and a second provider signing as that operator reaches the
+// emulator only through the tunnel, with not one request denied; an operator
+// holding the default list (shell sessions only) is denied the same tunnel,
+// and the error names the document and the argument that grants it.
+func TestAccOperatorPolicy_portForward(t *testing.T) {
+	skipWithoutEphemeral(t)
+	t.Parallel()
+	e, web := operatorFixture(t)
+	for _, id := range web {
+		waitOnline(t, e, id)
+	}
+	forwarderPolicy := operatorPolicyJSON(t, e, operatorArgs+`
+  sessions          = true
+  session_documents = ["AWS-StartPortForwardingSession"]
+`)
+	if want := `"arn:aws:ssm:*::document/AWS-StartPortForwardingSession"`; !strings.Contains(forwarderPolicy, want) {
+		t.Fatalf("policy lacks %s: %s", want, forwarderPolicy)
+	}
+	forwarder, cfg := operatorUserConfig(t, e, "forwarder", forwarderPolicy)
+	creds, err := cfg.Credentials.Retrieve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell := operatorUser(t, e, "shell", operatorPolicyJSON(t, e, operatorArgs+"  sessions = true\n"))
+	tunnel := fmt.Sprintf(`
+ephemeral "ssm_port_forward" "emulator" {
+  instance_id = %q
+  remote_port = %s
+}
+`, web[0], emuPort(e))
+	throughTunnel := fmt.Sprintf(`
+provider "ssm" {
+  alias      = "tunnel"
+  region     = %[1]q
+  access_key = %[2]q
+  secret_key = %[3]q
+  endpoints {
+    ec2 = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
+    iam = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
+    ssm = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
+    sts = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
+    s3  = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
+  }
+}
+
+data "ssm_managed_instances" "through_tunnel" {
+  provider     = ssm.tunnel
+  instance_ids = [%[4]q]
+}
+`, e.Options().Region, creds.AccessKeyID, creds.SecretAccessKey, web[0])
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: shell + tunnel,
+				ExpectError: regexp.MustCompile(`(?s)Session denied: arn:aws:iam::\d+:user/shell is not allowed\s+ssm:StartSession on instance ` +
+					web[0] + `\s+with\s+document\s+AWS-StartPortForwardingSession.*session_documents\s+=\s+\["AWS-StartPortForwardingSession"\]`),
+			},
+			{
+				Config: forwarder + tunnel + throughTunnel,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.ssm_managed_instances.through_tunnel",
+						tfjsonpath.New("instances").AtMapKey(web[0]).AtMapKey("ping_status"), knownvalue.StringExact("Online")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					func(*terraform.State) error {
+						// The one denial is the shell operator's StartSession of the first step.
+						if d := denied(e); len(d) != 1 || d[0] != "ssm.StartSession#denied=1" {
+							return fmt.Errorf("denied requests: %v, want only the shell operator's StartSession", d)
+						}
+						return nil
+					},
+					func(*terraform.State) error {
+						for _, s := range sessionsByState(t, e, ssmtypes.SessionStateHistory) {
+							if !strings.HasPrefix(s, "forwarder-") {
+								return fmt.Errorf("session %s is not the forwarder's", s)
+							}
+						}
+						return nil
+					},
+					checkAllTerminated(t, e, 1),
+				),
+			},
+		},
+	})
 }

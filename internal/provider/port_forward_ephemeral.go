@@ -295,7 +295,7 @@ func addOpenError(diags *diag.Diagnostics, summary string, tags map[string]strin
 		diags.AddError(summary, fmt.Sprintf("Session denied: %s is not allowed ssm:StartSession on instance %s with document %s "+
 			"(%s).\n\nAllow ssm:StartSession on both the instance and the document for this principal, and check the policy's "+
 			"conditions (such as ssm:resourceTag/...), permission boundaries and SCPs. ssm_operator_policy_document with sessions = "+
-			"true and session_document = \"%s\" writes such a policy; closing the tunnel needs ssm:TerminateSession on the session too.",
+			"true and session_documents = [\"%s\"] writes such a policy; closing the tunnel needs ssm:TerminateSession on the session too.",
 			denied.Principal, denied.InstanceID, denied.Document, denied.Message, denied.Document))
 	case errors.As(err, &nodoc):
 		diags.AddError(summary, "Document missing: Session Manager has no document "+nodoc.Document+" ("+nodoc.Message+"). It is an "+

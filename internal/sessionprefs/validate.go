@@ -35,6 +35,19 @@ func ValidateDocumentName(name string) error {
 	return nil
 }
 
+// ValidateSessionDocumentName checks a document a session may name: one of
+// AWS's own, whose names begin with "AWS-" (AWS-StartPortForwardingSession,
+// AWS-StartSSHSession, ...), or one of the account's (ValidateDocumentName).
+func ValidateSessionDocumentName(name string) error {
+	if strings.HasPrefix(name, "AWS-") && len(name) > len("AWS-") && documentNamePattern.MatchString(name) {
+		return nil
+	}
+	if err := ValidateDocumentName(name); err != nil {
+		return fmt.Errorf("%w (AWS's own documents begin with \"AWS-\", such as AWS-StartPortForwardingSession)", err)
+	}
+	return nil
+}
+
 // ValidateBucketName checks the naming rules of S3 general purpose buckets.
 func ValidateBucketName(name string) error {
 	bad := func(why string) error { return fmt.Errorf("%q is not a valid S3 bucket name: %s", name, why) }

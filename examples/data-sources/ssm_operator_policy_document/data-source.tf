@@ -1,12 +1,14 @@
 # What the deploy pipeline may do: run the two script documents on production web
 # instances in two regions, read results, cancel, stage files for ssm_file, and open
-# (and end) its own Session Manager sessions on the same instances.
+# (and end) its own Session Manager sessions on the same instances: shells, and the
+# tunnels of ssm_port_forward.
 data "ssm_operator_policy_document" "deployer" {
   regions       = ["eu-west-1", "eu-central-1"]
   instance_tags = { Role = "web", Env = "prod" }
 
-  sessions      = true
-  session_owner = "$${aws:username}"
+  sessions          = true
+  session_documents = ["SSM-SessionManagerRunShell", "AWS-StartPortForwardingSession"]
+  session_owner     = "$${aws:username}"
 
   staging_bucket_name = "example-ssm-staging"
   staging_key_prefix  = "ssm-file/"
