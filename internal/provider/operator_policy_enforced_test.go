@@ -528,26 +528,12 @@ ephemeral "ssm_port_forward" "emulator" {
   remote_port = %s
 }
 `, web[0], emuPort(e))
-	throughTunnel := fmt.Sprintf(`
-provider "ssm" {
-  alias      = "tunnel"
-  region     = %[1]q
-  access_key = %[2]q
-  secret_key = %[3]q
-  endpoints {
-    ec2 = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    iam = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    ssm = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    sts = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    s3  = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-  }
-}
-
+	throughTunnel := providerThroughTunnel("tunnel", "emulator", e.Options().Region, creds.AccessKeyID, creds.SecretAccessKey) + fmt.Sprintf(`
 data "ssm_managed_instances" "through_tunnel" {
   provider     = ssm.tunnel
-  instance_ids = [%[4]q]
+  instance_ids = [%q]
 }
-`, e.Options().Region, creds.AccessKeyID, creds.SecretAccessKey, web[0])
+`, web[0])
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

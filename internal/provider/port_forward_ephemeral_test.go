@@ -175,6 +175,27 @@ func loadThroughTunnel(addr string) error {
 	return nil
 }
 
+// providerThroughTunnel is a provider block aliased alias, signing with the
+// given keys, that reaches every service only through the tunnel of
+// ephemeral.ssm_port_forward.<tunnel> (to the emulator's port on an instance).
+func providerThroughTunnel(alias, tunnel, region, accessKey, secretKey string) string {
+	addr := "http://${ephemeral.ssm_port_forward." + tunnel + ".local_address}"
+	return fmt.Sprintf(`provider "ssm" {
+  alias      = %q
+  region     = %q
+  access_key = %q
+  secret_key = %q
+  endpoints {
+    ec2 = %[5]q
+    iam = %[5]q
+    ssm = %[5]q
+    sts = %[5]q
+    s3  = %[5]q
+  }
+}
+`, alias, region, accessKey, secretKey, addr)
+}
+
 // TestAccPortForward_secondProviderThroughTunnel: during one apply, a second
 // instance of this provider reaches the emulator only through a tunnel
 // (its endpoints are the tunnel's local_address) and runs a command through it;
@@ -220,27 +241,15 @@ ephemeral "ssm_port_forward" "web" {
   reason      = "acceptance test"
 }
 
-provider "ssm" {
-  alias      = "tunnel"
-  region     = %[5]q
-  access_key = %[6]q
-  secret_key = %[7]q
-  endpoints {
-    ec2 = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    iam = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    ssm = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    sts = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-    s3  = "http://${ephemeral.ssm_port_forward.emulator.local_address}"
-  }
-}
+%[5]s
 
 resource "ssm_command_run" "through_tunnel" {
   provider     = ssm.tunnel
   instance_ids = [%[1]q]
-  commands     = ["touch %[8]s/started", "until [ -f %[8]s/done ]; do sleep 0.1; done", "echo through the tunnel"]
+  commands     = ["touch %[6]s/started", "until [ -f %[6]s/done ]; do sleep 0.1; done", "echo through the tunnel"]
   depends_on   = [ephemeral.ssm_port_forward.web]
 }
-`, id, emuPort(e), web, local, o.Region, o.AccessKey, o.SecretKey, syncDir)
+`, id, emuPort(e), web, local, providerThroughTunnel("tunnel", "emulator", o.Region, o.AccessKey, o.SecretKey), syncDir)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
